@@ -1,0 +1,1 @@
+export { AlarmBook, severityOf } from './alarm-book.js';

@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  PORT: port.default(3000).describe('a TCP port number 0-65535'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('an interface address to listen on'),
+  MQTT_URL: z
+    .url({ protocol: /^mqtts?$/ })
+    .optional()
+    .describe('an mqtt:// or mqtts:// URL, or unset for the embedded broker'),
+  MQTT_PORT: port.default(1883).describe('a TCP port number 0-65535 for the embedded broker'),
+  MQTT_CLIENT_ID: z.string().min(1).default('sentinel-monitor').describe('an MQTT client id'),
+  INFLUX_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('an http:// or https:// URL of InfluxDB, or unset for the embedded store'),
+  INFLUX_DB: z.string().min(1).default('sentinel').describe('an InfluxDB database name'),
+  INFLUX_TOKEN: z.string().optional().describe('an InfluxDB token (2.x/3.x), or unset'),
+  DATA_DIR: z.string().min(1).default('./data').describe('a directory for the embedded stores'),
+  CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml'),
+  SIMULATE: z.enum(['0', '1']).default('1').describe('"1" to run the built-in simulator, "0" to turn it off'),
+  SIMULATE_PERIOD_MS: z.coerce.number().int().min(50).max(600_000).default(1000).describe('an integer 50-600000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Unset: start the embedded aedes broker on `mqttPort`. */
+  readonly mqttUrl: string | null;
+  readonly mqttPort: number;
+  readonly mqttClientId: string;
+  readonly influx: { readonly url: string; readonly db: string; readonly token: string | null } | null;
+  readonly dataDir: string;
+  readonly configDir: string;
+  readonly simulate: boolean;
+  readonly simulatePeriodMs: number;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** The only reader of process.env. Throws ConfigError naming each bad variable and what it expects. */
+export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(blankless);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const expected = envSchema.shape[key as keyof typeof envSchema.shape]?.description;
+        return `environment variable ${key}=${JSON.stringify(env[key])}: ${issue.message}${expected ? `; expected ${expected}` : ''}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    mqttUrl: e.MQTT_URL ?? null,
+    mqttPort: e.MQTT_PORT,
+    mqttClientId: e.MQTT_CLIENT_ID,
+    influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null } : null,
+    dataDir: resolve(e.DATA_DIR),
+    configDir: resolve(e.CONFIG_DIR),
+    simulate: e.SIMULATE === '1',
+    simulatePeriodMs: e.SIMULATE_PERIOD_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

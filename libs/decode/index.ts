@@ -1,0 +1,1 @@
+export { decodeMessage, type Decoded, type DecodeOptions, type Rejection } from './message.decoder.js';

@@ -1,0 +1,22 @@
+import type { Point, PointLimits, Reading } from '#libs/contracts/index.js';
+
+export function aPoint(overrides: Partial<Point> & { limits?: Partial<PointLimits> } = {}): Point {
+  const { limits, ...rest } = overrides;
+  return {
+    code: 'T101-TE',
+    name: 'T-101 temperature',
+    enterpriseCode: '91320594MA1WKTRP3B',
+    gatewayCode: 'GW01',
+    hazardSourceCode: 'TF-1',
+    type: 'temperature',
+    unit: '°C',
+    range: [-40, 150],
+    deadband: 1,
+    ...rest,
+    limits: { ll: -10, l: 0, h: 40, hh: 50, ...limits },
+  };
+}
+
+export function aReading(point: Point, value: number, ts = 1_700_000_000_000, quality: Reading['quality'] = 'good'): Reading {
+  return { point, value, ts, quality };
+}
