@@ -111,8 +111,8 @@ describe('limitAlarms operator', () => {
   it('keeps separate state per point', () => {
     const other = aPoint({ code: 'T102-TE' });
     scheduler().run(({ cold, expectObservable }) => {
-      const input = cold('a|', { a: [aReading(point, 45, 1), aReading(other, 10, 2), aReading(other, 45, 3)] });
-      expectObservable(input.pipe(limitAlarms())).toBe('(ab)|', {
+      const input = cold('a----|', { a: [aReading(point, 45, 1), aReading(other, 10, 2), aReading(other, 45, 3)] });
+      expectObservable(input.pipe(limitAlarms())).toBe('(ab)-|', {
         a: t(null, 'H', 45, 40, 1),
         b: { point: other, side: 'high', from: null, to: 'H', value: 45, threshold: 40, ts: 3 },
       });
