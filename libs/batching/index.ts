@@ -1,0 +1,1 @@
+export { BatchWriter, PermanentWriteError, type BatchWriterOptions } from './batch-writer.js';

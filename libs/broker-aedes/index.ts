@@ -1,0 +1,1 @@
+export { EmbeddedBroker } from './embedded.broker.js';

@@ -1,0 +1,1 @@
+export { MqttIngest, TELEMETRY_TOPICS, type MqttIngestOptions } from './mqtt.ingest.js';

@@ -1,0 +1,2 @@
+export { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
+export { toLine } from './line-protocol.js';
