@@ -1,0 +1,81 @@
+import { BadRequestException, Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import type { Alarm, DeadLetter, GatewayStatus, StoreHealth } from '#libs/contracts/index.js';
+import { RUNTIME, type MonitorRuntime } from './runtime.js';
+
+function parseLimit(raw: string | undefined, max: number): number {
+  if (raw === undefined) return Math.min(500, max);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new BadRequestException(`limit must be an integer from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+@Controller()
+export class HealthController {
+  constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
+
+  @Get('health')
+  health(): { status: 'ok' | 'degraded'; broker: { connected: boolean; embedded: boolean }; stores: { series: StoreHealth; alarms: StoreHealth } } {
+    const broker = { connected: this.rt.ingest.connected, embedded: this.rt.embeddedBroker };
+    const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.alarmStore.health() };
+    const ok = broker.connected && stores.series.ok && stores.alarms.ok;
+    return { status: ok ? 'ok' : 'degraded', broker, stores };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  async metrics(): Promise<string> {
+    this.rt.metrics.wsClients.set(this.rt.hub.clientCount);
+    return this.rt.metrics.registry.metrics();
+  }
+}
+
+@Controller('api')
+export class ApiController {
+  constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
+
+  @Get('points')
+  points() {
+    return this.rt.registry.allPoints().map((p) => ({
+      code: p.code,
+      name: p.name,
+      enterpriseCode: p.enterpriseCode,
+      gatewayCode: p.gatewayCode,
+      hazardSourceCode: p.hazardSourceCode,
+      type: p.type,
+      unit: p.unit,
+      range: p.range,
+      limits: p.limits,
+      deadband: p.deadband,
+    }));
+  }
+
+  @Get('enterprises')
+  enterprises() {
+    return this.rt.registry.allEnterprises();
+  }
+
+  @Get('hazard-sources')
+  hazardSources() {
+    return this.rt.registry.allHazardSources();
+  }
+
+  @Get('alarms')
+  alarms(@Query('status') status: string | undefined, @Query('limit') limit: string | undefined): Alarm[] {
+    if (status !== undefined && status !== 'active' && status !== 'all') {
+      throw new BadRequestException(`status must be "active" or "all", got "${status}"`);
+    }
+    const n = parseLimit(limit, 5000);
+    if (status === 'active') return this.rt.pipeline.book.activeAlarms().slice(0, n);
+    return this.rt.alarmStore.list({ status: 'all', limit: n });
+  }
+
+  @Get('gateways')
+  gateways(): GatewayStatus[] {
+    return this.rt.pipeline.gateways();
+  }
+
+  @Get('dead-letters')
+  deadLetters(@Query('limit') limit: string | undefined): DeadLetter[] {
+    return this.rt.alarmStore.listDeadLetters(parseLimit(limit, 1000));
+  }
+}

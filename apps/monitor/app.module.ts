@@ -1,0 +1,14 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ApiController, HealthController } from './api.controllers.js';
+import { RUNTIME, type MonitorRuntime } from './runtime.js';
+
+@Module({})
+export class AppModule {
+  static register(runtime: MonitorRuntime): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [HealthController, ApiController],
+      providers: [{ provide: RUNTIME, useValue: runtime }],
+    };
+  }
+}

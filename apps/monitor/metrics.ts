@@ -1,0 +1,24 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, served on GET /metrics. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sentinel_' });
+  return {
+    registry,
+    messages: new Counter({ name: 'sentinel_mqtt_messages_total', help: 'MQTT messages received', registers: [registry] }),
+    readings: new Counter({ name: 'sentinel_readings_total', help: 'Readings accepted', registers: [registry] }),
+    deadLetters: new Counter({
+      name: 'sentinel_dead_letters_total',
+      help: 'Messages or readings refused, by reason',
+      labelNames: ['reason', 'gateway'] as const,
+      registers: [registry],
+    }),
+    alarmEvents: new Counter({ name: 'sentinel_alarm_events_total', help: 'Alarm raises, updates and clears', labelNames: ['kind'] as const, registers: [registry] }),
+    seriesWritten: new Counter({ name: 'sentinel_series_written_total', help: 'Readings written to the series store', registers: [registry] }),
+    activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
+    wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

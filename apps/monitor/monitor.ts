@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { pino, type Logger } from 'pino';
+import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
+import { loadSiteFiles, type AppConfig } from '#libs/config/index.js';
+import { Registry } from '#libs/registry/index.js';
+import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
+import { MqttIngest } from '#libs/ingest-mqtt/index.js';
+import { InfluxSeriesStore } from '#libs/store-influx/index.js';
+import { SqliteAlarmStore, SqliteSeriesStore } from '#libs/store-embedded/index.js';
+import { WsHub } from '#libs/ws/index.js';
+import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
+import { AppModule } from './app.module.js';
+import { configureApp } from './configure-app.js';
+import { createMetrics } from './metrics.js';
+import { MonitorPipeline } from './pipeline.js';
+import type { MonitorRuntime } from './runtime.js';
+
+export interface RunningMonitor {
+  readonly runtime: MonitorRuntime;
+  readonly app: NestExpressApplication;
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:3000 */
+  readonly url: string;
+  readonly mqttUrl: string;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+/** Boots the whole monitor from a validated config. Throws ConfigError on a bad registry before opening anything. */
+export async function startMonitor(config: AppConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningMonitor> {
+  const registry = Registry.fromSiteFiles(loadSiteFiles(config.configDir));
+  const metrics = createMetrics();
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+
+  try {
+    let mqttUrl = config.mqttUrl;
+    if (mqttUrl === null) {
+      const broker = await EmbeddedBroker.start(config.mqttPort, config.host);
+      closers.push(() => broker.close());
+      mqttUrl = broker.url;
+      log.info({ port: broker.port }, 'embedded MQTT broker listening');
+    }
+
+    const alarmStore: AlarmStore = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'));
+    closers.push(() => alarmStore.close());
+    let seriesStore: SeriesStore;
+    if (config.influx) {
+      const influx = new InfluxSeriesStore({
+        ...config.influx,
+        log: (level, msg, fields) => log[level](fields, msg),
+        onWritten: (n) => metrics.seriesWritten.inc(n),
+      });
+      await influx.ensureDatabase();
+      seriesStore = influx;
+    } else {
+      seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'));
+    }
+    closers.push(() => seriesStore.close());
+
+    let pipeline: MonitorPipeline | null = null;
+    const hub = new WsHub({ activeAlarms: () => pipeline?.book.activeAlarms() ?? [], gateways: () => pipeline?.gateways() ?? [] });
+    pipeline = new MonitorPipeline({ registry, seriesStore, alarmStore, hub, metrics, log });
+    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId });
+    await ingest.connect();
+    closers.push(() => ingest.close());
+    pipeline.start(ingest.messages());
+    const started = pipeline;
+    closers.push(() => started.stop());
+    await ingest.subscribeTopics();
+
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
+    configureApp(app, runtime);
+    closers.push(() => hub.close());
+    await app.listen(config.port, config.host);
+    closers.push(() => app.close());
+    const address = app.getHttpServer().address() as { port: number };
+    const url = `http://127.0.0.1:${address.port}`;
+
+    let simulator: RunningSimulator | null = null;
+    if (config.simulate) {
+      simulator = await startSimulator({ url: mqttUrl, points: registry.allPoints(), periodMs: config.simulatePeriodMs });
+      const sim = simulator;
+      closers.push(() => sim.stop());
+      log.info({ points: registry.allPoints().length, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
+    }
+    log.info({ url, mqttUrl, store: seriesStore.health().kind }, `Sentinel command centre: open http://localhost:${address.port}/`);
+    return { runtime, app, url, mqttUrl, log, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

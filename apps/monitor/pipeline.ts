@@ -1,0 +1,129 @@
+import type { Observable, Subscription } from 'rxjs';
+import { Subject } from 'rxjs';
+import type { AlarmStore, DeadLetter, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
+import type { Rejection } from '#libs/decode/index.js';
+import { decodeMessage } from '#libs/decode/index.js';
+import { AlarmBook } from '#libs/alarms/index.js';
+import type { Registry } from '#libs/registry/index.js';
+import { limitAlarms } from '#libs/rules/index.js';
+import type { WsHub } from '#libs/ws/index.js';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.js';
+
+export interface PipelineDeps {
+  readonly registry: Registry;
+  readonly seriesStore: SeriesStore;
+  readonly alarmStore: AlarmStore;
+  readonly hub: WsHub;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly maxFutureMs?: number;
+}
+
+const EXCERPT = 200;
+
+/**
+ * gateway message → decode → (series store | rule core → alarm book → alarm store + WebSocket).
+ * Everything per message runs synchronously in one tick; the MQTT ack waits only for the series store to accept.
+ */
+export class MonitorPipeline {
+  readonly book: AlarmBook;
+  private readonly readings$ = new Subject<ReadingBatch>();
+  private readonly gatewayStates = new Map<string, GatewayStatus>();
+  private subscriptions: Subscription[] = [];
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.book = new AlarmBook(deps.alarmStore.loadActive());
+    deps.metrics.activeAlarms.set(this.book.activeAlarms().length);
+  }
+
+  start(messages$: Observable<RawMessage>): void {
+    const { registry } = this.deps;
+    this.subscriptions.push(
+      this.readings$.pipe(limitAlarms(this.book.ruleState((e, p) => registry.findPoint(e, p)))).subscribe((t) => {
+        const alarm = this.book.apply(t);
+        if (!alarm) return;
+        const kind = t.from === null ? 'raise' : t.to === null ? 'clear' : 'update';
+        this.deps.metrics.alarmEvents.inc({ kind });
+        this.deps.metrics.activeAlarms.set(this.book.activeAlarms().length);
+        try {
+          this.deps.alarmStore.save(alarm);
+        } catch (err) {
+          this.deps.log.error({ err, alarmId: alarm.id }, 'alarm store write failed');
+        }
+        this.deps.hub.publishAlarm(alarm);
+        this.deps.log.info({ alarmId: alarm.id, kind, type: alarm.type, point: alarm.pointCode, value: alarm.value }, 'alarm');
+      }),
+      messages$.subscribe((msg) => this.onMessage(msg)),
+    );
+  }
+
+  gateways(): GatewayStatus[] {
+    return [...this.gatewayStates.values()];
+  }
+
+  stop(): void {
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.subscriptions = [];
+  }
+
+  private onMessage(msg: RawMessage): void {
+    const { metrics } = this.deps;
+    metrics.messages.inc();
+    let decoded;
+    try {
+      decoded = decodeMessage(msg.topic, msg.payload, msg.receivedAt, this.deps.registry, { maxFutureMs: this.deps.maxFutureMs ?? 300_000 });
+    } catch (err) {
+      decoded = { kind: 'rejected' as const, rejection: { reason: 'bad_schema' as const, detail: `decoder error: ${String(err)}` } };
+    }
+    switch (decoded.kind) {
+      case 'rejected':
+        this.deadLetter(msg, decoded.rejection);
+        msg.ack();
+        return;
+      case 'status': {
+        const status: GatewayStatus = {
+          enterpriseCode: decoded.enterpriseCode,
+          gatewayCode: decoded.gatewayCode,
+          state: decoded.state,
+          since: new Date(msg.receivedAt).toISOString(),
+        };
+        this.gatewayStates.set(`${status.enterpriseCode}/${status.gatewayCode}`, status);
+        this.deps.hub.publishGateway(status);
+        msg.ack();
+        return;
+      }
+      case 'telemetry': {
+        for (const r of decoded.rejections) this.deadLetter(msg, r);
+        const { readings } = decoded;
+        if (readings.length === 0) {
+          msg.ack();
+          return;
+        }
+        metrics.readings.inc(readings.length);
+        this.deps.seriesStore.write(readings, msg.ack);
+        this.readings$.next(readings);
+        this.deps.hub.publishReadings(readings);
+        return;
+      }
+    }
+  }
+
+  private deadLetter(msg: RawMessage, rejection: Rejection): void {
+    const gateway = msg.topic.split('/')[2] ?? '';
+    this.deps.metrics.deadLetters.inc({ reason: rejection.reason, gateway });
+    const letter: DeadLetter = {
+      reason: rejection.reason,
+      detail: rejection.detail,
+      topic: msg.topic,
+      payloadExcerpt: msg.payload.subarray(0, EXCERPT).toString('utf8'),
+      at: new Date(msg.receivedAt).toISOString(),
+    };
+    this.deps.log.warn({ deadLetter: letter }, `dead letter: ${rejection.reason}`);
+    try {
+      this.deps.alarmStore.recordDeadLetter(letter);
+    } catch (err) {
+      this.deps.log.error({ err }, 'dead-letter store write failed');
+    }
+  }
+}

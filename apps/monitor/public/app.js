@@ -1,0 +1,117 @@
+// Command-centre page: REST for the point list, WebSocket for snapshot + live alarms and values.
+'use strict';
+const STALE_MS = 15000;
+const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, tiles: new Map() };
+const $ = (id) => document.getElementById(id);
+const key = (e, p) => e + '/' + p;
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(2));
+$('stale-s').textContent = String(STALE_MS / 1000);
+
+async function loadPoints() {
+  const res = await fetch('/api/points');
+  const points = await res.json();
+  const box = $('values');
+  box.textContent = '';
+  let group = '';
+  for (const p of points) {
+    state.points.set(key(p.enterpriseCode, p.code), p);
+    const g = p.enterpriseCode + ' · ' + p.hazardSourceCode;
+    if (g !== group) {
+      group = g;
+      const h = document.createElement('div');
+      h.className = 'group';
+      h.textContent = g;
+      box.appendChild(h);
+    }
+    const tile = document.createElement('div');
+    tile.className = 'tile stale';
+    tile.dataset.point = p.code;
+    tile.innerHTML = '<div class="name"></div><div class="v">—</div><div class="age">无数据 no data</div>';
+    tile.querySelector('.name').textContent = p.name + ' (' + p.code + ')';
+    box.appendChild(tile);
+    state.tiles.set(key(p.enterpriseCode, p.code), tile);
+  }
+}
+
+function renderAlarms() {
+  const rows = [...state.alarms.values()].sort((a, b) => (a.severity === b.severity ? b.raisedAt.localeCompare(a.raisedAt) : a.severity === 'critical' ? -1 : 1));
+  $('alarm-count').textContent = String(rows.length);
+  const body = $('alarms');
+  if (rows.length === 0) {
+    body.innerHTML = '<tr class="empty"><td colspan="7">无报警 No active alarms</td></tr>';
+  } else {
+    body.innerHTML = rows.map((a) => {
+      const p = state.points.get(key(a.enterpriseCode, a.pointCode));
+      const name = p ? p.name + ' (' + a.pointCode + ')' : a.pointCode;
+      return '<tr class="alarm" data-id="' + esc(a.id) + '"><td><span class="lvl lvl-' + esc(a.type) + '">' + esc(a.type) + '</span></td><td>' + esc(name) +
+        '</td><td>' + esc(a.hazardSourceCode) + '</td><td>' + esc(fmt(a.value)) + ' ' + esc(a.unit) + '</td><td>' + esc(a.threshold) + ' ' + esc(a.unit) +
+        '</td><td>' + esc(a.status) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) + '</td></tr>';
+    }).join('');
+  }
+  for (const [k, tile] of state.tiles) {
+    const side = ['high', 'low'].map((s) => state.alarms.get(k + '/' + s)).find(Boolean);
+    tile.classList.remove('alarm-H', 'alarm-HH', 'alarm-L', 'alarm-LL');
+    if (side) tile.classList.add('alarm-' + side.type);
+  }
+}
+
+function applyAlarm(a) {
+  const k = key(a.enterpriseCode, a.pointCode) + '/' + a.side;
+  if (a.status === 'ACTIVE_UNACK' || a.status === 'ACTIVE_ACK') state.alarms.set(k, a);
+  else state.alarms.delete(k);
+}
+
+function applyValue(v) {
+  const k = key(v.enterpriseCode, v.point);
+  const prev = state.values.get(k);
+  if (prev && prev.ts > v.ts) return;
+  state.values.set(k, v);
+  const tile = state.tiles.get(k);
+  if (!tile) return;
+  const p = state.points.get(k);
+  tile.querySelector('.v').textContent = fmt(v.value) + ' ' + (p ? p.unit : '');
+  tile.classList.toggle('bad', v.quality === 'bad');
+}
+
+function refreshAges() {
+  const now = Date.now();
+  for (const [k, tile] of state.tiles) {
+    const v = state.values.get(k);
+    if (!v) continue;
+    const age = Math.max(0, now - v.ts);
+    tile.classList.toggle('stale', age > STALE_MS);
+    tile.querySelector('.age').textContent = age < 1000 ? '刚刚 just now' : Math.round(age / 1000) + ' 秒前 s ago';
+  }
+}
+
+function connect(delay) {
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  ws.onopen = () => { $('conn').className = 'conn up'; $('conn').textContent = '实时 live'; delay = 500; };
+  ws.onclose = () => {
+    $('conn').className = 'conn down';
+    $('conn').textContent = '已断开 disconnected: reconnecting';
+    setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
+  };
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.type === 'snapshot') {
+      state.alarms.clear();
+      msg.alarms.forEach(applyAlarm);
+      msg.values.forEach(applyValue);
+      state.seq = msg.seq;
+      renderAlarms();
+    } else if (msg.type === 'alarm') {
+      if (msg.seq !== state.seq + 1) { ws.close(); return; } // gap: reconnect for a fresh snapshot
+      state.seq = msg.seq;
+      applyAlarm(msg.alarm);
+      renderAlarms();
+    } else if (msg.type === 'reading') {
+      msg.readings.forEach(applyValue);
+    }
+    refreshAges();
+  };
+}
+
+loadPoints().then(() => connect(500), (err) => { $('conn').textContent = 'load failed: ' + err; });
+setInterval(refreshAges, 1000);

@@ -1,0 +1,22 @@
+import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
+import type { AppConfig } from '#libs/config/index.js';
+import type { Registry } from '#libs/registry/index.js';
+import type { WsHub } from '#libs/ws/index.js';
+import type { MqttIngest } from '#libs/ingest-mqtt/index.js';
+import type { Metrics } from './metrics.js';
+import type { MonitorPipeline } from './pipeline.js';
+
+/** Everything the HTTP layer reads; built once at boot by startMonitor and handed to Nest as one value. */
+export interface MonitorRuntime {
+  readonly config: AppConfig;
+  readonly registry: Registry;
+  readonly seriesStore: SeriesStore;
+  readonly alarmStore: AlarmStore;
+  readonly pipeline: MonitorPipeline;
+  readonly hub: WsHub;
+  readonly ingest: MqttIngest;
+  readonly metrics: Metrics;
+  readonly embeddedBroker: boolean;
+}
+
+export const RUNTIME = Symbol('RUNTIME');

@@ -1,0 +1,1 @@
+export { WsHub, type HubSnapshotSource, type LiveValue, type WsHubOptions } from './ws.hub.js';

@@ -1,0 +1,134 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import type { Point } from '#libs/contracts/index.js';
+
+export interface SimulatorOptions {
+  readonly url: string;
+  readonly points: readonly Point[];
+  readonly periodMs: number;
+  /** How often one point, chosen at random, is driven past its HH (or LL) limit and back. 0 turns it off. */
+  readonly excursionEveryMs?: number;
+  readonly seed?: number;
+  readonly clientIdPrefix?: string;
+}
+
+export interface RunningSimulator {
+  readonly published: () => number;
+  stop(): Promise<void>;
+}
+
+/** Deterministic PRNG (mulberry32) so scenarios repeat for a given seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Excursion {
+  readonly target: number;
+  step: number;
+}
+
+/** Normal operating value and spread of a point: the middle of its normal band, noise 2 % of the band. */
+export function normalBand(p: Point): { center: number; noise: number } {
+  if (p.type === 'spark' || p.type === 'state') return { center: 0, noise: 0 };
+  const lo = p.limits.l ?? p.limits.ll ?? p.range?.[0] ?? 0;
+  const hi = p.limits.h ?? p.limits.hh ?? p.range?.[1] ?? 100;
+  const center = p.limits.l === null && p.limits.ll === null && p.limits.h !== null ? hi * 0.5 : (lo + hi) / 2;
+  return { center, noise: Math.abs(hi - lo) * 0.02 };
+}
+
+function excursionTarget(p: Point): number | null {
+  const { h, hh, l, ll } = p.limits;
+  if (hh !== null) return hh + Math.max(Math.abs(hh - (h ?? hh * 0.9)) * 0.3, 1);
+  if (h !== null) return h * 1.1 + 1;
+  if (ll !== null) return ll - Math.max(Math.abs((l ?? ll) - ll) * 0.3, 1);
+  if (l !== null) return l - 1;
+  return null;
+}
+
+const RAMP = 4;
+const HOLD = 6;
+
+/**
+ * Publishes like real gateways: one MQTT client per gateway with a retained `online` status and an `offline`
+ * last will, and one telemetry message per period carrying every point of that gateway.
+ */
+export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
+  const random = seededRandom(opts.seed ?? 42);
+  const byGateway = new Map<string, Point[]>();
+  for (const p of opts.points) {
+    const key = `${p.enterpriseCode}/${p.gatewayCode}`;
+    const list = byGateway.get(key) ?? [];
+    list.push(p);
+    byGateway.set(key, list);
+  }
+  const values = new Map<Point, number>(opts.points.map((p) => [p, normalBand(p).center]));
+  const excursions = new Map<Point, Excursion>();
+  const clients: { client: MqttClient; topic: string; points: Point[] }[] = [];
+  for (const [key, points] of byGateway) {
+    const status = `sites/${key}/status`;
+    const client = await connectAsync(opts.url, {
+      clientId: `${opts.clientIdPrefix ?? 'sim'}-${key.replace('/', '-')}`,
+      will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
+      reconnectPeriod: 1000,
+    });
+    await client.publishAsync(status, 'online', { qos: 1, retain: true });
+    clients.push({ client, topic: `sites/${key}/telemetry`, points });
+  }
+
+  let published = 0;
+  // First excursion after ten periods, so a demo shows an alarm within seconds.
+  let sinceExcursion = Math.max(0, (opts.excursionEveryMs ?? 30_000) - 10 * opts.periodMs);
+  const tick = (): void => {
+    sinceExcursion += opts.periodMs;
+    const every = opts.excursionEveryMs ?? 30_000;
+    if (every > 0 && sinceExcursion >= every && opts.points.length > 0) {
+      sinceExcursion = 0;
+      const p = opts.points[Math.floor(random() * opts.points.length)]!;
+      const target = excursionTarget(p);
+      if (target !== null && !excursions.has(p)) excursions.set(p, { target, step: 0 });
+    }
+    const ts = Date.now();
+    for (const { client, topic, points } of clients) {
+      const readings = points.map((p) => ({ point: p.code, value: round(nextValue(p)) }));
+      client.publish(topic, JSON.stringify({ ts, readings }), { qos: 1 }, (err) => {
+        if (!err) published += readings.length;
+      });
+    }
+  };
+  const nextValue = (p: Point): number => {
+    const { center, noise } = normalBand(p);
+    const current = values.get(p) ?? center;
+    const ex = excursions.get(p);
+    let next: number;
+    if (ex) {
+      ex.step++;
+      if (ex.step <= RAMP) next = current + (ex.target - current) / (RAMP - ex.step + 1);
+      else if (ex.step <= RAMP + HOLD) next = ex.target + (random() - 0.5) * noise;
+      else {
+        next = center;
+        excursions.delete(p);
+      }
+    } else {
+      next = current + (center - current) * 0.2 + (random() - 0.5) * 2 * noise;
+    }
+    values.set(p, next);
+    return next;
+  };
+  const timer = setInterval(tick, opts.periodMs);
+  tick();
+  return {
+    published: () => published,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(clients.map(({ client }) => client.endAsync()));
+    },
+  };
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;

@@ -1,0 +1,1 @@
+export { startSimulator, normalBand, seededRandom, type RunningSimulator, type SimulatorOptions } from './gateway.simulator.js';
