@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlarmBook } from '#libs/alarms/index.js';
+import { aPoint, aReading } from '#libs/testing/builders.js';
+import { SqliteAlarmStore } from './sqlite.alarm-store.js';
+import { SqliteSeriesStore } from './sqlite.series-store.js';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'sentinel-sqlite-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('SqliteSeriesStore', () => {
+  it('keeps every reading on disk across a reopen, and a replayed reading once', async () => {
+    const file = join(tempDir(), 'series.db');
+    const point = aPoint();
+    let store = new SqliteSeriesStore(file, { maxBatch: 100 });
+    const batch = Array.from({ length: 1000 }, (_, i) => aReading(point, i, 1000 + i));
+    store.write(batch, () => undefined);
+    store.write(batch.slice(0, 10), () => undefined);
+    await store.close();
+    store = new SqliteSeriesStore(file);
+    const rows = store.query(point.enterpriseCode, point.code, 0, 10_000);
+    expect(rows).toHaveLength(1000);
+    expect(rows[999]).toEqual({ enterpriseCode: point.enterpriseCode, pointCode: point.code, ts: 1999, value: 999, quality: 'good' });
+    await store.close();
+  });
+});
+
+describe('SqliteAlarmStore', () => {
+  it('keeps alarms and dead letters across a reopen', () => {
+    const file = join(tempDir(), 'alarms.db');
+    let store = new SqliteAlarmStore(file);
+    const book = new AlarmBook([], () => 'alarm-1');
+    const point = aPoint();
+    const raised = book.apply({ point, side: 'high', from: null, to: 'HH', value: 55, threshold: 50, ts: 1000 })!;
+    store.save(raised);
+    store.recordDeadLetter({ reason: 'bad_json', detail: 'x', topic: 't', payloadExcerpt: '{', at: '2026-11-25T00:00:00.000Z' });
+    store.close();
+
+    store = new SqliteAlarmStore(file);
+    expect(store.loadActive()).toEqual([raised]);
+    const cleared = new AlarmBook(store.loadActive()).apply({ point, side: 'high', from: 'HH', to: null, value: 30, threshold: 50, ts: 2000 })!;
+    expect(cleared).toMatchObject({ id: 'alarm-1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:02.000Z' });
+    store.save(cleared);
+    expect(store.loadActive()).toEqual([]);
+    expect(store.list({ status: 'all', limit: 10 })).toEqual([cleared]);
+    expect(store.listDeadLetters(5)).toMatchObject([{ reason: 'bad_json', topic: 't' }]);
+    store.close();
+  });
+});
