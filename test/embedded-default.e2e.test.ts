@@ -1,0 +1,53 @@
+import { connectAsync } from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '#libs/contracts/index.js';
+import { SqliteSeriesStore } from '#libs/store-embedded/index.js';
+import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
+import { testConfig } from './support/monitor-config.js';
+import { RecordingWsClient } from './support/ws-client.js';
+
+const E = '91370800MA3CD7LN2E';
+
+describe('the zero-set-up default: embedded broker and embedded stores', () => {
+  const running: RunningMonitor[] = [];
+  afterAll(async () => {
+    for (const m of running) await m.close();
+  });
+
+  it('alarms from the embedded broker, keeps the series on disk and the alarm across a restart', async () => {
+    const config = testConfig();
+    const first = await startMonitor(config);
+    running.push(first);
+    const ws = await RecordingWsClient.connect(`${first.url.replace('http', 'ws')}/ws`);
+    const gateway = await connectAsync(first.mqttUrl, { clientId: 'embedded-e2e-gw' });
+    await gateway.publishAsync(`sites/${E}/GW01/status`, 'online', { qos: 1, retain: true });
+    await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: 1_795_000_000_000, readings: [{ point: 'DC1-TE', value: 72 }] }), { qos: 1 });
+    const frame = await ws.waitFor((f) => f.type === 'alarm');
+    expect(frame.alarm).toMatchObject({ pointCode: 'DC1-TE', type: 'HH', status: 'ACTIVE_UNACK' });
+    await ws.waitFor((f) => f.type === 'gateway');
+    const gateways = (await (await fetch(`${first.url}/api/gateways`)).json()) as unknown[];
+    expect(gateways).toEqual([expect.objectContaining({ enterpriseCode: E, gatewayCode: 'GW01', state: 'online' })]);
+    const health = (await (await fetch(`${first.url}/health`)).json()) as { broker: { embedded: boolean; connected: boolean } };
+    expect(health.broker).toEqual({ embedded: true, connected: true });
+    ws.close();
+    await gateway.endAsync();
+    await first.close();
+    running.pop();
+
+    const series = new SqliteSeriesStore(`${config.dataDir}/series.db`);
+    expect(series.query(E, 'DC1-TE', 0, Number.MAX_SAFE_INTEGER).map((r) => r.value)).toEqual([72]);
+    await series.close();
+
+    const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });
+    running.push(second);
+    const active = (await (await fetch(`${second.url}/api/alarms?status=active`)).json()) as Alarm[];
+    expect(active).toEqual([expect.objectContaining({ id: (frame.alarm as Alarm).id, pointCode: 'DC1-TE' })]);
+    const gw = await connectAsync(second.mqttUrl, { clientId: 'embedded-e2e-gw2' });
+    const ws2 = await RecordingWsClient.connect(`${second.url.replace('http', 'ws')}/ws`);
+    await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-TE', value: 40 }] }), { qos: 1 });
+    const cleared = await ws2.waitFor((f) => f.type === 'alarm');
+    expect(cleared.alarm).toMatchObject({ id: (frame.alarm as Alarm).id, status: 'CLEARED_UNACK' });
+    ws2.close();
+    await gw.endAsync();
+  });
+});

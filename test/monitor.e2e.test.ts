@@ -1,0 +1,109 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '#libs/contracts/index.js';
+import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
+import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
+import { testConfig } from './support/monitor-config.js';
+import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
+
+const E = '91320594MA1WKTRP3B';
+const TELEMETRY = `sites/${E}/GW01/telemetry`;
+const isAlarm = (pointCode: string, status: string) => (f: WsFrame) =>
+  f.type === 'alarm' && (f.alarm as Alarm).pointCode === pointCode && (f.alarm as Alarm).status === status;
+
+describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST, InfluxDB and the page', () => {
+  let mosquitto: TestService;
+  let influx: InfluxService;
+  let monitor: RunningMonitor;
+  let gateway: MqttClient;
+  let browser: BrowserContext | null = null;
+  const config = () => testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'e2e', token: null } });
+
+  beforeAll(async () => {
+    [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
+    monitor = await startMonitor(config());
+    gateway = await connectAsync(mosquitto.url, { clientId: `e2e-gateway-${Date.now()}` });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.endAsync();
+    await monitor?.close();
+    await Promise.all([mosquitto?.stop(), influx?.stop()]);
+  });
+
+  it('raises an HH alarm on WebSocket, lists it in /api/alarms and stores the reading in InfluxDB', async () => {
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    const snapshot = await ws.waitFor((f) => f.type === 'snapshot');
+    expect(snapshot.alarms).toEqual([]);
+
+    const ts = Date.now();
+    await gateway.publishAsync(TELEMETRY, JSON.stringify({ ts, readings: [{ point: 'T101-TE', value: 55.5 }, { point: 'T101-PT', value: 5 }] }), { qos: 1 });
+    const frame = await ws.waitFor(isAlarm('T101-TE', 'ACTIVE_UNACK'));
+    expect(frame.seq).toBe((snapshot.seq as number) + 1);
+    expect(frame.alarm).toMatchObject({ type: 'HH', severity: 'critical', value: 55.5, threshold: 50, hazardSourceCode: 'TF-1', enterpriseCode: E });
+
+    const res = await fetch(`${monitor.url}/api/alarms?status=active`);
+    expect(res.status).toBe(200);
+    const active = (await res.json()) as Alarm[];
+    expect(active).toEqual([expect.objectContaining({ id: (frame.alarm as Alarm).id, pointCode: 'T101-TE', type: 'HH', status: 'ACTIVE_UNACK', raisedAt: new Date(ts).toISOString() })]);
+
+    await monitor.runtime.seriesStore.flush();
+    const series = await influx.query(`SELECT value FROM reading WHERE point = 'T101-TE'`, 'e2e');
+    expect(series[0]?.values).toEqual([[ts, 55.5]]);
+    ws.close();
+  });
+
+  it('dead-letters garbage with a reason and keeps alarming on the next good reading', async () => {
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    await gateway.publishAsync(TELEMETRY, '{"readings": [', { qos: 1 });
+    await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'NO-SUCH-POINT', value: 1 }] }), { qos: 1 });
+    await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'R201-PT', value: 1.7 }] }), { qos: 1 });
+    await ws.waitFor(isAlarm('R201-PT', 'ACTIVE_UNACK'));
+
+    const letters = (await (await fetch(`${monitor.url}/api/dead-letters`)).json()) as { reason: string; topic: string; detail: string }[];
+    expect(letters.map((l) => l.reason).slice(0, 2).sort()).toEqual(['bad_json', 'unknown_point']);
+    expect(letters.find((l) => l.reason === 'unknown_point')?.detail).toContain('NO-SUCH-POINT');
+    const metrics = await (await fetch(`${monitor.url}/metrics`)).text();
+    expect(metrics).toMatch(/sentinel_dead_letters_total\{reason="bad_json",gateway="GW01"\} 1/);
+    expect((await fetch(`${monitor.url}/health`)).status).toBe(200);
+    ws.close();
+  });
+
+  it('refuses bad API input with a 400 and a reason', async () => {
+    const res = await fetch(`${monitor.url}/api/alarms?status=bogus`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toContain('status must be "active" or "all"');
+    expect((await fetch(`${monitor.url}/api/points`)).status).toBe(200);
+  });
+
+  it('shows the alarm on the command-centre page in headless Chromium, and its clearing', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(monitor.url);
+      const row = page.locator('tr.alarm', { hasText: 'T101-TE' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('HH');
+      await page.locator('.conn.up').waitFor();
+
+      await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'T101-TE', value: 20 }] }), { qos: 1 });
+      await row.waitFor({ state: 'detached' });
+      const active = (await (await fetch(`${monitor.url}/api/alarms?status=active`)).json()) as Alarm[];
+      expect(active.map((a) => a.pointCode)).toEqual(['R201-PT']);
+    } finally {
+      await browser.close();
+      browser = null;
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AppConfig } from '#libs/config/index.js';
+
+/** Config for an app under test: random ports, a fresh data folder, the demo registry, no simulator. */
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    mqttUrl: null,
+    mqttPort: 0,
+    mqttClientId: `sentinel-e2e-${Math.random().toString(36).slice(2)}`,
+    influx: null,
+    dataDir: mkdtempSync(join(tmpdir(), 'sentinel-e2e-')),
+    configDir: resolve('config'),
+    simulate: false,
+    simulatePeriodMs: 1000,
+    logLevel: 'silent',
+    ...overrides,
+  };
+}

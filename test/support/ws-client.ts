@@ -1,0 +1,46 @@
+import { WebSocket } from 'ws';
+
+export interface WsFrame {
+  readonly type: string;
+  readonly seq?: number;
+  readonly [key: string]: unknown;
+}
+
+/** A WebSocket client that records every frame and lets a test wait for the one it expects. */
+export class RecordingWsClient {
+  readonly frames: WsFrame[] = [];
+  private waiters: { match: (f: WsFrame) => boolean; resolve: (f: WsFrame) => void }[] = [];
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as WsFrame;
+      this.frames.push(frame);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(frame)) return true;
+        w.resolve(frame);
+        return false;
+      });
+    });
+  }
+
+  static async connect(url: string): Promise<RecordingWsClient> {
+    const ws = new WebSocket(url);
+    const client = new RecordingWsClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Resolves with the first frame, already received or still to come, that matches. */
+  waitFor(match: (f: WsFrame) => boolean): Promise<WsFrame> {
+    const seen = this.frames.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
