@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -19,5 +18,5 @@ export function publicDir(): string {
 /** HTTP wiring shared by main.ts and the e2e tests: static page and WebSocket hub. */
 export function configureApp(app: NestExpressApplication, runtime: MonitorRuntime): void {
   app.useStaticAssets(publicDir(), { index: 'index.html', maxAge: 0 });
-  runtime.hub.attach(app.getHttpServer() as Server);
+  runtime.hub.attach(app.getHttpServer());
 }

@@ -28,7 +28,7 @@ describe('InfluxSeriesStore against a real influxd', () => {
     expect(store.health()).toMatchObject({ kind: 'influxdb', ok: true });
 
     const counts = await influx.query('SELECT COUNT(value) FROM reading GROUP BY point', 'it_series');
-    const byPoint = Object.fromEntries(counts.map((s) => [s.tags?.point, s.values[0]?.[1]]));
+    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? "", s.values[0]?.[1]]));
     expect(byPoint).toEqual({ 'T 101,TE=x': 2500, 'P-201': 2500 });
 
     const rows = await influx.query(`SELECT value, quality, hazard_source, type FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
