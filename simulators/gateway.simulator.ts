@@ -7,6 +7,8 @@ export interface SimulatorOptions {
   readonly periodMs: number;
   /** How often one point, chosen at random, is driven past its HH (or LL) limit and back. 0 turns it off. */
   readonly excursionEveryMs?: number;
+  /** How long an excursion stays past the limit before the value returns to normal. */
+  readonly excursionHoldMs?: number;
   readonly seed?: number;
   readonly clientIdPrefix?: string;
 }
@@ -52,7 +54,6 @@ function excursionTarget(p: Point): number | null {
 }
 
 const RAMP = 4;
-const HOLD = 6;
 
 /**
  * Publishes like real gateways: one MQTT client per gateway with a retained `online` status and an `offline`
@@ -60,6 +61,7 @@ const HOLD = 6;
  */
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const random = seededRandom(opts.seed ?? 42);
+  const hold = Math.max(1, Math.ceil((opts.excursionHoldMs ?? 20_000) / opts.periodMs));
   const byGateway = new Map<string, Point[]>();
   for (const p of opts.points) {
     const key = `${p.enterpriseCode}/${p.gatewayCode}`;
@@ -109,7 +111,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     if (ex) {
       ex.step++;
       if (ex.step <= RAMP) next = current + (ex.target - current) / (RAMP - ex.step + 1);
-      else if (ex.step <= RAMP + HOLD) next = ex.target + (random() - 0.5) * noise;
+      else if (ex.step <= RAMP + hold) next = ex.target + (random() - 0.5) * noise;
       else {
         next = center;
         excursions.delete(p);

@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { AlarmStore, DeadLetter, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
+import type { Alarm, AlarmStore, DeadLetter, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook } from '#libs/alarms/index.js';
@@ -31,10 +31,12 @@ export class MonitorPipeline {
   private readonly readings$ = new Subject<ReadingBatch>();
   private readonly gatewayStates = new Map<string, GatewayStatus>();
   private subscriptions: Subscription[] = [];
+  /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
+  private changed: Alarm[] = [];
 
   constructor(private readonly deps: PipelineDeps) {
     this.book = new AlarmBook(deps.alarmStore.loadActive());
-    deps.metrics.activeAlarms.set(this.book.activeAlarms().length);
+    deps.metrics.activeAlarms.set(this.book.activeCount);
   }
 
   start(messages$: Observable<RawMessage>): void {
@@ -45,13 +47,7 @@ export class MonitorPipeline {
         if (!alarm) return;
         const kind = t.from === null ? 'raise' : t.to === null ? 'clear' : 'update';
         this.deps.metrics.alarmEvents.inc({ kind });
-        this.deps.metrics.activeAlarms.set(this.book.activeAlarms().length);
-        try {
-          this.deps.alarmStore.save(alarm);
-        } catch (err) {
-          this.deps.log.error({ err, alarmId: alarm.id }, 'alarm store write failed');
-        }
-        this.deps.hub.publishAlarm(alarm);
+        this.changed.push(alarm);
         this.deps.log.info({ alarmId: alarm.id, kind, type: alarm.type, point: alarm.pointCode, value: alarm.value }, 'alarm');
       }),
       messages$.subscribe((msg) => this.onMessage(msg)),
@@ -103,10 +99,23 @@ export class MonitorPipeline {
         metrics.readings.inc(readings.length);
         this.deps.seriesStore.write(readings, msg.ack);
         this.readings$.next(readings);
+        if (this.changed.length > 0) this.commitAlarms();
         this.deps.hub.publishReadings(readings);
         return;
       }
     }
+  }
+
+  private commitAlarms(): void {
+    const alarms = this.changed;
+    this.changed = [];
+    try {
+      this.deps.alarmStore.saveAll(alarms);
+    } catch (err) {
+      this.deps.log.error({ err, alarms: alarms.length }, 'alarm store write failed');
+    }
+    this.deps.metrics.activeAlarms.set(this.book.activeCount);
+    for (const alarm of alarms) this.deps.hub.publishAlarm(alarm);
   }
 
   private deadLetter(msg: RawMessage, rejection: Rejection): void {

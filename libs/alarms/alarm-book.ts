@@ -73,6 +73,10 @@ export class AlarmBook {
     return alarm;
   }
 
+  get activeCount(): number {
+    return this.active.size;
+  }
+
   activeAlarms(): Alarm[] {
     return [...this.active.values()];
   }

@@ -157,7 +157,8 @@ export interface SeriesStore {
 export interface AlarmStore {
   loadActive(): Alarm[];
   list(filter: { status?: 'active' | 'all'; limit: number }): Alarm[];
-  save(alarm: Alarm): void;
+  /** Commits every given alarm state in one transaction before returning. */
+  saveAll(alarms: readonly Alarm[]): void;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
   close(): void;

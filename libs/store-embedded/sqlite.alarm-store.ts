@@ -6,7 +6,7 @@ const DEAD_LETTERS_KEPT = 10_000;
 /** Durable alarm state and dead-letter records; every save is committed before it returns. */
 export class SqliteAlarmStore implements AlarmStore {
   private readonly db: SqliteDb;
-  private readonly upsert: (alarm: Alarm) => void;
+  private readonly upsertAll: (alarms: readonly Alarm[]) => void;
   private readonly insertDeadLetter: (letter: DeadLetter) => void;
   private deadLetterInserts = 0;
 
@@ -23,7 +23,9 @@ export class SqliteAlarmStore implements AlarmStore {
       `INSERT INTO alarms (id, status, raised_at, updated_at, body) VALUES (@id, @status, @raisedAt, @updatedAt, @body)
        ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
     );
-    this.upsert = (a) => upsert.run({ id: a.id, status: a.status, raisedAt: a.raisedAt, updatedAt: a.updatedAt, body: JSON.stringify(a) });
+    this.upsertAll = this.db.transaction((alarms: readonly Alarm[]) => {
+      for (const a of alarms) upsert.run({ id: a.id, status: a.status, raisedAt: a.raisedAt, updatedAt: a.updatedAt, body: JSON.stringify(a) });
+    });
     const insertDl = this.db.prepare('INSERT INTO dead_letters (at, reason, detail, topic, payload) VALUES (?, ?, ?, ?, ?)');
     this.insertDeadLetter = (l) => insertDl.run(l.at, l.reason, l.detail, l.topic, l.payloadExcerpt);
   }
@@ -40,8 +42,8 @@ export class SqliteAlarmStore implements AlarmStore {
     return this.bodies(rows);
   }
 
-  save(alarm: Alarm): void {
-    this.upsert(alarm);
+  saveAll(alarms: readonly Alarm[]): void {
+    this.upsertAll(alarms);
   }
 
   recordDeadLetter(letter: DeadLetter): void {

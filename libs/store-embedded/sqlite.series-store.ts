@@ -32,7 +32,7 @@ export class SqliteSeriesStore implements SeriesStore {
       maxBatch: opts.maxBatch ?? 5000,
       flushMs: opts.flushMs ?? 100,
       maxInFlight: 1,
-      maxBuffered: opts.maxBuffered ?? 200_000,
+      maxBuffered: opts.maxBuffered ?? 50_000,
       send: (rows) => {
         this.insertMany(rows);
         return Promise.resolve();

@@ -41,7 +41,7 @@ describe('SqliteAlarmStore', () => {
     const book = new AlarmBook([], () => 'alarm-1');
     const point = aPoint();
     const raised = book.apply({ point, side: 'high', from: null, to: 'HH', value: 55, threshold: 50, ts: 1000 })!;
-    store.save(raised);
+    store.saveAll([raised]);
     store.recordDeadLetter({ reason: 'bad_json', detail: 'x', topic: 't', payloadExcerpt: '{', at: '2026-11-25T00:00:00.000Z' });
     store.close();
 
@@ -49,7 +49,7 @@ describe('SqliteAlarmStore', () => {
     expect(store.loadActive()).toEqual([raised]);
     const cleared = new AlarmBook(store.loadActive()).apply({ point, side: 'high', from: 'HH', to: null, value: 30, threshold: 50, ts: 2000 })!;
     expect(cleared).toMatchObject({ id: 'alarm-1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:02.000Z' });
-    store.save(cleared);
+    store.saveAll([cleared]);
     expect(store.loadActive()).toEqual([]);
     expect(store.list({ status: 'all', limit: 10 })).toEqual([cleared]);
     expect(store.listDeadLetters(5)).toMatchObject([{ reason: 'bad_json', topic: 't' }]);

@@ -32,7 +32,7 @@ export class InfluxSeriesStore implements SeriesStore {
       maxBatch: opts.maxBatch ?? 5000,
       flushMs: opts.flushMs ?? 100,
       maxInFlight: opts.maxInFlight ?? 3,
-      maxBuffered: opts.maxBuffered ?? 200_000,
+      maxBuffered: opts.maxBuffered ?? 20_000,
       send: (lines) => this.post(lines),
       onRetry: (err, attempt, items) => opts.log?.('warn', 'influx write failed, retrying', { err: String(err), attempt, items }),
       onDropped: (err, items) => opts.log?.('error', 'influx rejected a batch', { err: String(err), items }),

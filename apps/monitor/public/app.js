@@ -9,14 +9,15 @@ const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(2));
 $('stale-s').textContent = String(STALE_MS / 1000);
 
 async function loadPoints() {
-  const res = await fetch('/api/points');
-  const points = await res.json();
+  const [points, enterprises, sources] = await Promise.all(['/api/points', '/api/enterprises', '/api/hazard-sources'].map((u) => fetch(u).then((r) => r.json())));
+  const enterpriseName = new Map(enterprises.map((e) => [e.code, e.name]));
+  const sourceName = new Map(sources.map((s) => [s.enterpriseCode + '/' + s.code, s.name]));
   const box = $('values');
   box.textContent = '';
   let group = '';
   for (const p of points) {
     state.points.set(key(p.enterpriseCode, p.code), p);
-    const g = p.enterpriseCode + ' · ' + p.hazardSourceCode;
+    const g = (enterpriseName.get(p.enterpriseCode) || p.enterpriseCode) + ' · ' + (sourceName.get(p.enterpriseCode + '/' + p.hazardSourceCode) || p.hazardSourceCode);
     if (g !== group) {
       group = g;
       const h = document.createElement('div');
