@@ -31,7 +31,7 @@ export class InfluxSeriesStore implements SeriesStore {
     this.writer = new BatchWriter<string>({
       maxBatch: opts.maxBatch ?? 5000,
       flushMs: opts.flushMs ?? 100,
-      maxInFlight: opts.maxInFlight ?? 3,
+      maxInFlight: opts.maxInFlight ?? 4,
       maxBuffered: opts.maxBuffered ?? 20_000,
       send: (lines) => this.post(lines),
       onRetry: (err, attempt, items) => opts.log?.('warn', 'influx write failed, retrying', { err: String(err), attempt, items }),
