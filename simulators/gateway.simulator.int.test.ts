@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { Subject, filter, firstValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
+import type { LimitTransition, ReadingBatch } from '#libs/contracts/index.js';
+import { loadSiteFiles } from '#libs/config/index.js';
+import { decodeMessage, type Rejection } from '#libs/decode/index.js';
+import { Registry } from '#libs/registry/index.js';
+import { limitAlarms } from '#libs/rules/index.js';
+import { startSimulator, type RunningSimulator } from './gateway.simulator.js';
+
+describe('gateway simulator', () => {
+  let broker: EmbeddedBroker;
+  let sim: RunningSimulator | null = null;
+  const registry = Registry.fromSiteFiles(loadSiteFiles(resolve('config')));
+
+  beforeAll(async () => {
+    broker = await EmbeddedBroker.start(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await sim?.stop();
+    await broker.close();
+  });
+
+  it('publishes the demo sites as valid telemetry and status, and drives a point past its limit', async () => {
+    const readings$ = new Subject<ReadingBatch>();
+    const rejections: Rejection[] = [];
+    const statuses = new Set<string>();
+    const seenPoints = new Set<string>();
+    const firstRaise = firstValueFrom(readings$.pipe(limitAlarms(), filter((t: LimitTransition) => t.from === null && t.to !== null)));
+    const sub = await connectAsync(broker.url, { clientId: 'sim-test-sub' });
+    sub.on('message', (topic, payload) => {
+      const d = decodeMessage(topic, payload, Date.now(), registry, { maxFutureMs: 60_000 });
+      if (d.kind === 'rejected') rejections.push(d.rejection);
+      else if (d.kind === 'status') statuses.add(`${d.enterpriseCode}/${d.gatewayCode}=${d.state}`);
+      else {
+        rejections.push(...d.rejections);
+        for (const r of d.readings) seenPoints.add(`${r.point.enterpriseCode}/${r.point.code}`);
+        readings$.next(d.readings);
+      }
+    });
+    await sub.subscribeAsync('sites/#', { qos: 1 });
+
+    sim = await startSimulator({ url: broker.url, points: registry.allPoints(), periodMs: 20, excursionEveryMs: 200, excursionHoldMs: 100, seed: 7 });
+    const raise = await firstRaise;
+    if (raise.side === 'high') expect(raise.value).toBeGreaterThanOrEqual(raise.threshold);
+    else expect(raise.value).toBeLessThanOrEqual(raise.threshold);
+    expect(rejections).toEqual([]);
+    expect(seenPoints.size).toBe(registry.allPoints().length);
+    expect([...statuses].sort()).toEqual(registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}=online`).sort());
+    await sub.endAsync();
+  });
+});
