@@ -5,7 +5,7 @@ import { startMonitor } from './monitor.js';
 try {
   const config = loadEnvConfig();
   const log = pino({ level: config.logLevel });
-  const monitor = await startMonitor(config, log);
+  const monitor = await startMonitor(config, { log });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

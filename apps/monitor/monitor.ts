@@ -29,7 +29,14 @@ export interface RunningMonitor {
 }
 
 /** Boots the whole monitor from a validated config. Throws ConfigError on a bad registry before opening anything. */
-export async function startMonitor(config: AppConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningMonitor> {
+export interface StartOptions {
+  readonly log?: Logger;
+  /** How long boot waits for the broker before serving anyway (degraded) while the client keeps retrying. */
+  readonly brokerWaitMs?: number;
+}
+
+export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
+  const log = options.log ?? pino({ level: config.logLevel });
   const registry = Registry.fromSiteFiles(loadSiteFiles(config.configDir));
   const metrics = createMetrics();
   const closers: (() => Promise<void> | void)[] = [];
@@ -71,13 +78,15 @@ export async function startMonitor(config: AppConfig, log: Logger = pino({ level
     let pipeline: MonitorPipeline | null = null;
     const hub = new WsHub({ activeAlarms: () => pipeline?.book.activeAlarms() ?? [], gateways: () => pipeline?.gateways() ?? [] });
     pipeline = new MonitorPipeline({ registry, seriesStore, alarmStore, hub, metrics, log });
-    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId });
-    await ingest.connect();
+    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId }, (problem) => log.warn(problem));
+    ingest.start();
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
     const started = pipeline;
     closers.push(() => started.stop());
-    await ingest.subscribeTopics();
+    if (!(await ingest.whenSubscribed(options.brokerWaitMs ?? 5000))) {
+      log.warn({ mqttUrl }, 'MQTT broker not reachable yet; serving with /health degraded and retrying in the background');
+    }
 
     const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });

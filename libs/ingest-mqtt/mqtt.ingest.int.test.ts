@@ -28,7 +28,7 @@ describe.each(brokers)('MqttIngest against %s', (_name, start) => {
 
   it('delivers every QoS 1 message in order, one at a time until each is acknowledged', async () => {
     const ingest = new MqttIngest({ url: broker.url, clientId: `it-ingest-${Math.random().toString(36).slice(2)}` });
-    await ingest.connect();
+    ingest.start();
     const N = 2000;
     let outstanding = 0;
     let maxOutstanding = 0;
@@ -45,7 +45,7 @@ describe.each(brokers)('MqttIngest against %s', (_name, start) => {
         }),
       ).pipe(take(N), toArray()),
     );
-    await ingest.subscribeTopics();
+    expect(await ingest.whenSubscribed(10_000)).toBe(true);
     const pub = await connectAsync(broker.url, { clientId: `it-pub-${Math.random().toString(36).slice(2)}` });
     for (let i = 0; i < N; i++) pub.publish('sites/E1/GW1/telemetry', JSON.stringify({ i }), { qos: 1 });
     pub.publish('other/topic', 'ignored', { qos: 1 });

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Observable } from 'rxjs';
 import type { RawMessage } from '#libs/contracts/index.js';
 
@@ -19,10 +19,19 @@ export interface MqttIngestOptions {
  */
 export class MqttIngest {
   private client: MqttClient | null = null;
+  private subscribed = false;
+  private subscribedWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: MqttIngestOptions) {}
+  constructor(
+    private readonly options: MqttIngestOptions,
+    private readonly onProblem: (message: string) => void = () => undefined,
+  ) {}
 
-  async connect(): Promise<void> {
+  /**
+   * Starts connecting and keeps retrying in the background; subscribes on every connection that has no stored
+   * session. Install `messages()` before the first connection completes (i.e. right after this call).
+   */
+  start(): void {
     const opts: IClientOptions = {
       clientId: this.options.clientId,
       clean: false,
@@ -30,13 +39,36 @@ export class MqttIngest {
       connectTimeout: 10_000,
       ...(this.options.username ? { username: this.options.username, password: this.options.password } : {}),
     };
-    const client = await connectAsync(this.options.url, opts);
+    const client = connect(this.options.url, opts);
     this.client = client;
-    disableNagle(client);
-    client.on('connect', () => disableNagle(client));
+    client.on('connect', (connack) => {
+      disableNagle(client);
+      if (connack.sessionPresent && this.subscribed) return;
+      client.subscribe([...TELEMETRY_TOPICS], { qos: 1 }, (err) => {
+        if (err) {
+          this.onProblem(`MQTT subscribe failed: ${err.message}`);
+          return;
+        }
+        this.subscribed = true;
+        for (const w of this.subscribedWaiters.splice(0)) w();
+      });
+    });
+    client.on('error', (err) => this.onProblem(`MQTT ${this.options.url}: ${err.message}; retrying`));
   }
 
-  /** Installs the message hook; subscribe to this before `subscribeTopics`. */
+  /** Resolves true once subscribed, or false after `timeoutMs` (the client keeps trying). */
+  whenSubscribed(timeoutMs: number): Promise<boolean> {
+    if (this.subscribed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.subscribedWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Installs the message hook; subscribe to this right after `start()`. */
   messages(): Observable<RawMessage> {
     return new Observable<RawMessage>((subscriber) => {
       const client = this.requireClient();
@@ -59,10 +91,6 @@ export class MqttIngest {
     });
   }
 
-  async subscribeTopics(): Promise<void> {
-    await this.requireClient().subscribeAsync([...TELEMETRY_TOPICS], { qos: 1 });
-  }
-
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
@@ -70,11 +98,12 @@ export class MqttIngest {
   async close(): Promise<void> {
     const client = this.client;
     this.client = null;
-    if (client) await client.endAsync();
+    // Force: a client still retrying an unreachable broker would otherwise wait for a connection to close.
+    if (client) await client.endAsync(!client.connected);
   }
 
   private requireClient(): MqttClient {
-    if (!this.client) throw new Error('MqttIngest: connect() first');
+    if (!this.client) throw new Error('MqttIngest: start() first');
     return this.client;
   }
 }

@@ -67,11 +67,11 @@ function stopChild(child: ChildProcess, dir: string): Promise<void> {
   });
 }
 
-/** A real mosquitto on a random loopback port, or the broker at MQTT_TEST_URL when that is set. */
-export async function startMosquitto(): Promise<TestService> {
+/** A real mosquitto on a random (or the given) loopback port, or the broker at MQTT_TEST_URL when that is set. */
+export async function startMosquitto(fixedPort?: number): Promise<TestService> {
   const given = process.env.MQTT_TEST_URL;
-  if (given) return { url: given, stop: () => Promise.resolve() };
-  const port = await freePort();
+  if (given && fixedPort === undefined) return { url: given, stop: () => Promise.resolve() };
+  const port = fixedPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   // max_queued_messages 0 = no limit: the default (1000) drops QoS 1 messages for a slow subscriber.
