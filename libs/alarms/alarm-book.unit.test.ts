@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LimitTransition } from '#libs/contracts/index.js';
-import { aPoint } from '#libs/testing/builders.js';
+import { aPoint, aTransition } from '#libs/testing/builders.js';
 import { AlarmBook } from './alarm-book.js';
 
 const point = aPoint();
-const tr = (from: LimitTransition['from'], to: LimitTransition['to'], value: number, threshold: number, ts: number, side: LimitTransition['side'] = 'high'): LimitTransition => ({
-  point,
-  side,
-  from,
-  to,
-  value,
-  threshold,
-  ts,
-});
+const tr = aTransition.bind(null, point);
 
 describe('AlarmBook', () => {
   it('keeps one alarm per point and side, escalating in place and clearing', () => {

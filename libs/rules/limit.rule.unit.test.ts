@@ -1,7 +1,7 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import type { LimitTransition, ReadingBatch } from '#libs/contracts/index.js';
-import { aPoint, aReading } from '#libs/testing/builders.js';
+import type { ReadingBatch } from '#libs/contracts/index.js';
+import { aPoint, aReading, aTransition } from '#libs/testing/builders.js';
 import { highLevel, limitAlarms, lowLevel } from './limit.rule.js';
 
 const point = aPoint({ limits: { ll: -10, l: 0, h: 40, hh: 50 }, deadband: 1 });
@@ -12,15 +12,7 @@ function scheduler(): TestScheduler {
 }
 
 const batch = (...values: number[]): ReadingBatch => values.map((v, i) => aReading(point, v, 1000 + i));
-const t = (from: LimitTransition['from'], to: LimitTransition['to'], value: number, threshold: number, ts: number, side: LimitTransition['side'] = 'high'): LimitTransition => ({
-  point,
-  side,
-  from,
-  to,
-  value,
-  threshold,
-  ts,
-});
+const t = aTransition.bind(null, point);
 
 describe('highLevel / lowLevel', () => {
   it('enters H and HH at their limits', () => {

@@ -1,4 +1,4 @@
-import type { Point, PointLimits, Reading } from '#libs/contracts/index.js';
+import type { LimitTransition, Point, PointLimits, Reading } from '#libs/contracts/index.js';
 
 export function aPoint(overrides: Partial<Point> & { limits?: Partial<PointLimits> } = {}): Point {
   const { limits, ...rest } = overrides;
@@ -19,4 +19,17 @@ export function aPoint(overrides: Partial<Point> & { limits?: Partial<PointLimit
 
 export function aReading(point: Point, value: number, ts = 1_700_000_000_000, quality: Reading['quality'] = 'good'): Reading {
   return { point, value, ts, quality };
+}
+
+/** A limit transition of `point`; the side defaults to high. */
+export function aTransition(
+  point: Point,
+  from: LimitTransition['from'],
+  to: LimitTransition['to'],
+  value: number,
+  threshold: number,
+  ts: number,
+  side: LimitTransition['side'] = 'high',
+): LimitTransition {
+  return { point, side, from, to, value, threshold, ts };
 }
