@@ -96,6 +96,9 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       expect(await row.textContent()).toContain('HH');
       await page.locator('.conn.up').waitFor();
 
+      await gateway.publishAsync(`sites/${E}/GW01/status`, 'offline', { qos: 1, retain: true });
+      await page.locator(`.gw.offline[data-gateway="${E}/GW01"]`).waitFor();
+
       await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'T101-TE', value: 20 }] }), { qos: 1 });
       await row.waitFor({ state: 'detached' });
       const active = (await (await fetch(`${monitor.url}/api/alarms?status=active`)).json()) as Alarm[];

@@ -2,10 +2,20 @@ import { pino } from 'pino';
 import { ConfigError, loadEnvConfig } from '#libs/config/index.js';
 import { startMonitor } from './monitor.js';
 
+function isAddressInUse(err: unknown): err is Error & { port?: number } {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
 try {
   const config = loadEnvConfig();
   const log = pino({ level: config.logLevel });
   const monitor = await startMonitor(config, { log });
+  const port = new URL(monitor.url).port;
+  console.error(
+    `\nSentinel is running.\n  command centre: http://localhost:${port}/\n  MQTT:           ${monitor.mqttUrl}${config.mqttUrl ? '' : ' (embedded broker)'}\n` +
+      `  series store:   ${config.influx ? `InfluxDB ${config.influx.url} db=${config.influx.db}` : `embedded, ${config.dataDir}`}\n` +
+      `  simulator:      ${config.simulate ? 'publishing the demo sites (SIMULATE=0 turns it off)' : 'off'}\n`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -18,6 +28,10 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
+    process.exit(2);
+  }
+  if (isAddressInUse(err)) {
+    console.error(`Port ${err.port ?? '?'} is already in use. Choose another with PORT (HTTP) or MQTT_PORT (embedded broker), or set MQTT_URL to use a running broker.`);
     process.exit(2);
   }
   console.error(err);

@@ -1,7 +1,7 @@
 // Command-centre page: REST for the point list, WebSocket for snapshot + live alarms and values.
 'use strict';
 const STALE_MS = 15000;
-const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, tiles: new Map() };
+const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, tiles: new Map(), gateways: new Map(), enterpriseName: new Map(), sourceName: new Map() };
 const $ = (id) => document.getElementById(id);
 const key = (e, p) => e + '/' + p;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -10,8 +10,10 @@ $('stale-s').textContent = String(STALE_MS / 1000);
 
 async function loadPoints() {
   const [points, enterprises, sources] = await Promise.all(['/api/points', '/api/enterprises', '/api/hazard-sources'].map((u) => fetch(u).then((r) => r.json())));
-  const enterpriseName = new Map(enterprises.map((e) => [e.code, e.name]));
-  const sourceName = new Map(sources.map((s) => [s.enterpriseCode + '/' + s.code, s.name]));
+  const enterpriseName = state.enterpriseName;
+  const sourceName = state.sourceName;
+  enterprises.forEach((e) => enterpriseName.set(e.code, e.name));
+  sources.forEach((s) => sourceName.set(s.enterpriseCode + '/' + s.code, s.name));
   const box = $('values');
   box.textContent = '';
   let group = '';
@@ -46,7 +48,7 @@ function renderAlarms() {
       const p = state.points.get(key(a.enterpriseCode, a.pointCode));
       const name = p ? p.name + ' (' + a.pointCode + ')' : a.pointCode;
       return '<tr class="alarm" data-id="' + esc(a.id) + '"><td><span class="lvl lvl-' + esc(a.type) + '">' + esc(a.type) + '</span></td><td>' + esc(name) +
-        '</td><td>' + esc(a.hazardSourceCode) + '</td><td>' + esc(fmt(a.value)) + ' ' + esc(a.unit) + '</td><td>' + esc(a.threshold) + ' ' + esc(a.unit) +
+        '</td><td>' + esc(state.sourceName.get(a.enterpriseCode + '/' + a.hazardSourceCode) || a.hazardSourceCode) + '</td><td>' + esc(fmt(a.value)) + ' ' + esc(a.unit) + '</td><td>' + esc(a.threshold) + ' ' + esc(a.unit) +
         '</td><td>' + esc(a.status) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) + '</td></tr>';
     }).join('');
   }
@@ -86,6 +88,21 @@ function refreshAges() {
   }
 }
 
+function applyGateway(g) {
+  state.gateways.set(key(g.enterpriseCode, g.gatewayCode), g);
+  const box = $('gateways');
+  box.textContent = '';
+  for (const [k, gw] of [...state.gateways].sort()) {
+    const el = document.createElement('span');
+    el.className = 'gw ' + gw.state;
+    el.dataset.gateway = k;
+    el.title = k + ' since ' + new Date(gw.since).toLocaleString();
+    const owner = (state.enterpriseName.get(gw.enterpriseCode) || gw.enterpriseCode).split(' ')[0];
+    el.textContent = owner + ' ' + gw.gatewayCode + (gw.state === 'online' ? ' 在线 online' : ' 离线 offline');
+    box.appendChild(el);
+  }
+}
+
 function connect(delay) {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
   ws.onopen = () => { $('conn').className = 'conn up'; $('conn').textContent = '实时 live'; delay = 500; };
@@ -100,6 +117,7 @@ function connect(delay) {
       state.alarms.clear();
       msg.alarms.forEach(applyAlarm);
       msg.values.forEach(applyValue);
+      msg.gateways.forEach(applyGateway);
       state.seq = msg.seq;
       renderAlarms();
     } else if (msg.type === 'alarm') {
@@ -107,6 +125,8 @@ function connect(delay) {
       state.seq = msg.seq;
       applyAlarm(msg.alarm);
       renderAlarms();
+    } else if (msg.type === 'gateway') {
+      applyGateway(msg.gateway);
     } else if (msg.type === 'reading') {
       msg.readings.forEach(applyValue);
     }
