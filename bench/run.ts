@@ -62,8 +62,8 @@ function ruleCore(pointsN: number, readingsN: number): { perSecond: number; byte
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function peakRssMb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -228,7 +228,8 @@ async function main(): Promise<void> {
         );
         const l = await latency(target, pub);
         console.log(`${target.name}: alarm latency at ~5k readings/s: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms (${l.received}/${l.sent} alarms)`);
-        console.log(`${target.name}: peak RSS ${peakRssMb(target.process.pid!).toFixed(0)} MB`);
+        const pid = target.process.pid!;
+        console.log(`${target.name}: RSS peak ${rssMb(pid, 'VmHWM').toFixed(0)} MB (during the burst), ${rssMb(pid, 'VmRSS').toFixed(0)} MB after the 5k/s phase`);
       } finally {
         await pub.endAsync();
         await target.stop();
