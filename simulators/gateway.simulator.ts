@@ -84,8 +84,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   let published = 0;
-  // First excursion after ten periods, so a demo shows an alarm within seconds.
-  let sinceExcursion = Math.max(0, (opts.excursionEveryMs ?? 30_000) - 10 * opts.periodMs);
+  // First excursion after three periods, so a demo shows an alarm within seconds.
+  let sinceExcursion = Math.max(0, (opts.excursionEveryMs ?? 30_000) - 3 * opts.periodMs);
   const tick = (): void => {
     sinceExcursion += opts.periodMs;
     const every = opts.excursionEveryMs ?? 30_000;

@@ -29,10 +29,11 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     expect(gateways).toEqual([expect.objectContaining({ enterpriseCode: E, gatewayCode: 'GW01', state: 'online' })]);
     const health = (await (await fetch(`${first.url}/health`)).json()) as { broker: { embedded: boolean; connected: boolean } };
     expect(health.broker).toEqual({ embedded: true, connected: true });
-    ws.close();
     await gateway.endAsync();
+    // Shutting down with a client still connected: the server closes it and close() completes.
     await first.close();
     running.pop();
+    expect(await ws.closed).toBeGreaterThan(0);
 
     const series = new SqliteSeriesStore(`${config.dataDir}/series.db`);
     expect(series.query(E, 'DC1-TE', 0, Number.MAX_SAFE_INTEGER).map((r) => r.value)).toEqual([72]);

@@ -91,9 +91,10 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
-    closers.push(() => hub.close());
     await app.listen(config.port, config.host);
     closers.push(() => app.close());
+    // Runs before app.close(): open WebSocket connections would otherwise keep the HTTP server from closing.
+    closers.push(() => hub.close());
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://127.0.0.1:${address.port}`;
 

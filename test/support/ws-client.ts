@@ -10,8 +10,11 @@ export interface WsFrame {
 export class RecordingWsClient {
   readonly frames: WsFrame[] = [];
   private waiters: { match: (f: WsFrame) => boolean; resolve: (f: WsFrame) => void }[] = [];
+  /** Resolves with the close code once the connection is closed by either side. */
+  readonly closed: Promise<number>;
 
   private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
     ws.on('message', (data: Buffer) => {
       const frame = JSON.parse(data.toString()) as WsFrame;
       this.frames.push(frame);
