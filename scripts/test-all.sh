@@ -33,4 +33,15 @@ echo "== lint"; npx eslint .
 rm -rf dist
 npx depcruise apps libs simulators --config .dependency-cruiser.cjs
 echo "== docker-compose.yml"; docker-compose -f docker-compose.yml config -q
-echo "== tests"; TZ=UTC CI="${CI:-}" npx vitest run
+echo "== tests"
+mkdir -p .tmp
+status=0
+TZ=UTC CI="${CI:-}" npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json || status=$?
+# A plain closing line: "tests: N passed, N failed" (skipped ones are counted too, and there should be none).
+node -e '
+const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
+const skipped = r.numPendingTests + r.numTodoTests;
+console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+if (r.numTotalTests === 0) process.exit(1);
+' || status=1
+exit $status
