@@ -62,10 +62,6 @@ export class Registry {
     return this.pointsByEnterprise.get(enterpriseCode)?.get(pointCode);
   }
 
-  hasGateway(enterpriseCode: string, gatewayCode: string): boolean {
-    return this.gateways.has(`${enterpriseCode}/${gatewayCode}`);
-  }
-
   allPoints(): Point[] {
     const out: Point[] = [];
     for (const points of this.pointsByEnterprise.values()) out.push(...points.values());
