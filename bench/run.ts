@@ -17,7 +17,7 @@ import { freePort, startInfluxd, startMosquitto, type InfluxService } from '#lib
 import { normalBand } from '../simulators/index.js';
 import { startNodeRed } from './node-red.peer.js';
 
-const E = '91320594MA1WKTRP3B';
+const E = '91320594MA1WKTRP3E';
 const TOPIC = `sites/${E}/GW01/telemetry`;
 // The demo points of one gateway, each published inside its normal band (as a healthy plant mostly is); the
 // first (T101-TE) is toggled across HH where a workload wants alarms.

@@ -5,7 +5,7 @@ import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { RecordingWsClient } from './support/ws-client.js';
 
-const E = '91320594MA1WKTRP3B';
+const E = '91320594MA1WKTRP3E';
 
 describe('broker unreachable at boot', () => {
   let monitor: RunningMonitor | null = null;

@@ -6,7 +6,7 @@ import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { RecordingWsClient } from './support/ws-client.js';
 
-const E = '91370800MA3CD7LN2E';
+const E = '91370800MA3CD7LN28';
 
 describe('the zero-set-up default: embedded broker and embedded stores', () => {
   const running: RunningMonitor[] = [];

@@ -10,7 +10,7 @@ import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
 
-const E = '91320594MA1WKTRP3B';
+const E = '91320594MA1WKTRP3E';
 const TELEMETRY = `sites/${E}/GW01/telemetry`;
 const isAlarm = (pointCode: string, status: string) => (f: WsFrame) =>
   f.type === 'alarm' && (f.alarm as Alarm).pointCode === pointCode && (f.alarm as Alarm).status === status;

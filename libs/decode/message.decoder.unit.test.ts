@@ -3,7 +3,7 @@ import type { Point, PointLookup } from '#libs/contracts/index.js';
 import { aPoint } from '#libs/testing/builders.js';
 import { decodeMessage } from './message.decoder.js';
 
-const E = '91320594MA1WKTRP3B';
+const E = '91320594MA1WKTRP3E';
 const point = aPoint();
 const lookup: PointLookup = {
   findPoint: (e: string, p: string): Point | undefined => (e === E && p === point.code ? point : undefined),

@@ -29,7 +29,7 @@ function problemsOf(dir: string): string[] {
 
 const site = (points: string, extra = ''): string => `
 enterprises:
-  - code: 91320594MA1WKTRP3B
+  - code: 91320594MA1WKTRP3E
     name: Demo
     regionCode: "320594"
     gateways: [{ code: GW01 }]
@@ -45,9 +45,9 @@ describe('Registry from config/', () => {
   it('loads the shipped demo sites', () => {
     const registry = Registry.fromSiteFiles(loadSiteFiles(resolve('config')));
     expect(registry.allEnterprises()).toHaveLength(2);
-    const p = registry.findPoint('91320594MA1WKTRP3B', 'T101-TE');
+    const p = registry.findPoint('91320594MA1WKTRP3E', 'T101-TE');
     expect(p).toMatchObject({ hazardSourceCode: 'TF-1', gatewayCode: 'GW01', limits: { ll: -10, l: 0, h: 40, hh: 50 } });
-    expect(registry.findPoint('91320594MA1WKTRP3B', 'nope')).toBeUndefined();
+    expect(registry.findPoint('91320594MA1WKTRP3E', 'nope')).toBeUndefined();
   });
 
   it('reports every problem at once with file, path and expectation', () => {
@@ -66,7 +66,7 @@ describe('Registry from config/', () => {
   });
 
   it('rejects schema errors naming the key: unknown point type, bad credit code', () => {
-    const problems = problemsOf(configWith(site('          - { code: A, gateway: GW01, type: humidity, unit: "%" }').replace('91320594MA1WKTRP3B', 'ACME')));
+    const problems = problemsOf(configWith(site('          - { code: A, gateway: GW01, type: humidity, unit: "%" }').replace('91320594MA1WKTRP3E', 'ACME')));
     expect(problems.some((p) => /site\.yaml: enterprises\[0\]\.code: .*18-character unified social credit code/.test(p))).toBe(true);
     expect(problems.some((p) => /enterprises\[0\]\.hazardSources\[0\]\.points\[0\]\.type: /.test(p))).toBe(true);
   });

@@ -5,7 +5,7 @@ export function aPoint(overrides: Partial<Point> & { limits?: Partial<PointLimit
   return {
     code: 'T101-TE',
     name: 'T-101 temperature',
-    enterpriseCode: '91320594MA1WKTRP3B',
+    enterpriseCode: '91320594MA1WKTRP3E',
     gatewayCode: 'GW01',
     hazardSourceCode: 'TF-1',
     type: 'temperature',
