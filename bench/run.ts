@@ -10,10 +10,10 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { Subject } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { Point, Reading } from '#libs/contracts/index.js';
-import { loadSiteFiles } from '#libs/config/index.js';
-import { Registry } from '#libs/registry/index.js';
+import { loadRegistry } from '#libs/registry/index.js';
 import { limitAlarms } from '#libs/rules/index.js';
 import { freePort, startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
+import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
 import { startNodeRed } from './node-red.peer.js';
 
@@ -21,7 +21,7 @@ const E = '91320594MA1WKTRP3E';
 const TOPIC = `sites/${E}/GW01/telemetry`;
 // The demo points of one gateway, each published inside its normal band (as a healthy plant mostly is); the
 // first (T101-TE) is toggled across HH where a workload wants alarms.
-const DEMO = Registry.fromSiteFiles(loadSiteFiles(resolve('config'))).allPoints().filter((p) => p.enterpriseCode === E);
+const DEMO = loadRegistry(resolve('config')).allPoints().filter((p) => p.enterpriseCode === E);
 const POINTS = DEMO.map((p) => p.code);
 const CENTER = DEMO.map((p) => normalBand(p).center);
 const ALARM_POINT = 'T101-TE';
@@ -39,10 +39,7 @@ interface Target {
 }
 
 function ruleCore(pointsN: number, readingsN: number): { perSecond: number; bytesPerPoint: number } {
-  const points: Point[] = Array.from({ length: pointsN }, (_, i) => ({
-    code: `P${i}`, name: `P${i}`, enterpriseCode: E, gatewayCode: 'GW', hazardSourceCode: 'HS', type: 'temperature', unit: '°C',
-    range: null, limits: { ll: -10, l: 0, h: 40, hh: 50 }, deadband: 1,
-  }));
+  const points: Point[] = Array.from({ length: pointsN }, (_, i) => aPoint({ code: `P${i}`, name: `P${i}`, enterpriseCode: E }));
   const input = new Subject<Reading[]>();
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;

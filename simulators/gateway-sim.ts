@@ -1,7 +1,7 @@
 // CLI: publish the sites of CONFIG_DIR (or --config) to an MQTT broker, like real gateways.
 import { parseArgs } from 'node:util';
-import { loadSiteFiles, ConfigError } from '#libs/config/index.js';
-import { Registry } from '#libs/registry/index.js';
+import { ConfigError } from '#libs/config/index.js';
+import { loadRegistry } from '#libs/registry/index.js';
 import { startSimulator } from './gateway.simulator.js';
 
 const { values } = parseArgs({
@@ -15,7 +15,7 @@ const { values } = parseArgs({
 });
 
 try {
-  const registry = Registry.fromSiteFiles(loadSiteFiles(values.config));
+  const registry = loadRegistry(values.config);
   const sim = await startSimulator({
     url: values.url,
     points: registry.allPoints(),

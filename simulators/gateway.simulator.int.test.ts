@@ -4,16 +4,15 @@ import { Subject, filter, firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import type { LimitTransition, ReadingBatch } from '#libs/contracts/index.js';
-import { loadSiteFiles } from '#libs/config/index.js';
 import { decodeMessage, type Rejection } from '#libs/decode/index.js';
-import { Registry } from '#libs/registry/index.js';
+import { loadRegistry } from '#libs/registry/index.js';
 import { limitAlarms } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from './gateway.simulator.js';
 
 describe('gateway simulator', () => {
   let broker: EmbeddedBroker;
   let sim: RunningSimulator | null = null;
-  const registry = Registry.fromSiteFiles(loadSiteFiles(resolve('config')));
+  const registry = loadRegistry(resolve('config'));
 
   beforeAll(async () => {
     broker = await EmbeddedBroker.start(0, '127.0.0.1');

@@ -4,8 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
-import { loadSiteFiles, type AppConfig } from '#libs/config/index.js';
-import { Registry } from '#libs/registry/index.js';
+import type { AppConfig } from '#libs/config/index.js';
+import { loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import { InfluxSeriesStore } from '#libs/store-influx/index.js';
@@ -37,7 +37,7 @@ export interface StartOptions {
 
 export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
   const log = options.log ?? pino({ level: config.logLevel });
-  const registry = Registry.fromSiteFiles(loadSiteFiles(config.configDir));
+  const registry = loadRegistry(config.configDir);
   const metrics = createMetrics();
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {

@@ -1,82 +1,73 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './config-error.js';
+import { loadYamlFolder, type LoadedFile, type LoadResult } from './yaml-files.js';
 
-const code = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a code of letters, digits, "_", "-" or "." (max 64)');
-const limit = z.number().finite().nullable().default(null);
+export const codeSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a code of letters, digits, "_", "-" or "." (max 64)');
+export const pointTypeSchema = z.enum([
+  'temperature', 'pressure', 'level', 'flow', 'combustible_gas', 'toxic_gas', 'oxygen',
+  'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
+]);
+export const prioritySchema = z.enum(['high', 'medium', 'low']);
+/** A limit left out is inherited from the point's profile; `null` sets it to "none" whatever the profile says. */
+const limit = z.number().finite().nullable().optional();
+export const limitsSchema = z.strictObject({ ll: limit, l: limit, h: limit, hh: limit });
+const seconds = z.number().finite().min(0);
 
 const pointSchema = z.strictObject({
-  code,
+  code: codeSchema,
   name: z.string().min(1).optional(),
-  gateway: code,
-  type: z.enum([
-    'temperature', 'pressure', 'level', 'flow', 'combustible_gas', 'toxic_gas', 'oxygen',
-    'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
-  ]),
+  hazardSource: codeSchema,
+  gateway: codeSchema,
+  type: pointTypeSchema,
+  substance: z.string().min(1).optional(),
   unit: z.string().min(1),
-  range: z.tuple([z.number(), z.number()]).optional(),
-  limits: z.strictObject({ ll: limit, l: limit, h: limit, hh: limit }).default({ ll: null, l: null, h: null, hh: null }),
-  deadband: z.number().min(0).default(0),
+  range: z.tuple([z.number().finite(), z.number().finite()]).optional(),
+  profile: z.string().min(1).optional(),
+  limits: limitsSchema.optional(),
+  deadband: z.number().finite().min(0).optional(),
+  onDelayS: seconds.optional(),
+  offDelayS: seconds.optional(),
+  samplePeriodS: z.number().finite().positive().optional(),
+  priority: prioritySchema.optional(),
 });
 
 const hazardSourceSchema = z.strictObject({
-  code,
+  code: codeSchema,
   name: z.string().min(1),
-  kind: z.string().min(1),
-  grade: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).nullable().default(null),
-  points: z.array(pointSchema).default([]),
+  kind: z.enum(['tank_farm', 'warehouse', 'reactor_unit', 'production_unit', 'dust_collector', 'polishing_line', 'grinding_line', 'other']),
+  grade: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).nullable().optional(),
+  grading: z
+    .strictObject({
+      alpha: z.number().positive(),
+      substances: z
+        .array(z.strictObject({ name: z.string().min(1), q: z.number().min(0), Q: z.number().positive(), beta: z.number().positive() }))
+        .min(1),
+    })
+    .optional(),
+  location: z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
 });
 
 const enterpriseSchema = z.strictObject({
-  code: z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/, 'an 18-character unified social credit code'),
+  code: z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{18}$/, 'an 18-character unified social credit code (GB 32100-2015)'),
   name: z.string().min(1),
-  regionCode: z.string().regex(/^\d{6}$/, 'a 6-digit administrative division code'),
-  gateways: z.array(z.strictObject({ code })).min(1),
+  industry: z.enum(['hazardous_chemicals', 'dust', 'mining', 'other']),
+  regionCode: z.string().regex(/^[1-9]\d{5}$/, 'a 6-digit administrative division code, e.g. "320594"'),
+  dutyContacts: z
+    .array(z.strictObject({ name: z.string().min(1), role: z.string().min(1).optional(), phone: z.string().regex(/^[0-9+() -]{5,20}$/, 'a phone number') }))
+    .default([]),
+  gateways: z
+    .array(z.strictObject({ code: codeSchema, credentialsRef: z.string().min(1).optional(), reportingPeriodS: z.number().positive().default(60) }))
+    .min(1),
   hazardSources: z.array(hazardSourceSchema).default([]),
+  points: z.array(pointSchema).default([]),
 });
 
 export const siteFileSchema = z.strictObject({ enterprises: z.array(enterpriseSchema).min(1) });
 
 export type SiteFile = z.infer<typeof siteFileSchema>;
-export interface LoadedSiteFile {
-  readonly file: string;
-  readonly content: SiteFile;
-}
+export type LoadedSiteFile = LoadedFile<SiteFile>;
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
-}
-
-/** Reads and schema-checks every `sites/*.yaml` under configDir. Cross-references are checked by the registry. */
-export function loadSiteFiles(configDir: string): LoadedSiteFile[] {
-  const dir = join(configDir, 'sites');
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
-  } catch (err) {
-    throw new ConfigError([`${dir}: cannot read the sites directory (${(err as Error).message}); expected a folder of *.yaml files`]);
-  }
-  if (names.length === 0) throw new ConfigError([`${dir}: no *.yaml site files; expected at least one`]);
-
-  const problems: string[] = [];
-  const loaded: LoadedSiteFile[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    const shown = relative(process.cwd(), file) || file;
-    const doc = parseDocument(readFileSync(file, 'utf8'));
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) problems.push(`${shown}: YAML syntax error: ${e.message}`);
-      continue;
-    }
-    const parsed = siteFileSchema.safeParse(doc.toJS());
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
-      continue;
-    }
-    loaded.push({ file: shown, content: parsed.data });
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return loaded;
+/** Reads and schema-checks `sites/*.yaml` under configDir. Cross-references are checked by the registry. */
+export function loadSiteFiles(configDir: string): LoadResult<SiteFile> {
+  return loadYamlFolder(join(configDir, 'sites'), siteFileSchema, 'sites');
 }

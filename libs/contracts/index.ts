@@ -22,6 +22,35 @@ export interface PointLimits {
   readonly hh: number | null;
 }
 
+export type PointPriority = 'high' | 'medium' | 'low';
+
+/** The settings of a point that a rule profile may supply. */
+export type ProfileSetting = 'll' | 'l' | 'h' | 'hh' | 'deadband' | 'onDelayS' | 'offDelayS' | 'priority';
+
+/** A named set of defaults by point type (and substance, and unit) that points inherit unless they set their own. */
+export interface RuleProfile {
+  readonly name: string;
+  readonly file: string;
+  readonly path: string;
+  readonly match: { readonly type: PointType; readonly substance: string | null } | null;
+  readonly unit: string | null;
+  readonly limits: Partial<PointLimits>;
+  readonly deadband?: number;
+  readonly onDelayS?: number;
+  readonly offDelayS?: number;
+  readonly priority?: PointPriority;
+  /** The standard or reason behind the values, shown with every limit taken from the profile. */
+  readonly source: string;
+}
+
+/** Where a point was declared and which of its effective settings it declared itself (the rest came from `profile`). */
+export interface PointOrigin {
+  readonly file: string;
+  readonly path: string;
+  readonly profile: RuleProfile | null;
+  readonly own: readonly ProfileSetting[];
+}
+
 export interface Point {
   readonly code: string;
   readonly name: string;
@@ -29,30 +58,74 @@ export interface Point {
   readonly gatewayCode: string;
   readonly hazardSourceCode: string;
   readonly type: PointType;
+  /** The gas measured, for gas detectors (e.g. "H2S"); null otherwise. */
+  readonly substance: string | null;
   readonly unit: string;
   readonly range: readonly [number, number] | null;
   readonly limits: PointLimits;
   /** Hysteresis: a raised limit alarm clears only once the value is back inside the limit by this much. */
   readonly deadband: number;
+  readonly onDelayS: number;
+  readonly offDelayS: number;
+  /** Expected seconds between two readings (the gateway's reporting period unless the point says otherwise). */
+  readonly samplePeriodS: number;
+  readonly priority: PointPriority;
+  readonly origin: PointOrigin;
 }
+
+export type HazardSourceKind =
+  | 'tank_farm'
+  | 'warehouse'
+  | 'reactor_unit'
+  | 'production_unit'
+  | 'dust_collector'
+  | 'polishing_line'
+  | 'grinding_line'
+  | 'other';
 
 export interface HazardSource {
   readonly code: string;
   readonly name: string;
   readonly enterpriseCode: string;
-  readonly kind: string;
+  readonly kind: HazardSourceKind;
+  /** GB 18218-2018 grade, declared or computed from `grading`; null for sites that are not graded (e.g. dust). */
   readonly grade: 1 | 2 | 3 | 4 | null;
+  /** R = α Σ βᵢ qᵢ/Qᵢ when the grading inputs were given. */
+  readonly r: number | null;
+  readonly location: { readonly lat: number; readonly lon: number } | null;
+}
+
+export type Industry = 'hazardous_chemicals' | 'dust' | 'mining' | 'other';
+
+/** Administrative divisions derived from a 6-digit region code; county or city is null for a higher-level code. */
+export interface Region {
+  readonly code: string;
+  readonly province: string;
+  readonly city: string | null;
+  readonly county: string | null;
+}
+
+export interface DutyContact {
+  readonly name: string;
+  readonly role: string | null;
+  readonly phone: string;
 }
 
 export interface Enterprise {
   readonly code: string;
   readonly name: string;
+  readonly industry: Industry;
   readonly regionCode: string;
+  readonly region: Region;
+  readonly dutyContacts: readonly DutyContact[];
 }
 
 export interface Gateway {
   readonly code: string;
   readonly enterpriseCode: string;
+  /** Name of the credentials entry the gateway authenticates with (used by the security module). */
+  readonly credentialsRef: string | null;
+  readonly reportingPeriodS: number;
 }
 
 export type Quality = 'good' | 'bad';
@@ -129,6 +202,7 @@ export type DeadLetterReason =
   | 'bad_timestamp'
   | 'future_timestamp'
   | 'unknown_point'
+  | 'wrong_gateway'
   | 'bad_status';
 
 export interface DeadLetter {

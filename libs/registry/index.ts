@@ -1,1 +1,4 @@
-export { Registry } from './registry.js';
+export { Registry, loadRegistry, type EnterpriseFilter, type Page, type PointFilter } from './registry.js';
+export { creditCodeProblem } from './credit-code.js';
+export { gradeOf, type GradingInputs } from './hazard-grade.js';
+export { regionOf } from './region.js';

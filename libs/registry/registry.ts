@@ -1,56 +1,184 @@
-import type { Enterprise, Gateway, HazardSource, Point, PointLimits } from '#libs/contracts/index.js';
-import { ConfigError, type LoadedSiteFile } from '#libs/config/index.js';
+import type {
+  Enterprise,
+  Gateway,
+  HazardSource,
+  Point,
+  PointLimits,
+  PointType,
+  ProfileSetting,
+  RuleProfile,
+} from '#libs/contracts/index.js';
+import { ConfigError, loadProfileFiles, loadSiteFiles, type LoadedProfileFile, type LoadedSiteFile } from '#libs/config/index.js';
+import { creditCodeProblem } from './credit-code.js';
+import { gradeOf } from './hazard-grade.js';
+import { limitOrderProblems, rangeProblems } from './limit-checks.js';
+import { ProfileIndex } from './profiles.js';
+import { regionOf, regionWithin } from './region.js';
+
+export interface PointFilter {
+  readonly enterpriseCode?: string;
+  readonly hazardSourceCode?: string;
+  /** A province, city or county code: points of enterprises within it. */
+  readonly regionCode?: string;
+  readonly type?: PointType;
+}
+
+export interface EnterpriseFilter {
+  readonly regionCode?: string;
+  readonly industry?: Enterprise['industry'];
+}
+
+export interface Page<T> {
+  readonly total: number;
+  readonly items: T[];
+}
+
+const LIMIT_KEYS = ['ll', 'l', 'h', 'hh'] as const;
 
 /** The in-memory model of every monitored site, indexed for the hot path (one Map lookup per reading). */
 export class Registry {
   private readonly pointsByEnterprise = new Map<string, Map<string, Point>>();
+  private readonly points: Point[] = [];
   private readonly enterprises = new Map<string, Enterprise>();
   private readonly gateways = new Map<string, Gateway>();
   private readonly hazardSources = new Map<string, HazardSource>();
+  private profileIndex!: ProfileIndex;
 
   private constructor() {}
 
-  static fromSiteFiles(files: readonly LoadedSiteFile[]): Registry {
+  /** Builds and cross-checks the registry; throws one ConfigError listing every problem of every file. */
+  static build(sites: readonly LoadedSiteFile[], profileFiles: readonly LoadedProfileFile[], earlier: readonly string[] = []): Registry {
+    const problems = [...earlier];
     const registry = new Registry();
-    const problems: string[] = [];
-    for (const { file, content } of files) {
+    registry.profileIndex = ProfileIndex.build(profileFiles, problems);
+    const enterpriseFiles = new Map<string, string>();
+    // Interned so 400k points share a handful of `own` arrays and empty limit objects.
+    const ownSets = new Map<string, readonly ProfileSetting[]>();
+    for (const { file, content } of sites) {
       content.enterprises.forEach((e, ei) => {
         const at = `${file}: enterprises[${ei}]`;
-        if (registry.enterprises.has(e.code)) problems.push(`${at}.code: duplicate enterprise code ${e.code}`);
-        registry.enterprises.set(e.code, { code: e.code, name: e.name, regionCode: e.regionCode });
-        const gatewayCodes = new Set<string>();
-        e.gateways.forEach((g, gi) => {
-          if (gatewayCodes.has(g.code)) problems.push(`${at}.gateways[${gi}].code: duplicate gateway code ${g.code}`);
-          gatewayCodes.add(g.code);
-          registry.gateways.set(`${e.code}/${g.code}`, { code: g.code, enterpriseCode: e.code });
+        const codeProblem = creditCodeProblem(e.code);
+        if (codeProblem) problems.push(`${at}.code: unified social credit code ${e.code}: ${codeProblem}`);
+        const firstIn = enterpriseFiles.get(e.code);
+        if (firstIn) problems.push(`${at}.code: duplicate enterprise code ${e.code} (first in ${firstIn})`);
+        enterpriseFiles.set(e.code, `${file}: enterprises[${ei}]`);
+        registry.enterprises.set(e.code, {
+          code: e.code,
+          name: e.name,
+          industry: e.industry,
+          regionCode: e.regionCode,
+          region: regionOf(e.regionCode),
+          dutyContacts: e.dutyContacts.map((c) => ({ name: c.name, role: c.role ?? null, phone: c.phone })),
         });
-        const points = registry.pointsByEnterprise.get(e.code) ?? new Map<string, Point>();
-        registry.pointsByEnterprise.set(e.code, points);
+
+        const gateways = new Map<string, Gateway>();
+        e.gateways.forEach((g, gi) => {
+          if (gateways.has(g.code)) problems.push(`${at}.gateways[${gi}].code: duplicate gateway code ${g.code}`);
+          const gateway: Gateway = { code: g.code, enterpriseCode: e.code, credentialsRef: g.credentialsRef ?? null, reportingPeriodS: g.reportingPeriodS };
+          gateways.set(g.code, gateway);
+          registry.gateways.set(`${e.code}/${g.code}`, gateway);
+        });
+
+        const sources = new Set<string>();
         e.hazardSources.forEach((hs, hi) => {
           const hsAt = `${at}.hazardSources[${hi}]`;
-          const hsKey = `${e.code}/${hs.code}`;
-          if (registry.hazardSources.has(hsKey)) problems.push(`${hsAt}.code: duplicate hazard source code ${hs.code}`);
-          registry.hazardSources.set(hsKey, { code: hs.code, name: hs.name, enterpriseCode: e.code, kind: hs.kind, grade: hs.grade });
-          hs.points.forEach((p, pi) => {
-            const pAt = `${hsAt}.points[${pi}]`;
-            if (points.has(p.code)) problems.push(`${pAt}.code: duplicate point code ${p.code} in enterprise ${e.code}`);
-            if (!gatewayCodes.has(p.gateway)) {
-              problems.push(`${pAt}.gateway: gateway ${p.gateway} is not declared; expected one of ${[...gatewayCodes].join(', ')}`);
+          if (sources.has(hs.code)) problems.push(`${hsAt}.code: duplicate hazard source code ${hs.code}`);
+          sources.add(hs.code);
+          let grade = hs.grade ?? null;
+          let r: number | null = null;
+          if (hs.grading) {
+            const g = gradeOf(hs.grading);
+            r = g.r;
+            if (g.grade === null) {
+              problems.push(`${hsAt}.grading: S = Σq/Q = ${round(g.s)} < 1, so this is not a major hazard source (GB 18218-2018 §4.1); check the quantities`);
+            } else if (hs.grade !== undefined && hs.grade !== null && hs.grade !== g.grade) {
+              problems.push(`${hsAt}.grade: declared ${hs.grade}, but grading gives R = ${round(g.r)}, which is grade ${g.grade} (GB 18218-2018 §4.2)`);
             }
-            problems.push(...checkLimits(`${pAt}.limits`, p.limits, p.range ?? null));
-            points.set(p.code, {
-              code: p.code,
-              name: p.name ?? p.code,
-              enterpriseCode: e.code,
-              gatewayCode: p.gateway,
-              hazardSourceCode: hs.code,
-              type: p.type,
-              unit: p.unit,
-              range: p.range ?? null,
-              limits: p.limits,
-              deadband: p.deadband,
-            });
+            grade = g.grade ?? grade;
+          }
+          registry.hazardSources.set(`${e.code}/${hs.code}`, {
+            code: hs.code,
+            name: hs.name,
+            enterpriseCode: e.code,
+            kind: hs.kind,
+            grade,
+            r,
+            location: hs.location ?? null,
           });
+        });
+
+        const points = registry.pointsByEnterprise.get(e.code) ?? new Map<string, Point>();
+        registry.pointsByEnterprise.set(e.code, points);
+        e.points.forEach((p, pi) => {
+          const path = `enterprises[${ei}].points[${pi}]`;
+          const pAt = `${file}: ${path}`;
+          if (points.has(p.code)) problems.push(`${pAt}.code: duplicate point code ${p.code} in enterprise ${e.code}`);
+          if (!sources.has(p.hazardSource)) {
+            problems.push(`${pAt}.hazardSource: hazard source ${p.hazardSource} does not exist in enterprise ${e.code}; expected one of ${list(sources)}`);
+          }
+          const gateway = gateways.get(p.gateway);
+          if (!gateway) problems.push(`${pAt}.gateway: gateway ${p.gateway} is not declared; expected one of ${list(gateways.keys())}`);
+
+          const substance = p.substance ?? null;
+          let profile: RuleProfile | null = null;
+          if (p.profile !== undefined) {
+            profile = registry.profileIndex.named(p.profile) ?? null;
+            if (!profile) problems.push(`${pAt}.profile: no profile named ${p.profile}; expected one of ${list(registry.profileIndex.names())}`);
+          } else {
+            profile = registry.profileIndex.automatic(p.type, substance, p.unit) ?? null;
+          }
+          if (profile?.unit != null && profile.unit !== p.unit) {
+            problems.push(`${pAt}.unit: ${p.unit} differs from the unit ${profile.unit} of profile ${profile.name} (${profile.file}); expected the same unit`);
+          }
+
+          const own: ProfileSetting[] = [];
+          const pick = <K extends ProfileSetting, V>(key: K, mine: V | undefined, inherited: V | undefined, fallback: V): V => {
+            if (mine !== undefined) {
+              own.push(key);
+              return mine;
+            }
+            return inherited ?? fallback;
+          };
+          const limits: PointLimits = {
+            ll: pick('ll', p.limits?.ll, profile?.limits.ll, null),
+            l: pick('l', p.limits?.l, profile?.limits.l, null),
+            h: pick('h', p.limits?.h, profile?.limits.h, null),
+            hh: pick('hh', p.limits?.hh, profile?.limits.hh, null),
+          };
+          const deadband = pick('deadband', p.deadband, profile?.deadband, 0);
+          const onDelayS = pick('onDelayS', p.onDelayS, profile?.onDelayS, 0);
+          const offDelayS = pick('offDelayS', p.offDelayS, profile?.offDelayS, 0);
+          const priority = pick('priority', p.priority, profile?.priority, 'medium');
+
+          const fromProfile = (key: keyof PointLimits): string =>
+            own.includes(key) || !profile ? '' : ` (inherited from profile ${profile.name} in ${profile.file})`;
+          const inherited = profile && LIMIT_KEYS.some((k) => !own.includes(k) && limits[k] !== null) ? ` (some inherited from profile ${profile.name} in ${profile.file})` : '';
+          for (const problem of limitOrderProblems(`${pAt}.limits`, limits)) problems.push(problem + inherited);
+          if (p.range) problems.push(...rangeProblems(pAt, limits, p.range, fromProfile));
+
+          const ownKey = own.join(',');
+          let ownShared = ownSets.get(ownKey);
+          if (!ownShared) ownSets.set(ownKey, (ownShared = Object.freeze(own)));
+          const point: Point = {
+            code: p.code,
+            name: p.name ?? p.code,
+            enterpriseCode: e.code,
+            gatewayCode: p.gateway,
+            hazardSourceCode: p.hazardSource,
+            type: p.type,
+            substance,
+            unit: p.unit,
+            range: p.range ?? null,
+            limits,
+            deadband,
+            onDelayS,
+            offDelayS,
+            samplePeriodS: p.samplePeriodS ?? gateway?.reportingPeriodS ?? 60,
+            priority,
+            origin: { file, path, profile, own: ownShared },
+          };
+          points.set(p.code, point);
+          registry.points.push(point);
         });
       });
     }
@@ -62,9 +190,51 @@ export class Registry {
     return this.pointsByEnterprise.get(enterpriseCode)?.get(pointCode);
   }
 
-  allPoints(): Point[] {
-    const out: Point[] = [];
-    for (const points of this.pointsByEnterprise.values()) out.push(...points.values());
+  findEnterprise(code: string): Enterprise | undefined {
+    return this.enterprises.get(code);
+  }
+
+  findGateway(enterpriseCode: string, gatewayCode: string): Gateway | undefined {
+    return this.gateways.get(`${enterpriseCode}/${gatewayCode}`);
+  }
+
+  findHazardSource(enterpriseCode: string, code: string): HazardSource | undefined {
+    return this.hazardSources.get(`${enterpriseCode}/${code}`);
+  }
+
+  get pointCount(): number {
+    return this.points.length;
+  }
+
+  allPoints(): readonly Point[] {
+    return this.points;
+  }
+
+  /** Points in declaration order, filtered, one page of them. */
+  queryPoints(filter: PointFilter, offset: number, limit: number): Page<Point> {
+    const { enterpriseCode, hazardSourceCode, regionCode, type } = filter;
+    let candidates: Iterable<Point> = this.points;
+    if (enterpriseCode !== undefined) candidates = this.pointsByEnterprise.get(enterpriseCode)?.values() ?? [];
+    const inRegion = regionCode === undefined ? null : new Set(this.queryEnterprises({ regionCode }).map((e) => e.code));
+    const items: Point[] = [];
+    let total = 0;
+    for (const p of candidates) {
+      if (hazardSourceCode !== undefined && p.hazardSourceCode !== hazardSourceCode) continue;
+      if (type !== undefined && p.type !== type) continue;
+      if (inRegion && !inRegion.has(p.enterpriseCode)) continue;
+      if (total >= offset && items.length < limit) items.push(p);
+      total++;
+    }
+    return { total, items };
+  }
+
+  queryEnterprises(filter: EnterpriseFilter): Enterprise[] {
+    const out: Enterprise[] = [];
+    for (const e of this.enterprises.values()) {
+      if (filter.regionCode !== undefined && !regionWithin(e.region, filter.regionCode)) continue;
+      if (filter.industry !== undefined && e.industry !== filter.industry) continue;
+      out.push(e);
+    }
     return out;
   }
 
@@ -79,28 +249,24 @@ export class Registry {
   allHazardSources(): HazardSource[] {
     return [...this.hazardSources.values()];
   }
+
+  profiles(): RuleProfile[] {
+    return this.profileIndex.all();
+  }
 }
 
-function checkLimits(at: string, limits: PointLimits, range: readonly [number, number] | null): string[] {
-  const problems: string[] = [];
-  const ordered: [keyof PointLimits, number | null][] = [
-    ['ll', limits.ll],
-    ['l', limits.l],
-    ['h', limits.h],
-    ['hh', limits.hh],
-  ];
-  const set = ordered.filter((e): e is [keyof PointLimits, number] => e[1] !== null);
-  for (let i = 1; i < set.length; i++) {
-    const [prevKey, prev] = set[i - 1]!;
-    const [key, value] = set[i]!;
-    if (value <= prev) problems.push(`${at}: ${key} (${value}) must be above ${prevKey} (${prev}); expected ll < l < h < hh`);
-  }
-  if (range) {
-    const [min, max] = range;
-    if (min >= max) problems.push(`${at.replace(/\.limits$/, '.range')}: [${min}, ${max}] must be [min, max] with min < max`);
-    for (const [key, value] of set) {
-      if (value < min || value > max) problems.push(`${at}.${key}: ${value} lies outside the measuring range [${min}, ${max}]`);
-    }
-  }
-  return problems;
+/** Loads `sites/` and `profiles/` under configDir into a registry; throws one ConfigError listing every problem. */
+export function loadRegistry(configDir: string): Registry {
+  const sites = loadSiteFiles(configDir);
+  const profiles = loadProfileFiles(configDir);
+  return Registry.build(sites.files, profiles.files, [...profiles.problems, ...sites.problems]);
+}
+
+function round(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+function list(codes: Iterable<string>): string {
+  const all = [...codes];
+  return all.length === 0 ? '(none declared)' : all.length > 10 ? `${all.slice(0, 10).join(', ')}, …` : all.join(', ');
 }

@@ -2,15 +2,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadSiteFiles } from '#libs/config/index.js';
-import { Registry } from './registry.js';
+import { ConfigError } from '#libs/config/index.js';
+import { loadRegistry, type Registry } from './registry.js';
 
 const dirs: string[] = [];
-function configWith(yaml: string): string {
+function configWith(files: { sites?: Record<string, string>; profiles?: Record<string, string> }): string {
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-cfg-'));
   dirs.push(dir);
-  mkdirSync(join(dir, 'sites'));
-  writeFileSync(join(dir, 'sites', 'site.yaml'), yaml);
+  for (const [folder, content] of Object.entries(files)) {
+    mkdirSync(join(dir, folder));
+    for (const [name, text] of Object.entries(content)) writeFileSync(join(dir, folder, name), text);
+  }
   return dir;
 }
 afterEach(() => {
@@ -19,7 +21,7 @@ afterEach(() => {
 
 function problemsOf(dir: string): string[] {
   try {
-    Registry.fromSiteFiles(loadSiteFiles(dir));
+    loadRegistry(dir);
   } catch (e) {
     if (e instanceof ConfigError) return [...e.problems];
     throw e;
@@ -27,52 +29,152 @@ function problemsOf(dir: string): string[] {
   return [];
 }
 
-const site = (points: string, extra = ''): string => `
+const GAS_PROFILE = `
+profiles:
+  - name: combustible-gas
+    match: { type: combustible_gas }
+    unit: "%LEL"
+    limits: { h: 25, hh: 50 }
+    deadband: 2
+    source: GB/T 50493-2019
+  - name: hopper
+    unit: "°C"
+    limits: { h: 60, hh: 70 }
+    source: choice
+`;
+
+const site = (points: string, { code = '91320594MA1WKTRP3E', hazardSources = '' } = {}): string => `
 enterprises:
-  - code: 91320594MA1WKTRP3E
+  - code: ${code}
     name: Demo
+    industry: hazardous_chemicals
     regionCode: "320594"
     gateways: [{ code: GW01 }]
     hazardSources:
-      - code: TF-1
-        name: tanks
-        kind: tank_farm
-        points:
-${points}
-${extra}`;
+      - { code: TF-1, name: tanks, kind: tank_farm }
+${hazardSources}
+    points: ${points === '' ? '[]' : `\n${points}`}
+`;
 
 describe('Registry from config/', () => {
-  it('loads the shipped demo sites', () => {
-    const registry = Registry.fromSiteFiles(loadSiteFiles(resolve('config')));
+  it('loads the shipped demo sites and standard profiles', () => {
+    const registry = loadRegistry(resolve('config'));
     expect(registry.allEnterprises()).toHaveLength(2);
     const p = registry.findPoint('91320594MA1WKTRP3E', 'T101-TE');
-    expect(p).toMatchObject({ hazardSourceCode: 'TF-1', gatewayCode: 'GW01', limits: { ll: -10, l: 0, h: 40, hh: 50 } });
+    expect(p).toMatchObject({ hazardSourceCode: 'TF-1', gatewayCode: 'GW01', limits: { ll: -10, l: 0, h: 40, hh: 50 }, samplePeriodS: 10 });
+    expect(registry.findPoint('91320594MA1WKTRP3E', 'RX1-H2S')).toMatchObject({ limits: { h: 7, hh: 14 }, origin: { profile: { name: 'h2s-ppm' } } });
+    expect(registry.findHazardSource('91320594MA1WKTRP3E', 'TF-1')).toMatchObject({ grade: 3, r: 12.8 });
+    expect(registry.findEnterprise('91370800MA3CD7LN28')?.region).toEqual({ code: '370811', province: '370000', city: '370800', county: '370811' });
     expect(registry.findPoint('91320594MA1WKTRP3E', 'nope')).toBeUndefined();
   });
 
-  it('reports every problem at once with file, path and expectation', () => {
-    const problems = problemsOf(
-      configWith(
-        site(`          - { code: A, gateway: GW01, type: temperature, unit: C, limits: { l: 50, h: 40 } }
-          - { code: A, gateway: GW09, type: temperature, unit: C, range: [0, 100], limits: { hh: 150 } }`),
-      ),
+  it('fills what a point leaves out from its profile and records where each setting came from', () => {
+    const registry: Registry = loadRegistry(
+      configWith({
+        sites: {
+          'a.yaml': site(`      - { code: G1, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL", limits: { hh: 40 } }
+      - { code: G2, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL", limits: { h: null } }
+      - { code: HT, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C", profile: hopper }
+      - { code: TE, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C" }`),
+        },
+        profiles: { 'p.yaml': GAS_PROFILE },
+      }),
     );
-    expect(problems).toEqual([
-      expect.stringMatching(/site\.yaml: enterprises\[0\]\.hazardSources\[0\]\.points\[0\]\.limits: h \(40\) must be above l \(50\)/),
-      expect.stringMatching(/points\[1\]\.code: duplicate point code A/),
-      expect.stringMatching(/points\[1\]\.gateway: gateway GW09 is not declared; expected one of GW01/),
-      expect.stringMatching(/points\[1\]\.limits\.hh: 150 lies outside the measuring range \[0, 100\]/),
+    const g1 = registry.findPoint('91320594MA1WKTRP3E', 'G1')!;
+    expect(g1.limits).toEqual({ ll: null, l: null, h: 25, hh: 40 });
+    expect(g1.deadband).toBe(2);
+    expect(g1.origin).toMatchObject({ path: 'enterprises[0].points[0]', profile: { name: 'combustible-gas' }, own: ['hh'] });
+    expect(g1.origin.file).toMatch(/a\.yaml$/);
+    expect(registry.findPoint('91320594MA1WKTRP3E', 'G2')!.limits).toEqual({ ll: null, l: null, h: null, hh: 50 });
+    expect(registry.findPoint('91320594MA1WKTRP3E', 'HT')!.limits).toMatchObject({ h: 60, hh: 70 });
+    const te = registry.findPoint('91320594MA1WKTRP3E', 'TE')!;
+    expect(te.origin.profile).toBeNull();
+    expect(te.limits).toEqual({ ll: null, l: null, h: null, hh: null });
+  });
+
+  it('reports every problem of every file at once, each with file, path and expectation', () => {
+    const problems = problemsOf(
+      configWith({
+        sites: {
+          'a.yaml': site(
+            `      - { code: A, hazardSource: TF-1, gateway: GW01, type: temperature, unit: C, limits: { l: 50, h: 40 } }
+      - { code: A, hazardSource: TF-9, gateway: GW09, type: temperature, unit: C, range: [0, 100], limits: { hh: 150 } }
+      - { code: G, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL", range: [0, 20] }
+      - { code: P, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: ppm, profile: combustible-gas }
+      - { code: N, hazardSource: TF-1, gateway: GW01, type: temperature, unit: C, profile: nope }`,
+            { code: '91320594MA1WKTRP3B' },
+          ),
+          'b.yaml': site('      - { code: X, hazardSource: TF-1, gateway: GW01, type: humidity, unit: "%" }'),
+        },
+        profiles: { 'p.yaml': GAS_PROFILE },
+      }),
+    );
+    const expected = [
+      /b\.yaml: enterprises\[0\]\.points\[0\]\.type: .*expected one of .*"temperature"/,
+      /a\.yaml: enterprises\[0\]\.code: unified social credit code 91320594MA1WKTRP3B: check character is B, expected E/,
+      /a\.yaml: enterprises\[0\]\.points\[0\]\.limits: h \(40\) must be above l \(50\); expected ll < l < h < hh/,
+      /a\.yaml: enterprises\[0\]\.points\[1\]\.code: duplicate point code A/,
+      /points\[1\]\.hazardSource: hazard source TF-9 does not exist in enterprise 91320594MA1WKTRP3B; expected one of TF-1/,
+      /points\[1\]\.gateway: gateway GW09 is not declared; expected one of GW01/,
+      /points\[1\]\.limits\.hh: 150 lies outside the measuring range \[0, 100\]$/,
+      /points\[2\]\.limits\.h: 25 lies outside the measuring range \[0, 20\] \(inherited from profile combustible-gas in .*p\.yaml\)/,
+      /points\[2\]\.limits\.hh: 50 lies outside the measuring range \[0, 20\] \(inherited/,
+      /points\[3\]\.unit: ppm differs from the unit %LEL of profile combustible-gas/,
+      /points\[4\]\.profile: no profile named nope; expected one of combustible-gas, hopper/,
+    ];
+    for (const pattern of expected) expect(problems.some((p) => pattern.test(p)), String(pattern)).toBe(true);
+    expect(problems).toHaveLength(expected.length);
+  });
+
+  it('checks hazard-source grading against GB 18218 and duplicate codes across files', () => {
+    const withSources = (grade: string, q: number): string =>
+      site('', {
+        hazardSources: `      - { code: TF-2, name: methanol, kind: tank_farm, ${grade} grading: { alpha: 2, substances: [{ name: methanol, q: ${q}, Q: 500, beta: 1 }] } }`,
+      });
+    expect(problemsOf(configWith({ sites: { 'a.yaml': withSources('grade: 2,', 3200) } }))).toEqual([
+      expect.stringMatching(/hazardSources\[1\]\.grade: declared 2, but grading gives R = 12\.8, which is grade 3/),
+    ]);
+    expect(problemsOf(configWith({ sites: { 'a.yaml': withSources('', 300) } }))).toEqual([
+      expect.stringMatching(/hazardSources\[1\]\.grading: S = Σq\/Q = 0\.6 < 1, so this is not a major hazard source/),
+    ]);
+    expect(problemsOf(configWith({ sites: { 'a.yaml': site(''), 'b.yaml': site('') } }))).toEqual([
+      expect.stringMatching(/b\.yaml: enterprises\[0\]\.code: duplicate enterprise code 91320594MA1WKTRP3E \(first in .*a\.yaml: enterprises\[0\]\)/),
     ]);
   });
 
-  it('rejects schema errors naming the key: unknown point type, bad credit code', () => {
-    const problems = problemsOf(configWith(site('          - { code: A, gateway: GW01, type: humidity, unit: "%" }').replace('91320594MA1WKTRP3E', 'ACME')));
-    expect(problems.some((p) => /site\.yaml: enterprises\[0\]\.code: .*18-character unified social credit code/.test(p))).toBe(true);
-    expect(problems.some((p) => /enterprises\[0\]\.hazardSources\[0\]\.points\[0\]\.type: /.test(p))).toBe(true);
+  it('rejects profiles that clash or disorder their limits', () => {
+    const problems = problemsOf(
+      configWith({
+        sites: { 'a.yaml': site('') },
+        profiles: {
+          'p.yaml': `${GAS_PROFILE}
+  - { name: combustible-gas, match: { type: combustible_gas }, unit: "%LEL", limits: { h: 60, hh: 50 }, source: x }`,
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/p\.yaml: profiles\[2\]\.name: duplicate profile name combustible-gas/),
+      expect.stringMatching(/p\.yaml: profiles\[2\]\.limits: hh \(50\) must be above h \(60\)/),
+      expect.stringMatching(/p\.yaml: profiles\[2\]\.match: same type, substance and unit as profile combustible-gas/),
+    ]);
   });
 
   it('rejects YAML syntax errors and a missing sites folder', () => {
-    expect(problemsOf(configWith('enterprises: [')).join()).toMatch(/site\.yaml: YAML syntax error/);
-    expect(() => loadSiteFiles('/nonexistent-sentinel')).toThrow(/cannot read the sites directory/);
+    expect(problemsOf(configWith({ sites: { 'a.yaml': 'enterprises: [' } })).join()).toMatch(/a\.yaml: YAML syntax error/);
+    expect(problemsOf('/nonexistent-sentinel').join()).toMatch(/cannot read the sites folder/);
+  });
+});
+
+describe('Registry queries', () => {
+  const registry = loadRegistry(resolve('config'));
+
+  it('filters points by region (province, city or county), enterprise, hazard source and type, one page at a time', () => {
+    expect(registry.queryPoints({ regionCode: '370000' }, 0, 100).total).toBe(3);
+    expect(registry.queryPoints({ regionCode: '320594' }, 0, 100).total).toBe(9);
+    expect(registry.queryPoints({ regionCode: '110000' }, 0, 100).total).toBe(0);
+    expect(registry.queryPoints({ type: 'temperature' }, 0, 100).items.map((p) => p.code)).toEqual(['T101-TE', 'T102-TE', 'R201-TE', 'DC1-TE']);
+    const page = registry.queryPoints({ enterpriseCode: '91320594MA1WKTRP3E', hazardSourceCode: 'TF-1' }, 2, 3);
+    expect(page).toMatchObject({ total: 6 });
+    expect(page.items.map((p) => p.code)).toEqual(['T101-LT', 'T102-TE', 'T102-LT']);
   });
 });

@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+
+export interface LoadedFile<T> {
+  /** Path as shown in messages: relative to the working directory. */
+  readonly file: string;
+  readonly content: T;
+}
+
+/** Files that parsed and matched their schema, and one message per problem in those that did not. */
+export interface LoadResult<T> {
+  readonly files: LoadedFile<T>[];
+  readonly problems: string[];
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/**
+ * Reads every *.yaml / *.yml (and *.json, for machine-made registries) in `dir` in name order and checks it
+ * against `schema`. A missing folder is a problem unless `optional`.
+ */
+export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what: string, optional = false): LoadResult<z.infer<S>> {
+  const problems: string[] = [];
+  const files: LoadedFile<z.infer<S>>[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
+  } catch (err) {
+    if (optional) return { files, problems };
+    return { files, problems: [`${dir}: cannot read the ${what} folder (${(err as Error).message}); expected a folder of *.yaml files`] };
+  }
+  if (names.length === 0 && !optional) return { files, problems: [`${dir}: no *.yaml ${what} files; expected at least one`] };
+
+  for (const name of names) {
+    const path = join(dir, name);
+    const rel = relative(process.cwd(), path);
+    const shown = rel && !rel.startsWith('..') ? rel : path;
+    const text = readFileSync(path, 'utf8');
+    let data: unknown;
+    if (name.endsWith('.json')) {
+      try {
+        data = JSON.parse(text);
+      } catch (err) {
+        problems.push(`${shown}: JSON syntax error: ${(err as Error).message}`);
+        continue;
+      }
+    } else {
+      const doc = parseDocument(text);
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) problems.push(`${shown}: YAML syntax error: ${e.message}`);
+        continue;
+      }
+      data = doc.toJS();
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+      continue;
+    }
+    files.push({ file: shown, content: parsed.data as z.infer<S> });
+  }
+  return { files, problems };
+}
