@@ -61,7 +61,7 @@ export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what
       for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
       continue;
     }
-    files.push({ file: shown, content: parsed.data as z.infer<S> });
+    files.push({ file: shown, content: parsed.data });
   }
   return { files, problems };
 }
