@@ -26,7 +26,9 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     expect(frame.alarm).toMatchObject({ pointCode: 'DC1-TE', type: 'HH', status: 'ACTIVE_UNACK' });
     await ws.waitFor((f) => f.type === 'gateway');
     const gateways = (await (await fetch(`${first.url}/api/gateways`)).json()) as unknown[];
-    expect(gateways).toEqual([expect.objectContaining({ enterpriseCode: E, gatewayCode: 'GW01', state: 'online' })]);
+    expect(gateways).toHaveLength(2);
+    expect(gateways).toContainEqual(expect.objectContaining({ enterpriseCode: E, gatewayCode: 'GW01', state: 'online', registered: true }));
+    expect(gateways).toContainEqual(expect.objectContaining({ gatewayCode: 'GW01', state: 'unknown', since: null }));
     const health = (await (await fetch(`${first.url}/health`)).json()) as { broker: { embedded: boolean; connected: boolean } };
     expect(health.broker).toEqual({ embedded: true, connected: true });
     await gateway.endAsync();

@@ -69,7 +69,10 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     expect(letters.map((l) => l.reason).slice(0, 2).sort()).toEqual(['bad_json', 'unknown_point']);
     expect(letters.find((l) => l.reason === 'unknown_point')?.detail).toContain('NO-SUCH-POINT');
     const metrics = await (await fetch(`${monitor.url}/metrics`)).text();
-    expect(metrics).toMatch(/sentinel_dead_letters_total\{reason="bad_json",gateway="GW01"\} 1/);
+    expect(metrics).toMatch(new RegExp(`sentinel_dead_letters_total\\{reason="bad_json",enterprise="${E}",gateway="GW01"\\} 1`));
+    expect(metrics).toMatch(new RegExp(`sentinel_dead_letters_total\\{reason="unknown_point",enterprise="${E}",gateway="GW01"\\} 1`));
+    const gateways = (await (await fetch(`${monitor.url}/api/gateways`)).json()) as { enterpriseCode: string; refused: Record<string, number> }[];
+    expect(gateways.find((g) => g.enterpriseCode === E)?.refused).toEqual({ bad_json: 1, unknown_point: 1 });
     expect((await fetch(`${monitor.url}/health`)).status).toBe(200);
     ws.close();
   });

@@ -1,5 +1,6 @@
 import { BadRequestException, Controller, Get, Header, Inject, Query } from '@nestjs/common';
-import type { Alarm, DeadLetter, GatewayStatus, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, DeadLetter, DeadLetterReason, GatewayState, StoreHealth } from '#libs/contracts/index.js';
+import { UNREGISTERED } from './pipeline.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 function parseLimit(raw: string | undefined, max: number): number {
@@ -29,35 +30,19 @@ export class HealthController {
   }
 }
 
+export interface GatewayView {
+  readonly enterpriseCode: string;
+  readonly gatewayCode: string;
+  readonly registered: boolean;
+  readonly state: GatewayState | 'unknown';
+  readonly since: string | null;
+  readonly reportingPeriodS: number | null;
+  readonly refused: Readonly<Partial<Record<DeadLetterReason, number>>>;
+}
+
 @Controller('api')
 export class ApiController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
-
-  @Get('points')
-  points() {
-    return this.rt.registry.allPoints().map((p) => ({
-      code: p.code,
-      name: p.name,
-      enterpriseCode: p.enterpriseCode,
-      gatewayCode: p.gatewayCode,
-      hazardSourceCode: p.hazardSourceCode,
-      type: p.type,
-      unit: p.unit,
-      range: p.range,
-      limits: p.limits,
-      deadband: p.deadband,
-    }));
-  }
-
-  @Get('enterprises')
-  enterprises() {
-    return this.rt.registry.allEnterprises();
-  }
-
-  @Get('hazard-sources')
-  hazardSources() {
-    return this.rt.registry.allHazardSources();
-  }
 
   @Get('alarms')
   alarms(@Query('status') status: string | undefined, @Query('limit') limit: string | undefined): Alarm[] {
@@ -69,9 +54,27 @@ export class ApiController {
     return this.rt.alarmStore.list({ status: 'all', limit: n });
   }
 
+  /** Every registered gateway with its last status and what it sent that was refused, plus unregistered senders. */
   @Get('gateways')
-  gateways(): GatewayStatus[] {
-    return this.rt.pipeline.gateways();
+  gateways(): GatewayView[] {
+    const refusals = this.rt.pipeline.refusalsByGateway();
+    const out: GatewayView[] = this.rt.registry.registry.allGateways().map((g) => {
+      const status = this.rt.pipeline.gatewayStatus(g.enterpriseCode, g.code);
+      return {
+        enterpriseCode: g.enterpriseCode,
+        gatewayCode: g.code,
+        registered: true,
+        state: status?.state ?? 'unknown',
+        since: status?.since ?? null,
+        reportingPeriodS: g.reportingPeriodS,
+        refused: refusals.get(`${g.enterpriseCode}/${g.code}`) ?? {},
+      };
+    });
+    const stray = refusals.get(`${UNREGISTERED}/${UNREGISTERED}`);
+    if (stray) {
+      out.push({ enterpriseCode: UNREGISTERED, gatewayCode: UNREGISTERED, registered: false, state: 'unknown', since: null, reportingPeriodS: null, refused: stray });
+    }
+    return out;
   }
 
   @Get('dead-letters')

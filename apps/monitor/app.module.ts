@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiController, HealthController } from './api.controllers.js';
+import { RegistryController } from './registry.controller.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 @Module({})
@@ -7,7 +8,7 @@ export class AppModule {
   static register(runtime: MonitorRuntime): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, ApiController],
+      controllers: [HealthController, ApiController, RegistryController],
       providers: [{ provide: RUNTIME, useValue: runtime }],
     };
   }

@@ -11,7 +11,7 @@ export function createMetrics() {
     deadLetters: new Counter({
       name: 'sentinel_dead_letters_total',
       help: 'Messages or readings refused, by reason',
-      labelNames: ['reason', 'gateway'] as const,
+      labelNames: ['reason', 'enterprise', 'gateway'] as const,
       registers: [registry],
     }),
     alarmEvents: new Counter({ name: 'sentinel_alarm_events_total', help: 'Alarm raises, updates and clears', labelNames: ['kind'] as const, registers: [registry] }),

@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
 import type { AppConfig } from '#libs/config/index.js';
-import { loadRegistry } from '#libs/registry/index.js';
+import { LiveRegistry, loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import { InfluxSeriesStore } from '#libs/store-influx/index.js';
@@ -13,6 +13,7 @@ import { SqliteAlarmStore, SqliteSeriesStore } from '#libs/store-embedded/index.
 import { WsHub } from '#libs/ws/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
 import { AppModule } from './app.module.js';
+import { watchConfigDir } from './config-watcher.js';
 import { configureApp } from './configure-app.js';
 import { createMetrics } from './metrics.js';
 import { MonitorPipeline } from './pipeline.js';
@@ -37,7 +38,7 @@ export interface StartOptions {
 
 export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
   const log = options.log ?? pino({ level: config.logLevel });
-  const registry = loadRegistry(config.configDir);
+  const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir));
   const metrics = createMetrics();
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -88,6 +89,17 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       log.warn({ mqttUrl }, 'MQTT broker not reachable yet; serving with /health degraded and retrying in the background');
     }
 
+    const swaps = registry.swaps$.subscribe(({ next }) => hub.registryReloaded((old) => next.findPoint(old.enterpriseCode, old.code), next.pointCount));
+    closers.push(() => swaps.unsubscribe());
+    if (config.configWatch) {
+      const stopWatching = watchConfigDir(config.configDir, () => {
+        const outcome = registry.reload();
+        if (outcome.ok) log.info(outcome, 'registry reloaded after a change under CONFIG_DIR');
+        else log.error({ problems: outcome.problems }, 'registry change refused; the previous registry stays in force');
+      });
+      closers.push(stopWatching);
+    }
+
     const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
@@ -100,10 +112,10 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
 
     let simulator: RunningSimulator | null = null;
     if (config.simulate) {
-      simulator = await startSimulator({ url: mqttUrl, points: registry.allPoints(), periodMs: config.simulatePeriodMs });
+      simulator = await startSimulator({ url: mqttUrl, points: registry.registry.allPoints(), periodMs: config.simulatePeriodMs });
       const sim = simulator;
       closers.push(() => sim.stop());
-      log.info({ points: registry.allPoints().length, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
+      log.info({ points: registry.registry.allPoints().length, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
     }
     log.info({ url, mqttUrl, store: seriesStore.health().kind }, `Sentinel command centre: open http://localhost:${address.port}/`);
     return { runtime, app, url, mqttUrl, log, close: closeAll };

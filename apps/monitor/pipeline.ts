@@ -1,17 +1,17 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { Alarm, AlarmStore, DeadLetter, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
+import type { Alarm, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook } from '#libs/alarms/index.js';
-import type { Registry } from '#libs/registry/index.js';
-import { limitAlarms } from '#libs/rules/index.js';
+import type { LiveRegistry } from '#libs/registry/index.js';
+import { limitAlarms, rekeyLimitStates } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 
 export interface PipelineDeps {
-  readonly registry: Registry;
+  readonly registry: LiveRegistry;
   readonly seriesStore: SeriesStore;
   readonly alarmStore: AlarmStore;
   readonly hub: WsHub;
@@ -21,6 +21,7 @@ export interface PipelineDeps {
 }
 
 const EXCERPT = 200;
+export const UNREGISTERED = '(unregistered)';
 
 /**
  * gateway message → decode → (series store | rule core → alarm book → alarm store + WebSocket).
@@ -30,6 +31,8 @@ export class MonitorPipeline {
   readonly book: AlarmBook;
   private readonly readings$ = new Subject<ReadingBatch>();
   private readonly gatewayStates = new Map<string, GatewayStatus>();
+  /** Refused messages and readings since boot, per `enterprise/gateway` and reason. */
+  private readonly refusals = new Map<string, Partial<Record<DeadLetterReason, number>>>();
   private subscriptions: Subscription[] = [];
   /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
   private changed: Alarm[] = [];
@@ -41,8 +44,10 @@ export class MonitorPipeline {
 
   start(messages$: Observable<RawMessage>): void {
     const { registry } = this.deps;
+    const limitStates = this.book.ruleState((e, p) => registry.findPoint(e, p));
     this.subscriptions.push(
-      this.readings$.pipe(limitAlarms(this.book.ruleState((e, p) => registry.findPoint(e, p)))).subscribe((t) => {
+      registry.swaps$.subscribe(({ next }) => rekeyLimitStates(limitStates, (old) => next.findPoint(old.enterpriseCode, old.code))),
+      this.readings$.pipe(limitAlarms(limitStates)).subscribe((t) => {
         const alarm = this.book.apply(t);
         if (!alarm) return;
         const kind = t.from === null ? 'raise' : t.to === null ? 'clear' : 'update';
@@ -56,6 +61,15 @@ export class MonitorPipeline {
 
   gateways(): GatewayStatus[] {
     return [...this.gatewayStates.values()];
+  }
+
+  gatewayStatus(enterpriseCode: string, gatewayCode: string): GatewayStatus | undefined {
+    return this.gatewayStates.get(`${enterpriseCode}/${gatewayCode}`);
+  }
+
+  /** Counts of refused messages and readings by reason, keyed `enterpriseCode/gatewayCode` as in the topic. */
+  refusalsByGateway(): ReadonlyMap<string, Readonly<Partial<Record<DeadLetterReason, number>>>> {
+    return this.refusals;
   }
 
   stop(): void {
@@ -119,8 +133,16 @@ export class MonitorPipeline {
   }
 
   private deadLetter(msg: RawMessage, rejection: Rejection): void {
-    const gateway = msg.topic.split('/')[2] ?? '';
-    this.deps.metrics.deadLetters.inc({ reason: rejection.reason, gateway });
+    // Labels and counts only for registered gateways, so arbitrary topics cannot grow them without bound.
+    const [, e = '', g = ''] = msg.topic.split('/');
+    const registered = msg.topic.startsWith('sites/') && this.deps.registry.registry.findGateway(e, g) !== undefined;
+    const enterprise = registered ? e : UNREGISTERED;
+    const gateway = registered ? g : UNREGISTERED;
+    this.deps.metrics.deadLetters.inc({ reason: rejection.reason, enterprise, gateway });
+    const key = `${enterprise}/${gateway}`;
+    const counts = this.refusals.get(key) ?? {};
+    counts[rejection.reason] = (counts[rejection.reason] ?? 0) + 1;
+    this.refusals.set(key, counts);
     const letter: DeadLetter = {
       reason: rejection.reason,
       detail: rejection.detail,

@@ -1,6 +1,6 @@
 import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
 import type { AppConfig } from '#libs/config/index.js';
-import type { Registry } from '#libs/registry/index.js';
+import type { LiveRegistry } from '#libs/registry/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import type { Metrics } from './metrics.js';
@@ -9,7 +9,7 @@ import type { MonitorPipeline } from './pipeline.js';
 /** Everything the HTTP layer reads; built once at boot by startMonitor and handed to Nest as one value. */
 export interface MonitorRuntime {
   readonly config: AppConfig;
-  readonly registry: Registry;
+  readonly registry: LiveRegistry;
   readonly seriesStore: SeriesStore;
   readonly alarmStore: AlarmStore;
   readonly pipeline: MonitorPipeline;

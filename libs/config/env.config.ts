@@ -20,7 +20,9 @@ const envSchema = z.object({
   INFLUX_DB: z.string().min(1).default('sentinel').describe('an InfluxDB database name'),
   INFLUX_TOKEN: z.string().optional().describe('an InfluxDB token (2.x/3.x), or unset'),
   DATA_DIR: z.string().min(1).default('./data').describe('a directory for the embedded stores'),
-  CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml'),
+  CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml and profiles/*.yaml'),
+  CONFIG_WATCH: z.enum(['0', '1']).default('1').describe('"1" to reload the registry when a file under CONFIG_DIR changes, "0" not to'),
+  ADMIN_TOKEN: z.string().min(16).optional().describe('a bearer token of 16 or more characters for admin calls, or unset (admin calls from loopback only)'),
   SIMULATE: z.enum(['0', '1']).default('1').describe('"1" to run the built-in simulator, "0" to turn it off'),
   SIMULATE_PERIOD_MS: z.coerce.number().int().min(50).max(600_000).default(1000).describe('an integer 50-600000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -36,6 +38,9 @@ export interface AppConfig {
   readonly influx: { readonly url: string; readonly db: string; readonly token: string | null } | null;
   readonly dataDir: string;
   readonly configDir: string;
+  readonly configWatch: boolean;
+  /** Null: admin calls (registry reload) are accepted from loopback only. */
+  readonly adminToken: string | null;
   readonly simulate: boolean;
   readonly simulatePeriodMs: number;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -64,6 +69,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null } : null,
     dataDir: resolve(e.DATA_DIR),
     configDir: resolve(e.CONFIG_DIR),
+    configWatch: e.CONFIG_WATCH === '1',
+    adminToken: e.ADMIN_TOKEN ?? null,
     simulate: e.SIMULATE === '1',
     simulatePeriodMs: e.SIMULATE_PERIOD_MS,
     logLevel: e.LOG_LEVEL,

@@ -106,6 +106,10 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       rejections.push({ reason: 'unknown_point', detail: `point ${r.point} is not registered for enterprise ${enterpriseCode}` });
       continue;
     }
+    if (point.gatewayCode !== gatewayCode) {
+      rejections.push({ reason: 'wrong_gateway', detail: `point ${r.point} is registered to gateway ${point.gatewayCode}, not ${gatewayCode}` });
+      continue;
+    }
     readings.push({ point, ts, value, quality });
   }
   return { kind: 'telemetry', enterpriseCode, gatewayCode, readings, rejections };

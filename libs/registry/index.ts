@@ -2,3 +2,4 @@ export { Registry, loadRegistry, type EnterpriseFilter, type Page, type PointFil
 export { creditCodeProblem } from './credit-code.js';
 export { gradeOf, type GradingInputs } from './hazard-grade.js';
 export { regionOf } from './region.js';
+export { LiveRegistry, samePointSettings, type RegistrySwap, type ReloadOutcome } from './live-registry.js';

@@ -1,1 +1,1 @@
-export { limitAlarms, highLevel, lowLevel, type LimitState, type HighLevel, type LowLevel } from './limit.rule.js';
+export { limitAlarms, rekeyLimitStates, highLevel, lowLevel, type LimitState, type HighLevel, type LowLevel } from './limit.rule.js';

@@ -38,12 +38,12 @@ const NORMAL: LimitState = { high: null, low: null };
 /**
  * LL/L/H/HH limit alarms with deadband. Input: batches of readings; output: one transition per change of a
  * point's level on either side. Bad-quality and non-finite values leave the state untouched (sensor health is
- * a rule of its own). `initial` seeds the state, e.g. from alarms still active before a restart.
+ * a rule of its own). `states` holds each point's level and may come seeded, e.g. from alarms still active before
+ * a restart; the caller owns it and may re-key it between batches when the registry is reloaded.
  */
-export function limitAlarms(initial?: ReadonlyMap<Point, LimitState>): OperatorFunction<ReadingBatch, LimitTransition> {
+export function limitAlarms(states: Map<Point, LimitState> = new Map()): OperatorFunction<ReadingBatch, LimitTransition> {
   return (source) =>
     new Observable<LimitTransition>((subscriber) => {
-      const states = new Map<Point, LimitState>(initial);
       return source.subscribe({
         next(batch) {
           for (let i = 0; i < batch.length; i++) {
@@ -69,4 +69,19 @@ export function limitAlarms(initial?: ReadonlyMap<Point, LimitState>): OperatorF
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/**
+ * After a registry reload: moves each point's state to the point's new version (found by `find`), so levels,
+ * and with them the alarms they stand for, survive; the next reading is judged against the new limits.
+ * States of points no longer registered are dropped.
+ */
+export function rekeyLimitStates(states: Map<Point, LimitState>, find: (old: Point) => Point | undefined): void {
+  const moved: [Point, LimitState][] = [];
+  for (const [point, state] of states) {
+    const next = find(point);
+    if (next) moved.push([next, state]);
+  }
+  states.clear();
+  for (const [point, state] of moved) states.set(point, state);
 }

@@ -1,8 +1,10 @@
+import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { ReadingBatch } from '#libs/contracts/index.js';
 import { aPoint, aReading, aTransition } from '#libs/testing/builders.js';
-import { highLevel, limitAlarms, lowLevel } from './limit.rule.js';
+import { highLevel, limitAlarms, lowLevel, rekeyLimitStates, type LimitState } from './limit.rule.js';
+import type { Point } from '#libs/contracts/index.js';
 
 const point = aPoint({ limits: { ll: -10, l: 0, h: 40, hh: 50 }, deadband: 1 });
 const limits = point.limits;
@@ -109,5 +111,26 @@ describe('limitAlarms operator', () => {
         b: { point: other, side: 'high', from: null, to: 'H', value: 45, threshold: 40, ts: 3 },
       });
     });
+  });
+
+  it('carries state to the reloaded version of a point and judges the next reading by its new limits', () => {
+    const states = new Map<Point, LimitState>();
+    const raised = aPoint({ code: 'A' });
+    const gone = aPoint({ code: 'B' });
+    const events: unknown[] = [];
+    const input = new Subject<ReadingBatch>();
+    input.pipe(limitAlarms(states)).subscribe((e) => events.push({ code: e.point.code, from: e.from, to: e.to, threshold: e.threshold }));
+    input.next([aReading(raised, 45, 1), aReading(gone, 45, 1)]);
+    // Reload: A's H limit moves from 40 to 47; B is no longer registered.
+    const raisedV2 = aPoint({ code: 'A', limits: { h: 47 } });
+    rekeyLimitStates(states, (old) => (old.code === 'A' ? raisedV2 : undefined));
+    expect([...states.keys()]).toEqual([raisedV2]);
+    input.next([aReading(raisedV2, 46.5, 2)]);
+    input.next([aReading(raisedV2, 45.5, 3)]);
+    expect(events).toEqual([
+      { code: 'A', from: null, to: 'H', threshold: 40 },
+      { code: 'B', from: null, to: 'H', threshold: 40 },
+      { code: 'A', from: 'H', to: null, threshold: 47 },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { LimitTransition, Point, PointLimits, Reading } from '#libs/contracts/index.js';
 
-export function aPoint(overrides: Partial<Point> & { limits?: Partial<PointLimits> } = {}): Point {
+export function aPoint(overrides: Omit<Partial<Point>, 'limits'> & { limits?: Partial<PointLimits> } = {}): Point {
   const { limits, ...rest } = overrides;
   return {
     code: 'T101-TE',

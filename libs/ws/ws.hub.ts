@@ -35,7 +35,7 @@ const toLive = (r: Reading): LiveValue => ({ enterpriseCode: r.point.enterpriseC
  */
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  private readonly latest = new Map<Point, Reading>();
+  private latest = new Map<Point, Reading>();
   private pending = new Map<Point, Reading>();
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -91,6 +91,24 @@ export class WsHub {
       this.latest.set(r.point, r);
       this.pending.set(r.point, r);
     }
+  }
+
+  /**
+   * After a registry reload: moves the latest values to the points' new versions (dropping removed points)
+   * and tells clients to fetch the registry again.
+   */
+  registryReloaded(find: (old: Point) => Point | undefined, points: number): void {
+    const rekey = (m: Map<Point, Reading>): Map<Point, Reading> => {
+      const next = new Map<Point, Reading>();
+      for (const [point, r] of m) {
+        const p = find(point);
+        if (p) next.set(p, { ...r, point: p });
+      }
+      return next;
+    };
+    this.latest = rekey(this.latest);
+    this.pending = rekey(this.pending);
+    this.broadcast(JSON.stringify({ type: 'registry', points }), true);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     influx: null,
     dataDir: mkdtempSync(join(tmpdir(), 'sentinel-e2e-')),
     configDir: resolve('config'),
+    configWatch: false,
+    adminToken: null,
     simulate: false,
     simulatePeriodMs: 1000,
     logLevel: 'silent',

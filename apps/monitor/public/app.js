@@ -9,11 +9,13 @@ const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(2));
 $('stale-s').textContent = String(STALE_MS / 1000);
 
 async function loadPoints() {
-  const [points, enterprises, sources] = await Promise.all(['/api/points', '/api/enterprises', '/api/hazard-sources'].map((u) => fetch(u).then((r) => r.json())));
+  const [points, enterprises, sources] = await Promise.all(['/api/points?limit=10000', '/api/enterprises?limit=10000', '/api/hazard-sources?limit=10000'].map((u) => fetch(u).then((r) => r.json())));
   const enterpriseName = state.enterpriseName;
   const sourceName = state.sourceName;
   enterprises.forEach((e) => enterpriseName.set(e.code, e.name));
   sources.forEach((s) => sourceName.set(s.enterpriseCode + '/' + s.code, s.name));
+  state.points.clear();
+  state.tiles.clear();
   const box = $('values');
   box.textContent = '';
   let group = '';
@@ -127,6 +129,10 @@ function connect(delay) {
       renderAlarms();
     } else if (msg.type === 'gateway') {
       applyGateway(msg.gateway);
+    } else if (msg.type === 'registry') {
+      // The registry was reloaded: rebuild the tiles, then reconnect for a snapshot that matches them.
+      loadPoints().then(() => ws.close(), () => ws.close());
+      return;
     } else if (msg.type === 'reading') {
       msg.readings.forEach(applyValue);
     }

@@ -1,0 +1,180 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BadRequestException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UnauthorizedException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import type { Enterprise, HazardSource, Industry, PointType } from '#libs/contracts/index.js';
+import type { ReloadOutcome } from '#libs/registry/index.js';
+import { pageOf, setPageHeaders } from './paging.js';
+import { effectiveLimitsView, pointView } from './registry.views.js';
+import { RUNTIME, type MonitorRuntime } from './runtime.js';
+
+const POINT_TYPES: readonly PointType[] = [
+  'temperature', 'pressure', 'level', 'flow', 'combustible_gas', 'toxic_gas', 'oxygen',
+  'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
+];
+const INDUSTRIES: readonly Industry[] = ['hazardous_chemicals', 'dust', 'mining', 'other'];
+
+function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new BadRequestException(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+function regionParam(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !/^[1-9]\d{5}$/.test(raw)) throw new BadRequestException(`regionCode must be a 6-digit division code (province, city or county), got "${raw}"`);
+  return raw;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/** Registry reads (enterprises, hazard sources, points, effective limits) and the admin reload. */
+@Controller('api')
+export class RegistryController {
+  constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
+
+  private get registry() {
+    return this.rt.registry.registry;
+  }
+
+  @Get('enterprises')
+  enterprises(
+    @Query('regionCode') regionCode: string | undefined,
+    @Query('industry') industry: string | undefined,
+    @Query('offset') offset: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Enterprise[] {
+    const page = pageOf(offset, limit, 1000, 10_000);
+    const all = this.registry.queryEnterprises({ regionCode: regionParam(regionCode), industry: oneOf('industry', industry, INDUSTRIES) });
+    setPageHeaders(res, '/api/enterprises', { regionCode, industry }, page, all.length);
+    return all.slice(page.offset, page.offset + page.limit);
+  }
+
+  @Get('enterprises/:code')
+  enterprise(@Param('code') code: string) {
+    const e = this.registry.findEnterprise(code);
+    if (!e) throw new NotFoundException(`no enterprise ${code}`);
+    return {
+      ...e,
+      gateways: this.registry.allGateways().filter((g) => g.enterpriseCode === code),
+      hazardSources: this.registry.allHazardSources().filter((h) => h.enterpriseCode === code),
+      pointCount: this.registry.queryPoints({ enterpriseCode: code }, 0, 0).total,
+    };
+  }
+
+  @Get('hazard-sources')
+  hazardSources(
+    @Query('enterpriseCode') enterpriseCode: string | undefined,
+    @Query('regionCode') regionCode: string | undefined,
+    @Query('offset') offset: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): HazardSource[] {
+    const page = pageOf(offset, limit, 1000, 10_000);
+    const region = regionParam(regionCode);
+    const inRegion = region === undefined ? null : new Set(this.registry.queryEnterprises({ regionCode: region }).map((e) => e.code));
+    const all = this.registry
+      .allHazardSources()
+      .filter((h) => (enterpriseCode === undefined || h.enterpriseCode === enterpriseCode) && (!inRegion || inRegion.has(h.enterpriseCode)));
+    setPageHeaders(res, '/api/hazard-sources', { enterpriseCode, regionCode }, page, all.length);
+    return all.slice(page.offset, page.offset + page.limit);
+  }
+
+  @Get('hazard-sources/:enterpriseCode/:code')
+  hazardSource(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
+    const h = this.registry.findHazardSource(enterpriseCode, code);
+    if (!h) throw new NotFoundException(`no hazard source ${code} in enterprise ${enterpriseCode}`);
+    return { ...h, points: this.registry.queryPoints({ enterpriseCode, hazardSourceCode: code }, 0, 100_000).items.map(pointView) };
+  }
+
+  @Get('points')
+  points(
+    @Query('enterpriseCode') enterpriseCode: string | undefined,
+    @Query('hazardSourceCode') hazardSourceCode: string | undefined,
+    @Query('regionCode') regionCode: string | undefined,
+    @Query('type') type: string | undefined,
+    @Query('offset') offset: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ) {
+    const page = pageOf(offset, limit, 1000, 10_000);
+    const result = this.registry.queryPoints(
+      { enterpriseCode, hazardSourceCode, regionCode: regionParam(regionCode), type: oneOf('type', type, POINT_TYPES) },
+      page.offset,
+      page.limit,
+    );
+    setPageHeaders(res, '/api/points', { enterpriseCode, hazardSourceCode, regionCode, type }, page, result.total);
+    return result.items.map(pointView);
+  }
+
+  @Get('points/:enterpriseCode/:code')
+  point(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
+    return pointView(this.findPoint(enterpriseCode, code));
+  }
+
+  @Get('points/:enterpriseCode/:code/limits')
+  limits(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
+    return effectiveLimitsView(this.findPoint(enterpriseCode, code));
+  }
+
+  @Get('profiles')
+  profiles() {
+    return this.registry.profiles();
+  }
+
+  @Get('registry')
+  summary() {
+    return {
+      enterprises: this.registry.allEnterprises().length,
+      hazardSources: this.registry.allHazardSources().length,
+      gateways: this.registry.allGateways().length,
+      points: this.registry.pointCount,
+      lastReload: this.rt.registry.lastReload,
+    };
+  }
+
+  /** Admin: re-reads CONFIG_DIR. 200 with what changed, or 422 with every problem while the old registry stays. */
+  @Post('registry/reload')
+  @HttpCode(200)
+  reload(@Req() req: IncomingMessage): ReloadOutcome {
+    this.assertAdmin(req);
+    const outcome = this.rt.registry.reload();
+    if (!outcome.ok) throw new UnprocessableEntityException({ message: 'registry not reloaded; the previous one stays in force', ...outcome });
+    return outcome;
+  }
+
+  private findPoint(enterpriseCode: string, code: string) {
+    const p = this.registry.findPoint(enterpriseCode, code);
+    if (!p) throw new NotFoundException(`no point ${code} in enterprise ${enterpriseCode}`);
+    return p;
+  }
+
+  private assertAdmin(req: IncomingMessage): void {
+    const token = this.rt.config.adminToken;
+    if (token === null) {
+      if (!isLoopback(req.socket.remoteAddress)) throw new ForbiddenException('admin calls come from loopback only while ADMIN_TOKEN is unset');
+      return;
+    }
+    const given = Buffer.from(req.headers.authorization ?? '');
+    const wanted = Buffer.from(`Bearer ${token}`);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+      throw new UnauthorizedException('admin call: send the header Authorization: Bearer <ADMIN_TOKEN>');
+    }
+  }
+}
