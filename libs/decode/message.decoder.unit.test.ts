@@ -74,4 +74,9 @@ describe('decodeMessage', () => {
     expect(d.rejections.map((r) => r.reason)).toEqual(['bad_schema', 'unknown_point', 'future_timestamp', 'bad_schema', 'bad_schema']);
     expect(d.rejections[1]?.detail).toContain('NOPE');
   });
+
+  it('refuses a reading sent by a gateway other than the one the point is registered to', () => {
+    const d = decode(`sites/${E}/GW02/telemetry`, { readings: [{ point: 'T101-TE', value: 1 }] });
+    expect(d).toMatchObject({ kind: 'telemetry', readings: [], rejections: [{ reason: 'wrong_gateway', detail: 'point T101-TE is registered to gateway GW01, not GW02' }] });
+  });
 });

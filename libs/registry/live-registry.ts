@@ -18,6 +18,7 @@ export type ReloadOutcome =
  */
 export class LiveRegistry implements PointLookup {
   private readonly swaps = new Subject<RegistrySwap>();
+  private readonly outcomes = new Subject<ReloadOutcome>();
   private last: ReloadOutcome | null = null;
 
   constructor(
@@ -38,6 +39,11 @@ export class LiveRegistry implements PointLookup {
     return this.swaps.asObservable();
   }
 
+  /** Every reload outcome, accepted or refused. */
+  get outcomes$(): Observable<ReloadOutcome> {
+    return this.outcomes.asObservable();
+  }
+
   findPoint(enterpriseCode: string, pointCode: string): Point | undefined {
     return this.current.findPoint(enterpriseCode, pointCode);
   }
@@ -49,7 +55,7 @@ export class LiveRegistry implements PointLookup {
       next = this.load();
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [`cannot load the registry: ${String(err)}`];
-      return (this.last = { ok: false, at, problems });
+      return this.settle({ ok: false, at, problems });
     }
     const previous = this.current;
     let added = 0;
@@ -62,7 +68,13 @@ export class LiveRegistry implements PointLookup {
     const removed = previous.pointCount - (next.pointCount - added);
     this.current = next;
     this.swaps.next({ previous, next });
-    return (this.last = { ok: true, at, points: next.pointCount, added, removed, changed });
+    return this.settle({ ok: true, at, points: next.pointCount, added, removed, changed });
+  }
+
+  private settle(outcome: ReloadOutcome): ReloadOutcome {
+    this.last = outcome;
+    this.outcomes.next(outcome);
+    return outcome;
   }
 }
 
