@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadYamlFolder, type LoadedFile, type LoadResult } from './yaml-files.js';
 
-export const codeSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a code of letters, digits, "_", "-" or "." (max 64)');
+/** YAML reads an unquoted all-digit code as a number; say so instead of "expected string". */
+const QUOTE_HINT = { error: (issue: { input?: unknown }) => (typeof issue.input === 'number' ? 'a code, quoted in YAML ("…") so it is not read as a number' : undefined) };
+export const codeSchema = z.string(QUOTE_HINT).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a code of letters, digits, "_", "-" or "." (max 64)');
 export const pointTypeSchema = z.enum([
   'temperature', 'pressure', 'level', 'flow', 'combustible_gas', 'toxic_gas', 'oxygen',
   'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
@@ -48,7 +50,7 @@ const hazardSourceSchema = z.strictObject({
 });
 
 const enterpriseSchema = z.strictObject({
-  code: z.string().regex(/^[0-9A-HJ-NPQRTUWXY]{18}$/, 'an 18-character unified social credit code (GB 32100-2015)'),
+  code: z.string(QUOTE_HINT).regex(/^[0-9A-HJ-NPQRTUWXY]{18}$/, 'an 18-character unified social credit code (GB 32100-2015)'),
   name: z.string().min(1),
   industry: z.enum(['hazardous_chemicals', 'dust', 'mining', 'other']),
   regionCode: z.string().regex(/^[1-9]\d{5}$/, 'a 6-digit administrative division code, e.g. "320594"'),

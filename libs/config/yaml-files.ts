@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseDocument } from 'yaml';
+import yaml from 'js-yaml';
 import type { z } from 'zod';
 
 export interface LoadedFile<T> {
@@ -49,12 +49,12 @@ export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what
         continue;
       }
     } else {
-      const doc = parseDocument(text);
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors) problems.push(`${shown}: YAML syntax error: ${e.message}`);
+      try {
+        data = yaml.load(text, { filename: shown });
+      } catch (err) {
+        problems.push(`${shown}: YAML syntax error: ${yamlProblem(err)}`);
         continue;
       }
-      data = doc.toJS();
     }
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
@@ -64,4 +64,9 @@ export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what
     files.push({ file: shown, content: parsed.data });
   }
   return { files, problems };
+}
+
+function yamlProblem(err: unknown): string {
+  if (err instanceof yaml.YAMLException) return `${err.reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}`;
+  return String(err);
 }

@@ -4,6 +4,7 @@ import type {
   HazardSource,
   Point,
   PointLimits,
+  PointOrigin,
   PointType,
   ProfileSetting,
   RuleProfile,
@@ -12,6 +13,7 @@ import { ConfigError, loadProfileFiles, loadSiteFiles, type LoadedProfileFile, t
 import { creditCodeProblem } from './credit-code.js';
 import { gradeOf } from './hazard-grade.js';
 import { limitOrderProblems, rangeProblems } from './limit-checks.js';
+import { Interner, detached } from './interner.js';
 import { ProfileIndex } from './profiles.js';
 import { regionOf, regionWithin } from './region.js';
 
@@ -53,18 +55,19 @@ export class Registry {
     registry.profileIndex = ProfileIndex.build(profileFiles, problems);
     const enterpriseFiles = new Map<string, string>();
     // Interned so 400k points share a handful of `own` arrays and empty limit objects.
-    const ownSets = new Map<string, readonly ProfileSetting[]>();
+    const shared = new Interner();
     for (const { file, content } of sites) {
       content.enterprises.forEach((e, ei) => {
+        const ecode = shared.str(e.code);
         const at = `${file}: enterprises[${ei}]`;
-        const codeProblem = creditCodeProblem(e.code);
-        if (codeProblem) problems.push(`${at}.code: unified social credit code ${e.code}: ${codeProblem}`);
-        const firstIn = enterpriseFiles.get(e.code);
-        if (firstIn) problems.push(`${at}.code: duplicate enterprise code ${e.code} (first in ${firstIn})`);
-        enterpriseFiles.set(e.code, `${file}: enterprises[${ei}]`);
-        registry.enterprises.set(e.code, {
-          code: e.code,
-          name: e.name,
+        const codeProblem = creditCodeProblem(ecode);
+        if (codeProblem) problems.push(`${at}.code: unified social credit code ${ecode}: ${codeProblem}`);
+        const firstIn = enterpriseFiles.get(ecode);
+        if (firstIn) problems.push(`${at}.code: duplicate enterprise code ${ecode} (first in ${firstIn})`);
+        enterpriseFiles.set(ecode, `${file}: enterprises[${ei}]`);
+        registry.enterprises.set(ecode, {
+          code: ecode,
+          name: detached(e.name),
           industry: e.industry,
           regionCode: e.regionCode,
           region: regionOf(e.regionCode),
@@ -74,9 +77,9 @@ export class Registry {
         const gateways = new Map<string, Gateway>();
         e.gateways.forEach((g, gi) => {
           if (gateways.has(g.code)) problems.push(`${at}.gateways[${gi}].code: duplicate gateway code ${g.code}`);
-          const gateway: Gateway = { code: g.code, enterpriseCode: e.code, credentialsRef: g.credentialsRef ?? null, reportingPeriodS: g.reportingPeriodS };
+          const gateway: Gateway = { code: g.code, enterpriseCode: ecode, credentialsRef: g.credentialsRef ?? null, reportingPeriodS: g.reportingPeriodS };
           gateways.set(g.code, gateway);
-          registry.gateways.set(`${e.code}/${g.code}`, gateway);
+          registry.gateways.set(`${ecode}/${g.code}`, gateway);
         });
 
         const sources = new Set<string>();
@@ -96,10 +99,10 @@ export class Registry {
             }
             grade = g.grade ?? grade;
           }
-          registry.hazardSources.set(`${e.code}/${hs.code}`, {
+          registry.hazardSources.set(`${ecode}/${hs.code}`, {
             code: hs.code,
-            name: hs.name,
-            enterpriseCode: e.code,
+            name: detached(hs.name),
+            enterpriseCode: ecode,
             kind: hs.kind,
             grade,
             r,
@@ -107,14 +110,14 @@ export class Registry {
           });
         });
 
-        const points = registry.pointsByEnterprise.get(e.code) ?? new Map<string, Point>();
-        registry.pointsByEnterprise.set(e.code, points);
+        const points = registry.pointsByEnterprise.get(ecode) ?? new Map<string, Point>();
+        registry.pointsByEnterprise.set(ecode, points);
         e.points.forEach((p, pi) => {
           const path = `enterprises[${ei}].points[${pi}]`;
           const pAt = `${file}: ${path}`;
-          if (points.has(p.code)) problems.push(`${pAt}.code: duplicate point code ${p.code} in enterprise ${e.code}`);
+          if (points.has(p.code)) problems.push(`${pAt}.code: duplicate point code ${p.code} in enterprise ${ecode}`);
           if (!sources.has(p.hazardSource)) {
-            problems.push(`${pAt}.hazardSource: hazard source ${p.hazardSource} does not exist in enterprise ${e.code}; expected one of ${list(sources)}`);
+            problems.push(`${pAt}.hazardSource: hazard source ${p.hazardSource} does not exist in enterprise ${ecode}; expected one of ${list(sources)}`);
           }
           const gateway = gateways.get(p.gateway);
           if (!gateway) problems.push(`${pAt}.gateway: gateway ${p.gateway} is not declared; expected one of ${list(gateways.keys())}`);
@@ -156,26 +159,24 @@ export class Registry {
           for (const problem of limitOrderProblems(`${pAt}.limits`, limits)) problems.push(problem + inherited);
           if (p.range) problems.push(...rangeProblems(pAt, limits, p.range, fromProfile));
 
-          const ownKey = own.join(',');
-          let ownShared = ownSets.get(ownKey);
-          if (!ownShared) ownSets.set(ownKey, (ownShared = Object.freeze(own)));
+          const code = detached(p.code);
           const point: Point = {
-            code: p.code,
-            name: p.name ?? p.code,
-            enterpriseCode: e.code,
-            gatewayCode: p.gateway,
-            hazardSourceCode: p.hazardSource,
-            type: p.type,
-            substance,
-            unit: p.unit,
-            range: p.range ?? null,
-            limits,
+            code,
+            name: p.name === undefined ? code : detached(p.name),
+            enterpriseCode: ecode,
+            gatewayCode: shared.str(p.gateway),
+            hazardSourceCode: shared.str(p.hazardSource),
+            type: shared.str(p.type) as PointType,
+            substance: substance === null ? null : shared.str(substance),
+            unit: shared.str(p.unit),
+            range: p.range ? shared.obj(`r${p.range[0]},${p.range[1]}`, () => [p.range![0], p.range![1]] as const) : null,
+            limits: shared.obj(`l${limits.ll},${limits.l},${limits.h},${limits.hh}`, () => ({ ...limits })),
             deadband,
             onDelayS,
             offDelayS,
             samplePeriodS: p.samplePeriodS ?? gateway?.reportingPeriodS ?? 60,
             priority,
-            origin: { file, path, profile, own: ownShared },
+            origin: new PointDeclaration(file, ei, pi, profile, shared.obj(`o${own.join(',')}`, () => own)),
           };
           points.set(p.code, point);
           registry.points.push(point);
@@ -260,6 +261,21 @@ export function loadRegistry(configDir: string): Registry {
   const sites = loadSiteFiles(configDir);
   const profiles = loadProfileFiles(configDir);
   return Registry.build(sites.files, profiles.files, [...profiles.problems, ...sites.problems]);
+}
+
+/** Where a point was declared; the path is spelled out only when asked for (one string less per point). */
+class PointDeclaration implements PointOrigin {
+  constructor(
+    readonly file: string,
+    private readonly enterpriseIndex: number,
+    private readonly pointIndex: number,
+    readonly profile: RuleProfile | null,
+    readonly own: readonly ProfileSetting[],
+  ) {}
+
+  get path(): string {
+    return `enterprises[${this.enterpriseIndex}].points[${this.pointIndex}]`;
+  }
 }
 
 function round(n: number): string {

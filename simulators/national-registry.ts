@@ -1,0 +1,72 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { creditCodeCheckChar } from '#libs/registry/index.js';
+
+export interface NationalRegistryOptions {
+  readonly points: number;
+  readonly pointsPerEnterprise?: number;
+  readonly enterprisesPerFile?: number;
+}
+
+// Region codes of real county-level divisions in the big chemical provinces (Jiangsu, Shandong, Zhejiang, Hebei, Guangdong).
+const COUNTIES = ['320594', '320282', '320581', '320684', '370811', '370303', '370503', '370687', '330205', '330483', '130984', '130682', '440883', '440111'];
+const ORG_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+
+/** A valid unified social credit code (GB 32100-2015) for the n-th generated enterprise. */
+export function syntheticCreditCode(n: number, region: string): string {
+  let org = '';
+  for (let v = n, i = 0; i < 9; i++, v = Math.floor(v / 31)) org = ORG_ALPHABET[v % 31]! + org;
+  const first17 = `91${region}${org}`;
+  return first17 + creditCodeCheckChar(first17)!;
+}
+
+// One enterprise's worth of points by kind: most gas detectors take their limits from the standard profiles.
+const MIX: readonly { readonly kind: string; readonly share: number; readonly line: (code: string, hs: string, gw: string) => string }[] = [
+  { kind: 'GAS', share: 24, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: combustible_gas, unit: "%LEL", range: [0, 100] }` },
+  { kind: 'H2S', share: 8, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: toxic_gas, substance: H2S, unit: ppm, range: [0, 100] }` },
+  { kind: 'O2', share: 4, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: oxygen, unit: "%VOL", range: [0, 30] }` },
+  { kind: 'TE', share: 16, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: temperature, unit: "°C", range: [-40, 150], limits: { ll: -10, l: 0, h: 40, hh: 50 }, deadband: 1 }` },
+  { kind: 'PT', share: 16, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: pressure, unit: MPa, range: [0, 2.5], limits: { l: 0.05, h: 1.2, hh: 1.5 }, deadband: 0.05 }` },
+  { kind: 'LT', share: 16, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: level, unit: "%", range: [0, 100], limits: { ll: 10, l: 20, h: 85, hh: 90 }, deadband: 1 }` },
+  { kind: 'FT', share: 4, line: (c, hs, gw) => `{ code: ${c}, hazardSource: ${hs}, gateway: ${gw}, type: flow, unit: m³/h, range: [0, 500], limits: { h: 400 }, deadband: 5 }` },
+];
+const MIX_TOTAL = MIX.reduce((n, m) => n + m.share, 0);
+
+/**
+ * Writes a registry of `points` points, the scale of the national platform (~440,000), as `sites/*.yaml` under
+ * `dir`: enterprises with two gateways, four hazard sources each, and points in the mix above. Returns the counts.
+ */
+export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions): { enterprises: number; files: number; points: number } {
+  const perEnterprise = opts.pointsPerEnterprise ?? MIX_TOTAL;
+  const perFile = opts.enterprisesPerFile ?? 100;
+  const enterprises = Math.ceil(opts.points / perEnterprise);
+  mkdirSync(join(dir, 'sites'), { recursive: true });
+  let written = 0;
+  let files = 0;
+  for (let first = 0; first < enterprises; first += perFile) {
+    const lines: string[] = ['enterprises:'];
+    for (let n = first; n < Math.min(first + perFile, enterprises); n++) {
+      const region = COUNTIES[n % COUNTIES.length]!;
+      lines.push(
+        `  - code: "${syntheticCreditCode(n + 1, region)}"`,
+        `    name: Enterprise ${n + 1}`,
+        `    industry: hazardous_chemicals`,
+        `    regionCode: "${region}"`,
+        `    gateways: [{ code: GW01, reportingPeriodS: 30 }, { code: GW02, reportingPeriodS: 30 }]`,
+        `    hazardSources:`,
+        ...[1, 2, 3, 4].map((h) => `      - { code: HS${h}, name: Tank farm ${h}, kind: tank_farm, grade: ${((n + h) % 4) + 1} }`),
+        `    points:`,
+      );
+      const count = Math.min(perEnterprise, opts.points - written);
+      for (let i = 0; i < count; i++) {
+        let slot = i % MIX_TOTAL;
+        const kind = MIX.find((m) => (slot -= m.share) < 0)!;
+        lines.push(`      - ${kind.line(`P${String(i + 1).padStart(3, '0')}-${kind.kind}`, `HS${(i % 4) + 1}`, i % 2 === 0 ? 'GW01' : 'GW02')}`);
+      }
+      written += count;
+    }
+    writeFileSync(join(dir, 'sites', `national-${String(files).padStart(3, '0')}.yaml`), `${lines.join('\n')}\n`);
+    files++;
+  }
+  return { enterprises, files, points: written };
+}
