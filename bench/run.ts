@@ -2,7 +2,7 @@
 // as its own process against real mosquitto and influxd: ingest throughput with every reading counted in InfluxDB
 // and every alarm counted on the WebSocket while overloaded, alarm latency at 5k readings/s, and peak RSS.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import { limitAlarms } from '#libs/rules/index.js';
 import { freePort, startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
+import { writeNationalRegistry } from '../simulators/national-registry.js';
 import { startNodeRed } from './node-red.peer.js';
 
 const E = '91320594MA1WKTRP3E';
@@ -199,11 +200,45 @@ async function startPeer(mqttUrl: string, influx: InfluxService, userDir: string
   return { name: 'Node-RED 4.1', process: peer.process, wsUrl: peer.wsUrl, db: 'nodered', stop: () => peer.stop() };
 }
 
+interface RegistryLoad {
+  readonly points: number;
+  readonly seconds: number;
+  readonly heapHeldMb: number;
+  readonly bytesPerPoint: number;
+  readonly rssMb: number;
+  readonly peakRssMb: number;
+}
+
+/** A national-scale registry written by the generator, loaded in a fresh process per format. */
+async function registryLoad(work: string, points: number, format: 'yaml' | 'json'): Promise<RegistryLoad> {
+  const dir = join(work, `registry-${format}`);
+  writeNationalRegistry(dir, { points, format });
+  cpSync(resolve('config/profiles'), join(dir, 'profiles'), { recursive: true });
+  const child = spawn(process.execPath, ['--expose-gc', resolve('dist/bench/registry-load.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((done) => child.once('exit', done));
+  if (code !== 0) throw new Error(`registry-load exited with ${code}`);
+  return JSON.parse(out) as RegistryLoad;
+}
+
 async function main(): Promise<void> {
-  const core = ruleCore(100_000, 2_000_000);
-  console.log(`rule core (limit rule, 100k points): ${Math.round(core.perSecond).toLocaleString('en')} readings/s, ~${Math.round(core.bytesPerPoint)} B state/point`);
   const only = process.env.BENCH_ONLY;
   const work = mkdtempSync(join(tmpdir(), 'sentinel-bench-'));
+  if (!only || only === 'registry') {
+    const points = Number(process.env.BENCH_REGISTRY_POINTS ?? 440_000);
+    for (const format of ['yaml', 'json'] as const) {
+      const r = await registryLoad(work, points, format);
+      console.log(
+        `registry (${format}): ${r.points.toLocaleString('en')} points loaded and validated in ${r.seconds.toFixed(1)} s; ` +
+          `heap held ${r.heapHeldMb.toFixed(0)} MB (${Math.round(r.bytesPerPoint)} B/point), RSS ${r.rssMb.toFixed(0)} MB after, ${r.peakRssMb.toFixed(0)} MB peak`,
+      );
+    }
+  }
+  if (!only || only === 'core') {
+    const core = ruleCore(100_000, 2_000_000);
+    console.log(`rule core (limit rule, 100k points): ${Math.round(core.perSecond).toLocaleString('en')} readings/s, ~${Math.round(core.bytesPerPoint)} B state/point`);
+  }
   const starters: [string, (mqttUrl: string, influx: InfluxService) => Promise<Target>][] = [
     ['sentinel', (m, i) => startSentinel(m, i.url, join(work, 'sentinel'))],
     ['node-red', (m, i) => startPeer(m, i, join(work, 'node-red'))],

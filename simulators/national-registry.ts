@@ -1,11 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { creditCodeCheckChar } from '#libs/registry/index.js';
 
 export interface NationalRegistryOptions {
   readonly points: number;
   readonly pointsPerEnterprise?: number;
   readonly enterprisesPerFile?: number;
+  /** `yaml` (default) as people write it, or `json` as a database export would be. */
+  readonly format?: 'yaml' | 'json';
 }
 
 // Region codes of real county-level divisions in the big chemical provinces (Jiangsu, Shandong, Zhejiang, Hebei, Guangdong).
@@ -65,7 +68,10 @@ export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions
       }
       written += count;
     }
-    writeFileSync(join(dir, 'sites', `national-${String(files).padStart(3, '0')}.yaml`), `${lines.join('\n')}\n`);
+    const name = join(dir, 'sites', `national-${String(files).padStart(3, '0')}`);
+    const text = `${lines.join('\n')}\n`;
+    if (opts.format === 'json') writeFileSync(`${name}.json`, JSON.stringify(yaml.load(text)));
+    else writeFileSync(`${name}.yaml`, text);
     files++;
   }
   return { enterprises, files, points: written };

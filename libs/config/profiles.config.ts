@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { limitsSchema, pointTypeSchema, prioritySchema } from './sites.config.js';
-import { loadYamlFolder, type LoadedFile, type LoadResult } from './yaml-files.js';
+import { readConfigFolder, type LoadedFile } from './yaml-files.js';
 
 const profileSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'a lower-case name of letters, digits, "_", "-" or "."'),
@@ -21,6 +21,6 @@ export type ProfileFile = z.infer<typeof profileFileSchema>;
 export type LoadedProfileFile = LoadedFile<ProfileFile>;
 
 /** Reads `profiles/*.yaml` under configDir; the folder is optional. */
-export function loadProfileFiles(configDir: string): LoadResult<ProfileFile> {
-  return loadYamlFolder(join(configDir, 'profiles'), profileFileSchema, 'profiles', true);
+export function loadProfileFiles(configDir: string, problems: string[]): LoadedProfileFile[] {
+  return [...readConfigFolder(join(configDir, 'profiles'), profileFileSchema, 'profiles', problems, true)];
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadYamlFolder, type LoadedFile, type LoadResult } from './yaml-files.js';
+import { readConfigFolder, type LoadedFile } from './yaml-files.js';
 
 /** YAML reads an unquoted all-digit code as a number; say so instead of "expected string". */
 const QUOTE_HINT = { error: (issue: { input?: unknown }) => (typeof issue.input === 'number' ? 'a code, quoted in YAML ("…") so it is not read as a number' : undefined) };
@@ -69,7 +69,7 @@ export const siteFileSchema = z.strictObject({ enterprises: z.array(enterpriseSc
 export type SiteFile = z.infer<typeof siteFileSchema>;
 export type LoadedSiteFile = LoadedFile<SiteFile>;
 
-/** Reads and schema-checks `sites/*.yaml` under configDir. Cross-references are checked by the registry. */
-export function loadSiteFiles(configDir: string): LoadResult<SiteFile> {
-  return loadYamlFolder(join(configDir, 'sites'), siteFileSchema, 'sites');
+/** Reads and schema-checks `sites/*.yaml` under configDir, one file at a time. Cross-references are checked by the registry. */
+export function readSiteFiles(configDir: string, problems: string[]): Generator<LoadedSiteFile> {
+  return readConfigFolder(join(configDir, 'sites'), siteFileSchema, 'sites', problems);
 }

@@ -9,31 +9,24 @@ export interface LoadedFile<T> {
   readonly content: T;
 }
 
-/** Files that parsed and matched their schema, and one message per problem in those that did not. */
-export interface LoadResult<T> {
-  readonly files: LoadedFile<T>[];
-  readonly problems: string[];
-}
-
 export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
 /**
- * Reads every *.yaml / *.yml (and *.json, for machine-made registries) in `dir` in name order and checks it
- * against `schema`. A missing folder is a problem unless `optional`.
+ * Reads every *.yaml / *.yml (and *.json, for machine-made registries) in `dir` in name order, checks it against
+ * `schema` and yields it; one file at a time, so a large registry is never held twice. Every problem is
+ * appended to `problems`. A missing folder is a problem unless `optional`.
  */
-export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what: string, optional = false): LoadResult<z.infer<S>> {
-  const problems: string[] = [];
-  const files: LoadedFile<z.infer<S>>[] = [];
+export function* readConfigFolder<S extends z.ZodType>(dir: string, schema: S, what: string, problems: string[], optional = false): Generator<LoadedFile<z.infer<S>>> {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
   } catch (err) {
-    if (optional) return { files, problems };
-    return { files, problems: [`${dir}: cannot read the ${what} folder (${(err as Error).message}); expected a folder of *.yaml files`] };
+    if (!optional) problems.push(`${dir}: cannot read the ${what} folder (${(err as Error).message}); expected a folder of *.yaml files`);
+    return;
   }
-  if (names.length === 0 && !optional) return { files, problems: [`${dir}: no *.yaml ${what} files; expected at least one`] };
+  if (names.length === 0 && !optional) problems.push(`${dir}: no *.yaml ${what} files; expected at least one`);
 
   for (const name of names) {
     const path = join(dir, name);
@@ -61,9 +54,8 @@ export function loadYamlFolder<S extends z.ZodType>(dir: string, schema: S, what
       for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
       continue;
     }
-    files.push({ file: shown, content: parsed.data });
+    yield { file: shown, content: parsed.data };
   }
-  return { files, problems };
 }
 
 function yamlProblem(err: unknown): string {

@@ -2,19 +2,21 @@ import type {
   Enterprise,
   Gateway,
   HazardSource,
+  HazardSourceKind,
+  Industry,
   Point,
   PointLimits,
-  PointOrigin,
   PointType,
   ProfileSetting,
   RuleProfile,
 } from '#libs/contracts/index.js';
-import { ConfigError, loadProfileFiles, loadSiteFiles, type LoadedProfileFile, type LoadedSiteFile } from '#libs/config/index.js';
+import { ConfigError, loadProfileFiles, readSiteFiles, type LoadedProfileFile, type LoadedSiteFile } from '#libs/config/index.js';
 import { creditCodeProblem } from './credit-code.js';
 import { gradeOf } from './hazard-grade.js';
 import { limitOrderProblems, rangeProblems } from './limit-checks.js';
 import { Interner, detached } from './interner.js';
 import { ProfileIndex } from './profiles.js';
+import { RegisteredPoint, type PointSpec } from './registered-point.js';
 import { regionOf, regionWithin } from './region.js';
 
 export interface PointFilter {
@@ -49,8 +51,7 @@ export class Registry {
   private constructor() {}
 
   /** Builds and cross-checks the registry; throws one ConfigError listing every problem of every file. */
-  static build(sites: readonly LoadedSiteFile[], profileFiles: readonly LoadedProfileFile[], earlier: readonly string[] = []): Registry {
-    const problems = [...earlier];
+  static build(sites: Iterable<LoadedSiteFile>, profileFiles: readonly LoadedProfileFile[], problems: string[] = []): Registry {
     const registry = new Registry();
     registry.profileIndex = ProfileIndex.build(profileFiles, problems);
     const enterpriseFiles = new Map<string, string>();
@@ -68,16 +69,21 @@ export class Registry {
         registry.enterprises.set(ecode, {
           code: ecode,
           name: detached(e.name),
-          industry: e.industry,
-          regionCode: e.regionCode,
+          industry: shared.str(e.industry) as Industry,
+          regionCode: shared.str(e.regionCode),
           region: regionOf(e.regionCode),
-          dutyContacts: e.dutyContacts.map((c) => ({ name: c.name, role: c.role ?? null, phone: c.phone })),
+          dutyContacts: e.dutyContacts.map((c) => ({ name: detached(c.name), role: c.role === undefined ? null : detached(c.role), phone: detached(c.phone) })),
         });
 
         const gateways = new Map<string, Gateway>();
         e.gateways.forEach((g, gi) => {
           if (gateways.has(g.code)) problems.push(`${at}.gateways[${gi}].code: duplicate gateway code ${g.code}`);
-          const gateway: Gateway = { code: g.code, enterpriseCode: ecode, credentialsRef: g.credentialsRef ?? null, reportingPeriodS: g.reportingPeriodS };
+          const gateway: Gateway = {
+            code: shared.str(g.code),
+            enterpriseCode: ecode,
+            credentialsRef: g.credentialsRef === undefined ? null : detached(g.credentialsRef),
+            reportingPeriodS: g.reportingPeriodS,
+          };
           gateways.set(g.code, gateway);
           registry.gateways.set(`${ecode}/${g.code}`, gateway);
         });
@@ -100,10 +106,10 @@ export class Registry {
             grade = g.grade ?? grade;
           }
           registry.hazardSources.set(`${ecode}/${hs.code}`, {
-            code: hs.code,
+            code: shared.str(hs.code),
             name: detached(hs.name),
             enterpriseCode: ecode,
-            kind: hs.kind,
+            kind: shared.str(hs.kind) as HazardSourceKind,
             grade,
             r,
             location: hs.location ?? null,
@@ -159,25 +165,27 @@ export class Registry {
           for (const problem of limitOrderProblems(`${pAt}.limits`, limits)) problems.push(problem + inherited);
           if (p.range) problems.push(...rangeProblems(pAt, limits, p.range, fromProfile));
 
-          const code = detached(p.code);
-          const point: Point = {
-            code,
-            name: p.name === undefined ? code : detached(p.name),
-            enterpriseCode: ecode,
-            gatewayCode: shared.str(p.gateway),
-            hazardSourceCode: shared.str(p.hazardSource),
+          const range = p.range ?? null;
+          const samplePeriodS = p.samplePeriodS ?? gateway?.reportingPeriodS ?? 60;
+          const specKey = [p.type, substance, p.unit, range, limits.ll, limits.l, limits.h, limits.hh, deadband, onDelayS, offDelayS, samplePeriodS, priority, profile?.name, own.join(','), file].join('\u0000');
+          const spec = shared.obj(specKey, (): PointSpec => ({
             type: shared.str(p.type) as PointType,
             substance: substance === null ? null : shared.str(substance),
             unit: shared.str(p.unit),
-            range: p.range ? shared.obj(`r${p.range[0]},${p.range[1]}`, () => [p.range![0], p.range![1]] as const) : null,
-            limits: shared.obj(`l${limits.ll},${limits.l},${limits.h},${limits.hh}`, () => ({ ...limits })),
+            range: range && ([range[0], range[1]] as const),
+            limits: { ...limits },
             deadband,
             onDelayS,
             offDelayS,
-            samplePeriodS: p.samplePeriodS ?? gateway?.reportingPeriodS ?? 60,
+            samplePeriodS,
             priority,
-            origin: new PointDeclaration(file, ei, pi, profile, shared.obj(`o${own.join(',')}`, () => own)),
-          };
+            profile,
+            own: [...own],
+            file,
+          }));
+          const code = detached(p.code);
+          const name = p.name === undefined ? code : detached(p.name);
+          const point = new RegisteredPoint(code, name, ecode, shared.str(p.gateway), shared.str(p.hazardSource), spec, ei, pi);
           points.set(p.code, point);
           registry.points.push(point);
         });
@@ -258,24 +266,9 @@ export class Registry {
 
 /** Loads `sites/` and `profiles/` under configDir into a registry; throws one ConfigError listing every problem. */
 export function loadRegistry(configDir: string): Registry {
-  const sites = loadSiteFiles(configDir);
-  const profiles = loadProfileFiles(configDir);
-  return Registry.build(sites.files, profiles.files, [...profiles.problems, ...sites.problems]);
-}
-
-/** Where a point was declared; the path is spelled out only when asked for (one string less per point). */
-class PointDeclaration implements PointOrigin {
-  constructor(
-    readonly file: string,
-    private readonly enterpriseIndex: number,
-    private readonly pointIndex: number,
-    readonly profile: RuleProfile | null,
-    readonly own: readonly ProfileSetting[],
-  ) {}
-
-  get path(): string {
-    return `enterprises[${this.enterpriseIndex}].points[${this.pointIndex}]`;
-  }
+  const problems: string[] = [];
+  const profiles = loadProfileFiles(configDir, problems);
+  return Registry.build(readSiteFiles(configDir, problems), profiles, problems);
 }
 
 function round(n: number): string {
