@@ -8,7 +8,11 @@ export class Interner {
 
   str(s: string): string {
     let shared = this.strings.get(s);
-    if (shared === undefined) this.strings.set(s, (shared = detached(s)));
+    if (shared === undefined) {
+      // The key must be the copy too: a key that is a slice keeps its source text alive as well.
+      shared = detached(s);
+      this.strings.set(shared, shared);
+    }
     return shared;
   }
 

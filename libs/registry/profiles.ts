@@ -1,4 +1,4 @@
-import type { PointType, RuleProfile } from '#libs/contracts/index.js';
+import type { PointLimits, PointPriority, PointType, ProfileSetting, RuleProfile } from '#libs/contracts/index.js';
 import type { LoadedProfileFile } from '#libs/config/index.js';
 import { limitOrderProblems } from './limit-checks.js';
 
@@ -68,4 +68,49 @@ export class ProfileIndex {
 
 function matchKey(type: PointType, substance: string | null, unit: string | null): string {
   return `${type}\u0000${substance ?? ''}\u0000${unit ?? ''}`;
+}
+
+/** The settings a point declares itself; anything left out (undefined) comes from its profile. */
+export interface DeclaredSettings {
+  readonly limits?: { readonly ll?: number | null; readonly l?: number | null; readonly h?: number | null; readonly hh?: number | null };
+  readonly deadband?: number;
+  readonly onDelayS?: number;
+  readonly offDelayS?: number;
+  readonly priority?: PointPriority;
+}
+
+export interface EffectiveSettings {
+  readonly limits: PointLimits;
+  readonly deadband: number;
+  readonly onDelayS: number;
+  readonly offDelayS: number;
+  readonly priority: PointPriority;
+  /** The settings the point declared itself, in a fixed order. */
+  readonly own: ProfileSetting[];
+}
+
+/** A point's own settings over its profile's over the defaults (no limit, no deadband or delay, medium priority). */
+export function effectiveSettings(declared: DeclaredSettings, profile: RuleProfile | null): EffectiveSettings {
+  const own: ProfileSetting[] = [];
+  const pick = <V>(key: ProfileSetting, mine: V | undefined, inherited: V | undefined, fallback: V): V => {
+    if (mine !== undefined) {
+      own.push(key);
+      return mine;
+    }
+    return inherited ?? fallback;
+  };
+  const mine = declared.limits;
+  return {
+    limits: {
+      ll: pick('ll', mine?.ll, profile?.limits.ll, null),
+      l: pick('l', mine?.l, profile?.limits.l, null),
+      h: pick('h', mine?.h, profile?.limits.h, null),
+      hh: pick('hh', mine?.hh, profile?.limits.hh, null),
+    },
+    deadband: pick('deadband', declared.deadband, profile?.deadband, 0),
+    onDelayS: pick('onDelayS', declared.onDelayS, profile?.onDelayS, 0),
+    offDelayS: pick('offDelayS', declared.offDelayS, profile?.offDelayS, 0),
+    priority: pick('priority', declared.priority, profile?.priority, 'medium'),
+    own,
+  };
 }

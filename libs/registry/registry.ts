@@ -7,7 +7,6 @@ import type {
   Point,
   PointLimits,
   PointType,
-  ProfileSetting,
   RuleProfile,
 } from '#libs/contracts/index.js';
 import { ConfigError, loadProfileFiles, readSiteFiles, type LoadedProfileFile, type LoadedSiteFile } from '#libs/config/index.js';
@@ -15,7 +14,7 @@ import { creditCodeProblem } from './credit-code.js';
 import { gradeOf } from './hazard-grade.js';
 import { limitOrderProblems, rangeProblems } from './limit-checks.js';
 import { Interner, detached } from './interner.js';
-import { ProfileIndex } from './profiles.js';
+import { effectiveSettings, ProfileIndex } from './profiles.js';
 import { RegisteredPoint, type PointSpec } from './registered-point.js';
 import { regionOf, regionWithin } from './region.js';
 
@@ -55,7 +54,6 @@ export class Registry {
     const registry = new Registry();
     registry.profileIndex = ProfileIndex.build(profileFiles, problems);
     const enterpriseFiles = new Map<string, string>();
-    // Interned so 400k points share a handful of `own` arrays and empty limit objects.
     const shared = new Interner();
     for (const { file, content } of sites) {
       content.enterprises.forEach((e, ei) => {
@@ -140,25 +138,7 @@ export class Registry {
             problems.push(`${pAt}.unit: ${p.unit} differs from the unit ${profile.unit} of profile ${profile.name} (${profile.file}); expected the same unit`);
           }
 
-          const own: ProfileSetting[] = [];
-          const pick = <K extends ProfileSetting, V>(key: K, mine: V | undefined, inherited: V | undefined, fallback: V): V => {
-            if (mine !== undefined) {
-              own.push(key);
-              return mine;
-            }
-            return inherited ?? fallback;
-          };
-          const limits: PointLimits = {
-            ll: pick('ll', p.limits?.ll, profile?.limits.ll, null),
-            l: pick('l', p.limits?.l, profile?.limits.l, null),
-            h: pick('h', p.limits?.h, profile?.limits.h, null),
-            hh: pick('hh', p.limits?.hh, profile?.limits.hh, null),
-          };
-          const deadband = pick('deadband', p.deadband, profile?.deadband, 0);
-          const onDelayS = pick('onDelayS', p.onDelayS, profile?.onDelayS, 0);
-          const offDelayS = pick('offDelayS', p.offDelayS, profile?.offDelayS, 0);
-          const priority = pick('priority', p.priority, profile?.priority, 'medium');
-
+          const { limits, deadband, onDelayS, offDelayS, priority, own } = effectiveSettings(p, profile);
           const fromProfile = (key: keyof PointLimits): string =>
             own.includes(key) || !profile ? '' : ` (inherited from profile ${profile.name} in ${profile.file})`;
           const inherited = profile && LIMIT_KEYS.some((k) => !own.includes(k) && limits[k] !== null) ? ` (some inherited from profile ${profile.name} in ${profile.file})` : '';
