@@ -136,9 +136,9 @@ describe('registry: REST, reload by an admin, file watch', () => {
 });
 
 describe('registry: file watch', () => {
-  it('reloads when a site file changes and refuses a broken edit, keeping the registry in force', async () => {
+  it('reloads when a site file changes (the demo simulator follows) and refuses a broken edit, keeping the registry in force', async () => {
     const { dir, siteFile } = copyOfConfig();
-    const monitor = await startMonitor(testConfig({ configDir: dir, configWatch: true }));
+    const monitor = await startMonitor(testConfig({ configDir: dir, configWatch: true, simulate: true, simulatePeriodMs: 50 }));
     const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
     try {
       const original = readFileSync(siteFile, 'utf8');
@@ -146,6 +146,7 @@ describe('registry: file watch', () => {
       await ws.waitFor((f) => f.type === 'registry' && f.points === 13);
       const added = await getJson<{ limits: unknown; profile: string }>(`${monitor.url}/api/points/${E}/TF1-GAS2`);
       expect(added.body).toMatchObject({ limits: { h: 25, hh: 50 }, profile: 'combustible-gas' });
+      await ws.waitFor((f) => f.type === 'reading' && (f.readings as { point: string }[]).some((r) => r.point === 'TF1-GAS2'));
 
       const refused = firstValueFrom(monitor.runtime.registry.outcomes$.pipe(filter((o) => !o.ok)));
       writeFileSync(siteFile, 'enterprises: [');

@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
-import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
+import { concatMap } from 'rxjs';
+import type { AlarmStore, Point, SeriesStore } from '#libs/contracts/index.js';
 import type { AppConfig } from '#libs/config/index.js';
 import { LiveRegistry, loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
@@ -110,12 +111,21 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://127.0.0.1:${address.port}`;
 
-    let simulator: RunningSimulator | null = null;
     if (config.simulate) {
-      simulator = await startSimulator({ url: mqttUrl, points: registry.registry.allPoints(), periodMs: config.simulatePeriodMs });
-      const sim = simulator;
-      closers.push(() => sim.stop());
-      log.info({ points: registry.registry.allPoints().length, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
+      const simulate = (points: readonly Point[]): Promise<RunningSimulator> => startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs });
+      let simulator = await simulate(registry.registry.allPoints());
+      closers.push(() => simulator.stop());
+      // The demo simulator follows the registry: after a reload it publishes the points now registered.
+      const follow = registry.swaps$
+        .pipe(
+          concatMap(async ({ next }) => {
+            await simulator.stop();
+            simulator = await simulate(next.allPoints());
+          }),
+        )
+        .subscribe({ error: (err: unknown) => log.error({ err }, 'simulator restart failed') });
+      closers.push(() => follow.unsubscribe());
+      log.info({ points: registry.registry.pointCount, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
     }
     log.info({ url, mqttUrl, store: seriesStore.health().kind }, `Sentinel command centre: open http://localhost:${address.port}/`);
     return { runtime, app, url, mqttUrl, log, close: closeAll };
