@@ -1,5 +1,5 @@
 // Module boundaries (shared/ARCHITECTURE.md): contracts ← decode ← rules ← alarms; adapters depend only on
-// contracts (and the batching helper), never on each other; only apps/ wire things together.
+// contracts (and the config and sqlite helpers), never on each other; only apps/ wire things together.
 const ADAPTERS = '^libs/(ingest-mqtt|store-influx|store-embedded|ws|broker-aedes)/';
 module.exports = {
   forbidden: [
@@ -19,7 +19,7 @@ module.exports = {
       name: 'adapters-independent',
       severity: 'error',
       from: { path: ADAPTERS, pathNot: '\\.test\\.ts$' },
-      to: { path: '^libs/', pathNot: ['^libs/(contracts|batching|config)/', '^libs/$1/'] },
+      to: { path: '^libs/', pathNot: ['^libs/(contracts|config|sqlite)/', '^libs/$1/'] },
     },
   ],
   options: {

@@ -22,3 +22,19 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Gauges of the InfluxDB outage buffer, read at each scrape. */
+export function watchSpool(metrics: Metrics, stats: () => { entries: number; lines: number; bytes: number; oldestAt: number | null }): void {
+  const registers = [metrics.registry];
+  new Gauge({ name: 'sentinel_spool_lines', help: 'Readings in the InfluxDB outage buffer, not yet in InfluxDB', registers, collect() { this.set(stats().lines); } });
+  new Gauge({ name: 'sentinel_spool_bytes', help: 'Size of the InfluxDB outage buffer', registers, collect() { this.set(stats().bytes); } });
+  new Gauge({
+    name: 'sentinel_spool_oldest_age_seconds',
+    help: 'Age of the oldest reading waiting in the InfluxDB outage buffer (0 when empty)',
+    registers,
+    collect() {
+      const { oldestAt } = stats();
+      this.set(oldestAt === null ? 0 : (Date.now() - oldestAt) / 1000);
+    },
+  });
+}

@@ -16,7 +16,7 @@ import { startSimulator, type RunningSimulator } from '../../simulators/index.js
 import { AppModule } from './app.module.js';
 import { watchConfigDir } from './config-watcher.js';
 import { configureApp } from './configure-app.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, watchSpool } from './metrics.js';
 import { MonitorPipeline } from './pipeline.js';
 import type { MonitorRuntime } from './runtime.js';
 
@@ -67,10 +67,13 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     if (config.influx) {
       const influx = new InfluxSeriesStore({
         ...config.influx,
+        spoolFile: join(config.dataDir, 'influx-spool.db'),
+        maxSpoolBytes: config.spoolMaxBytes,
         log: (level, msg, fields) => log[level](fields, msg),
         onWritten: (n) => metrics.seriesWritten.inc(n),
       });
       await influx.ensureDatabase();
+      watchSpool(metrics, () => influx.spoolStats());
       seriesStore = influx;
     } else {
       seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'));

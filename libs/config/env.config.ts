@@ -19,6 +19,7 @@ const envSchema = z.object({
     .describe('an http:// or https:// URL of InfluxDB, or unset for the embedded store'),
   INFLUX_DB: z.string().min(1).default('sentinel').describe('an InfluxDB database name'),
   INFLUX_TOKEN: z.string().optional().describe('an InfluxDB token (2.x/3.x), or unset'),
+  SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024).describe('an integer number of MiB (1-1048576) for the InfluxDB outage buffer'),
   DATA_DIR: z.string().min(1).default('./data').describe('a directory for the embedded stores'),
   CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml and profiles/*.yaml'),
   CONFIG_WATCH: z.enum(['0', '1']).default('1').describe('"1" to reload the registry when a file under CONFIG_DIR changes, "0" not to'),
@@ -37,6 +38,8 @@ export interface AppConfig {
   readonly mqttClientId: string;
   readonly influx: { readonly url: string; readonly db: string; readonly token: string | null } | null;
   readonly dataDir: string;
+  /** Bound of the disk buffer that holds readings while InfluxDB cannot take them. */
+  readonly spoolMaxBytes: number;
   readonly configDir: string;
   readonly configWatch: boolean;
   /** Null: admin calls (registry reload) are accepted from loopback only. */
@@ -68,6 +71,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mqttClientId: e.MQTT_CLIENT_ID,
     influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null } : null,
     dataDir: resolve(e.DATA_DIR),
+    spoolMaxBytes: e.SPOOL_MAX_MB * 2 ** 20,
     configDir: resolve(e.CONFIG_DIR),
     configWatch: e.CONFIG_WATCH === '1',
     adminToken: e.ADMIN_TOKEN ?? null,

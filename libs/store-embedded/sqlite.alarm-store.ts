@@ -1,5 +1,5 @@
 import type { Alarm, AlarmStore, DeadLetter, StoreHealth } from '#libs/contracts/index.js';
-import { openSqlite, type SqliteDb } from './sqlite.js';
+import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
 

@@ -21,10 +21,13 @@ describe('SqliteSeriesStore', () => {
   it('keeps every reading on disk across a reopen, and a replayed reading once', async () => {
     const file = join(tempDir(), 'series.db');
     const point = aPoint();
-    let store = new SqliteSeriesStore(file, { maxBatch: 100 });
+    let store = new SqliteSeriesStore(file);
     const batch = Array.from({ length: 1000 }, (_, i) => aReading(point, i, 1000 + i));
-    store.write(batch, () => undefined);
-    store.write(batch.slice(0, 10), () => undefined);
+    // Acknowledged only once committed: after the ack, the readings are on disk.
+    const acked = Promise.all([batch, batch.slice(0, 10)].map((b) => new Promise<void>((resolve) => store.write(b, resolve))));
+    expect(store.query(point.enterpriseCode, point.code, 0, 10_000)).toHaveLength(0);
+    await acked;
+    expect(store.query(point.enterpriseCode, point.code, 0, 10_000)).toHaveLength(1000);
     await store.close();
     store = new SqliteSeriesStore(file);
     const rows = store.query(point.enterpriseCode, point.code, 0, 10_000);

@@ -1,10 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aPoint, aReading } from '#libs/testing/builders.js';
 import { startInfluxd, type InfluxService } from '#libs/testing/services.js';
-import { InfluxSeriesStore } from './influx.series-store.js';
+import { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
+
+const spoolFile = (): string => join(mkdtempSync(join(tmpdir(), 'sentinel-spool-')), 'spool.db');
+
+async function countOf(influx: InfluxService, db: string): Promise<number> {
+  const rows = await influx.query('SELECT COUNT(value) FROM reading', db);
+  return Number(rows[0]?.values[0]?.[1] ?? 0);
+}
 
 describe('InfluxSeriesStore against a real influxd', () => {
   let influx: InfluxService;
+  const logged: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const options = (db: string, more: Partial<InfluxStoreOptions> = {}): InfluxStoreOptions => ({
+    url: influx.url,
+    db,
+    token: null,
+    spoolFile: spoolFile(),
+    maxBackoffMs: 200,
+    log: (level, msg, fields) => logged.push({ level, msg, fields }),
+    ...more,
+  });
   beforeAll(async () => {
     influx = await startInfluxd();
   });
@@ -13,7 +33,7 @@ describe('InfluxSeriesStore against a real influxd', () => {
   });
 
   it('writes every reading of many batches and reads them back with InfluxQL', async () => {
-    const store = new InfluxSeriesStore({ url: influx.url, db: 'it_series', token: null, maxBatch: 1000, maxInFlight: 2 });
+    const store = new InfluxSeriesStore(options('it_series', { maxBatch: 1000, maxInFlight: 2 }));
     await store.ensureDatabase();
     const point = aPoint({ code: 'T 101,TE=x' }); // escaping of tag values
     const other = aPoint({ code: 'P-201', type: 'pressure', hazardSourceCode: 'RX-1' });
@@ -26,9 +46,10 @@ describe('InfluxSeriesStore against a real influxd', () => {
     await store.flush();
     expect(accepted).toBe(10);
     expect(store.health()).toMatchObject({ kind: 'influxdb', ok: true });
+    expect(store.spoolStats()).toMatchObject({ entries: 0, lines: 0 });
 
     const counts = await influx.query('SELECT COUNT(value) FROM reading GROUP BY point', 'it_series');
-    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? "", s.values[0]?.[1]]));
+    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? '', s.values[0]?.[1]]));
     expect(byPoint).toEqual({ 'T 101,TE=x': 2500, 'P-201': 2500 });
 
     const rows = await influx.query(`SELECT value, quality, hazard_source, type FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
@@ -39,11 +60,71 @@ describe('InfluxSeriesStore against a real influxd', () => {
     await store.close();
   });
 
-  it('reports a batch the server refuses (4xx) without retrying it forever', async () => {
-    const store = new InfluxSeriesStore({ url: influx.url, db: 'no_such_db', token: null });
-    store.write([aReading(aPoint(), 1)], () => undefined);
+  it('acknowledges from its disk spool while influxd is down and delivers everything once it is back', async () => {
+    const store = new InfluxSeriesStore(options('it_outage', { maxBatch: 700 }));
+    await store.ensureDatabase();
+    const point = aPoint();
+    const t0 = Date.parse('2026-11-25T01:00:00Z');
+    const write = (from: number, n: number): Promise<void> =>
+      new Promise((acked) => store.write(Array.from({ length: n }, (_, i) => aReading(point, i, t0 + from + i)), acked));
+    await write(0, 1000);
+    await influx.pause();
+    // Acknowledged while InfluxDB is unreachable: the spool on disk holds them.
+    for (let b = 1; b <= 20; b++) await write(b * 1000, 1000);
+    expect(store.spoolStats().lines).toBeGreaterThanOrEqual(20_000);
+    expect(store.health().ok).toBe(false);
+    await influx.resume();
+    await store.flush();
+    expect(await countOf(influx, 'it_outage')).toBe(21_000);
+    expect(store.spoolStats()).toMatchObject({ entries: 0, lines: 0, bytes: 0, oldestAt: null });
+    expect(store.health().ok).toBe(true);
+    await store.close();
+  });
+
+  it('keeps acknowledged readings across a restart of Sentinel and sends them after it', async () => {
+    const file = spoolFile();
+    const first = new InfluxSeriesStore(options('it_restart', { spoolFile: file }));
+    await first.ensureDatabase();
+    await influx.pause();
+    const t0 = Date.parse('2026-11-25T02:00:00Z');
+    await new Promise<void>((acked) => first.write(Array.from({ length: 3000 }, (_, i) => aReading(aPoint(), i, t0 + i)), acked));
+    await first.close();
+    await influx.resume();
+    const second = new InfluxSeriesStore(options('it_restart', { spoolFile: file }));
+    await second.flush();
+    expect(await countOf(influx, 'it_restart')).toBe(3000);
+    await second.close();
+  });
+
+  it('isolates a line the server refuses (field type conflict), keeps the rest of its batch and reports the line', async () => {
+    const store = new InfluxSeriesStore(options('it_conflict'));
+    await store.ensureDatabase();
+    const t0 = Date.parse('2026-11-25T03:00:00Z');
+    // A month earlier (another shard), field "value" already holds a string: a float there conflicts with it.
+    const earlier = t0 - 30 * 86_400_000;
+    const res = await fetch(`${influx.url}/write?db=it_conflict&precision=ms`, { method: 'POST', body: `reading,enterprise=E,point=OLD value="text" ${earlier}` });
+    expect(res.status).toBe(204);
+    const good = aPoint({ code: 'GOOD' });
+    const bad = aPoint({ code: 'BAD' });
+    const batch = Array.from({ length: 64 }, (_, i) => (i === 40 ? aReading(bad, i, earlier + 1) : aReading(good, i, t0 + i)));
+    store.write(batch, () => undefined);
+    await store.flush();
+    const rows = await influx.query(`SELECT COUNT(value) FROM reading WHERE point = 'GOOD'`, 'it_conflict');
+    expect(rows[0]?.values[0]?.[1]).toBe(63);
+    const refused = logged.filter((l) => l.msg === 'influx refused a line; dropped');
+    expect(refused).toHaveLength(1);
+    expect(String(refused[0]?.fields.line)).toContain('point=BAD');
+    expect(String(refused[0]?.fields.reason)).toMatch(/HTTP 400.*field type conflict/);
+    await store.close();
+  });
+
+  it('drops a whole batch the server refuses line by line (unknown database) instead of retrying forever', async () => {
+    const store = new InfluxSeriesStore(options('no_such_db'));
+    store.write([aReading(aPoint(), 1), aReading(aPoint(), 2, 1_700_000_000_001)], () => undefined);
     await store.flush();
     expect(store.health().ok).toBe(false);
     expect(store.health().detail).toMatch(/HTTP 404/);
+    expect(store.spoolStats().entries).toBe(0);
+    await store.close();
   });
 });

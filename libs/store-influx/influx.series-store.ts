@@ -1,42 +1,53 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
 import type { ReadingBatch, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
-import { BatchWriter, PermanentWriteError } from '#libs/batching/index.js';
+import { PermanentWriteError } from './permanent-write-error.js';
 import { toLine } from './line-protocol.js';
+import { LineSpool, type SpoolStats } from './line-spool.js';
+import { SpoolDrainer } from './spool-drainer.js';
 
 export interface InfluxStoreOptions {
   readonly url: string;
   readonly db: string;
   readonly token: string | null;
+  /** SQLite file of the outage buffer. */
+  readonly spoolFile: string;
+  /** Bound of the outage buffer; past it new batches wait (and so do their MQTT acknowledgements). */
+  readonly maxSpoolBytes?: number;
   readonly maxBatch?: number;
-  readonly flushMs?: number;
   readonly maxInFlight?: number;
-  readonly maxBuffered?: number;
+  readonly cacheLines?: number;
+  readonly maxBackoffMs?: number;
   readonly log?: (level: 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
   readonly onWritten?: (lines: number) => void;
 }
 
 /**
  * Writes readings to the InfluxDB v1 `/write` endpoint (served by 1.x, by 2.x through DBRP mapping, and by 3.x)
- * through the client's HTTP transport, with our own batching and a bound on requests in flight.
+ * through the client's HTTP transport. Every batch goes to a disk spool first and is acknowledged from there, so
+ * an InfluxDB outage (or a crash of this process) loses nothing that was acknowledged; the spool drains in order.
  */
 export class InfluxSeriesStore implements SeriesStore {
   private readonly transport: Transport;
-  private readonly writer: BatchWriter<string>;
+  private readonly spool: LineSpool;
+  private readonly drainer: SpoolDrainer;
   private readonly writePath: string;
 
   constructor(private readonly opts: InfluxStoreOptions) {
     this.transport = new InfluxDB({ url: opts.url, token: opts.token ?? undefined, timeout: 30_000 }).transport;
     this.writePath = `/write?db=${encodeURIComponent(opts.db)}&precision=ms`;
-    this.writer = new BatchWriter<string>({
-      maxBatch: opts.maxBatch ?? 5000,
-      flushMs: opts.flushMs ?? 100,
+    this.spool = new LineSpool(opts.spoolFile);
+    this.drainer = new SpoolDrainer({
+      spool: this.spool,
+      send: (body) => this.post(body),
+      maxBatchLines: opts.maxBatch ?? 5000,
       maxInFlight: opts.maxInFlight ?? 4,
-      maxBuffered: opts.maxBuffered ?? 20_000,
-      send: (lines) => this.post(lines),
-      onRetry: (err, attempt, items) => opts.log?.('warn', 'influx write failed, retrying', { err: String(err), attempt, items }),
-      onDropped: (err, items) => opts.log?.('error', 'influx rejected a batch', { err: String(err), items }),
+      maxSpoolBytes: opts.maxSpoolBytes ?? 1024 * 2 ** 20,
+      cacheLines: opts.cacheLines ?? 50_000,
+      maxBackoffMs: opts.maxBackoffMs,
       onWritten: opts.onWritten,
+      onRetry: (err, attempt, lines) => opts.log?.('warn', 'influx write failed; kept in the spool, retrying', { err: String(err), attempt, lines }),
+      onRejectedLine: (line, reason) => opts.log?.('error', 'influx refused a line; dropped', { line, reason }),
     });
   }
 
@@ -50,31 +61,38 @@ export class InfluxSeriesStore implements SeriesStore {
   }
 
   write(batch: ReadingBatch, onAccepted: () => void): void {
-    const lines = new Array<string>(batch.length);
-    for (let i = 0; i < batch.length; i++) lines[i] = toLine(batch[i]!);
-    this.writer.add(lines, onAccepted);
+    let text = '';
+    for (let i = 0; i < batch.length; i++) text += (i === 0 ? '' : '\n') + toLine(batch[i]!);
+    this.drainer.enqueue(text, batch.length, onAccepted);
   }
 
+  /** Resolves once everything written so far is in InfluxDB. */
   flush(): Promise<void> {
-    return this.writer.flush();
+    return this.drainer.flush();
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /** Acknowledged batches not yet in InfluxDB stay in the spool and are sent after the next start. */
+  close(): Promise<void> {
+    this.drainer.close();
+    this.spool.close();
+    return Promise.resolve();
+  }
+
+  spoolStats(): SpoolStats {
+    return this.spool.stats();
   }
 
   health(): StoreHealth {
-    const error = this.writer.error;
-    return {
-      kind: 'influxdb',
-      ok: error === null,
-      detail: error ?? `${this.writer.bufferedItems} lines buffered`,
-    };
+    const error = this.drainer.error;
+    const { lines, oldestAt } = this.spool.stats();
+    const age = oldestAt === null ? '' : `, oldest ${Math.round((Date.now() - oldestAt) / 1000)} s`;
+    const full = this.drainer.waitingForSpace ? '; spool full, holding back acknowledgements' : '';
+    return { kind: 'influxdb', ok: error === null && full === '', detail: `${error ?? 'writing'}; ${lines} lines spooled${age}${full}` };
   }
 
-  private async post(lines: string[]): Promise<void> {
+  private async post(body: string): Promise<void> {
     try {
-      await this.transport.request(this.writePath, lines.join('\n'), {
+      await this.transport.request(this.writePath, body, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
       });

@@ -85,6 +85,10 @@ export async function startMosquitto(fixedPort?: number): Promise<TestService> {
 
 export interface InfluxService extends TestService {
   query(q: string, db: string): Promise<InfluxSeries[]>;
+  /** Stops the server and keeps its data, for outage tests (a local influxd only). */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  resume(): Promise<void>;
 }
 
 export interface InfluxSeries {
@@ -99,6 +103,8 @@ export async function startInfluxd(): Promise<InfluxService> {
   const given = process.env.INFLUX_TEST_URL;
   let url: string;
   let stop: () => Promise<void>;
+  let pause: () => Promise<void> = () => Promise.reject(new Error('pause() needs a local influxd; unset INFLUX_TEST_URL'));
+  let resume: () => Promise<void> = pause;
   if (given) {
     url = given;
     stop = () => Promise.resolve();
@@ -125,15 +131,29 @@ export async function startInfluxd(): Promise<InfluxService> {
         '',
       ].join('\n'),
     );
-    const child = await spawnUntilReady('influxd', ['run', '-config', conf, '-pidfile', join(dir, 'influxd.pid')], /Listening on HTTP/, 30_000);
+    const launch = () => spawnUntilReady('influxd', ['run', '-config', conf, '-pidfile', join(dir, 'influxd.pid')], /Listening on HTTP/, 30_000);
+    let child: ChildProcess | null = await launch();
     url = `http://127.0.0.1:${httpPort}`;
-    stop = () => stopChild(child, dir);
+    stop = async () => {
+      if (child) await stopChild(child, dir);
+      else rmSync(dir, { recursive: true, force: true });
+    };
+    pause = async () => {
+      const running = child;
+      child = null;
+      if (running) await new Promise<void>((resolve) => (running.exitCode !== null ? resolve() : (running.once('exit', () => resolve()), running.kill('SIGTERM'))));
+    };
+    resume = async () => {
+      child = await launch();
+    };
   }
   const ping = await fetch(`${url}/ping`);
   if (ping.status !== 204) throw new Error(`influxd at ${url} answered /ping with ${ping.status}`);
   return {
     url,
     stop,
+    pause: () => pause(),
+    resume: () => resume(),
     async query(q, db) {
       const res = await fetch(`${url}/query?db=${encodeURIComponent(db)}&epoch=ms&q=${encodeURIComponent(q)}`);
       const body = (await res.json()) as { results: { series?: InfluxSeries[]; error?: string }[] };

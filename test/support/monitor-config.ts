@@ -15,6 +15,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     dataDir: mkdtempSync(join(tmpdir(), 'sentinel-e2e-')),
     configDir: resolve('config'),
     configWatch: false,
+    spoolMaxBytes: 64 * 2 ** 20,
     adminToken: null,
     simulate: false,
     simulatePeriodMs: 1000,

@@ -1,1 +1,0 @@
-export { BatchWriter, PermanentWriteError, type BatchWriterOptions } from './batch-writer.js';

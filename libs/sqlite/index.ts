@@ -1,0 +1,1 @@
+export { openSqlite, type SqliteDb } from './open-sqlite.js';

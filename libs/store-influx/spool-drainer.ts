@@ -1,0 +1,187 @@
+import { PermanentWriteError } from './permanent-write-error.js';
+import type { LineSpool, SpoolEntry } from './line-spool.js';
+
+export interface SpoolDrainerOptions {
+  readonly spool: LineSpool;
+  /** Sends line protocol; rejects with PermanentWriteError when the server refuses the content (HTTP 4xx). */
+  readonly send: (body: string) => Promise<void>;
+  /** Lines per request. */
+  readonly maxBatchLines: number;
+  readonly maxInFlight: number;
+  /** Above this many bytes spooled, acceptance of new batches waits (backpressure to the broker). */
+  readonly maxSpoolBytes: number;
+  /** Spooled lines also kept in memory so a healthy sink never reads its own spool back. */
+  readonly cacheLines: number;
+  readonly maxBackoffMs?: number;
+  readonly onWritten?: (lines: number) => void;
+  readonly onRetry?: (err: unknown, attempt: number, lines: number) => void;
+  readonly onRejectedLine?: (line: string, reason: string) => void;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly text: string;
+  readonly lines: number;
+  readonly onDurable: () => void;
+}
+
+/**
+ * Between the pipeline and InfluxDB: every batch is first appended to the disk spool (and only then
+ * acknowledged), then sent in spool order with a bound on requests in flight, and removed once InfluxDB has it.
+ * While InfluxDB is down the spool grows (up to `maxSpoolBytes`) and is drained in order when it returns.
+ */
+export class SpoolDrainer {
+  private pending: Pending[] = [];
+  private commitScheduled = false;
+  private cache: SpoolEntry[] = [];
+  private cacheLines = 0;
+  /** Entries committed but not in the cache exist: read the spool from disk until caught up. */
+  private fromDisk: boolean;
+  private cursor = 0;
+  private inFlight = 0;
+  private lastError: string | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly opts: SpoolDrainerOptions) {
+    this.fromDisk = opts.spool.stats().entries > 0;
+    if (this.fromDisk) queueMicrotask(() => this.pump());
+  }
+
+  /** `onDurable` runs once the batch is in the spool on disk. */
+  enqueue(text: string, lines: number, onDurable: () => void): void {
+    this.pending.push({ text, lines, onDurable });
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      setImmediate(() => {
+        this.commitScheduled = false;
+        this.commit();
+      });
+    }
+  }
+
+  /** Commits what is pending and resolves once the spool is empty and nothing is in flight. */
+  flush(): Promise<void> {
+    this.commit();
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Commits what is pending (so it is acknowledged and kept for the next start) and stops sending. */
+  close(): void {
+    this.commit();
+    this.closed = true;
+  }
+
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  get waitingForSpace(): boolean {
+    return this.pending.length > 0 && this.opts.spool.stats().bytes >= this.opts.maxSpoolBytes;
+  }
+
+  private commit(): void {
+    if (this.pending.length === 0 || this.closed) return;
+    if (this.opts.spool.stats().bytes >= this.opts.maxSpoolBytes) return; // retried after each drained request
+    const batch = this.pending;
+    this.pending = [];
+    const stored = this.opts.spool.append(batch, this.opts.now?.() ?? Date.now());
+    for (const p of batch) p.onDurable();
+    for (const e of stored) {
+      if (!this.fromDisk && this.cacheLines + e.lines <= this.opts.cacheLines) {
+        this.cache.push(e);
+        this.cacheLines += e.lines;
+      } else {
+        this.fromDisk = true;
+      }
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.inFlight < this.opts.maxInFlight) {
+      const chunk = this.nextChunk();
+      if (chunk.length === 0) break;
+      this.cursor = chunk[chunk.length - 1]!.id;
+      this.inFlight++;
+      void this.deliver(chunk);
+    }
+    this.notifyIdle();
+  }
+
+  private nextChunk(): SpoolEntry[] {
+    if (this.fromDisk) {
+      const chunk = this.opts.spool.readAfter(this.cursor, this.opts.maxBatchLines);
+      if (chunk.length > 0) return chunk;
+      // Caught up with the disk: everything committed from now on can be served from memory.
+      this.fromDisk = false;
+      this.cache = [];
+      this.cacheLines = 0;
+      return [];
+    }
+    const chunk: SpoolEntry[] = [];
+    let lines = 0;
+    while (this.cache.length > 0 && (chunk.length === 0 || lines + this.cache[0]!.lines <= this.opts.maxBatchLines)) {
+      const e = this.cache.shift()!;
+      chunk.push(e);
+      lines += e.lines;
+      this.cacheLines -= e.lines;
+    }
+    return chunk;
+  }
+
+  /** Sends a chunk until InfluxDB has taken it (retrying transient failures), then drops it from the spool. */
+  private async deliver(chunk: SpoolEntry[]): Promise<void> {
+    const lines = chunk.reduce((n, e) => n + e.lines, 0);
+    await this.sendUntilTaken(chunk.map((e) => e.text).join('\n'), lines);
+    if (!this.closed) this.opts.spool.remove(chunk);
+    this.inFlight--;
+    this.commit();
+    this.pump();
+  }
+
+  private async sendUntilTaken(body: string, lines: number): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        await this.opts.send(body);
+        this.lastError = null;
+        this.opts.onWritten?.(lines);
+        return;
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        if (err instanceof PermanentWriteError) {
+          await this.isolate(body.split('\n'), err.message);
+          return;
+        }
+        this.opts.onRetry?.(err, attempt + 1, lines);
+        await delay(Math.min(this.opts.maxBackoffMs ?? 5000, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** The server refused a batch: halve it until the refused lines stand alone, send the rest, report those. */
+  private async isolate(lines: string[], reason: string): Promise<void> {
+    if (lines.length === 1) {
+      this.opts.onRejectedLine?.(lines[0]!, reason);
+      return;
+    }
+    const mid = lines.length >> 1;
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) await this.sendUntilTaken(half.join('\n'), half.length);
+  }
+
+  private isIdle(): boolean {
+    return this.pending.length === 0 && this.inFlight === 0 && this.opts.spool.stats().entries === 0;
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
