@@ -172,7 +172,9 @@ async function latency(target: Target, pub: MqttClient): Promise<{ p50: number; 
 
 async function startSentinel(mqttUrl: string, influxUrl: string, dataDir: string): Promise<Target> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), resolve('dist/apps/monitor/main.js')], {
+  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  if (process.env.BENCH_PROFILE) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`);
+  const child = spawn(process.execPath, [...flags, resolve('dist/apps/monitor/main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_URL: mqttUrl, INFLUX_URL: influxUrl, INFLUX_DB: 'sentinel', SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'error', MQTT_CLIENT_ID: 'bench-sentinel' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

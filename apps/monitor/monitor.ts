@@ -67,7 +67,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     if (config.influx) {
       const influx = new InfluxSeriesStore({
         ...config.influx,
-        spoolFile: join(config.dataDir, 'influx-spool.db'),
+        spoolDir: join(config.dataDir, 'influx-spool'),
         maxSpoolBytes: config.spoolMaxBytes,
         log: (level, msg, fields) => log[level](fields, msg),
         onWritten: (n) => metrics.seriesWritten.inc(n),

@@ -6,7 +6,7 @@ import { aPoint, aReading } from '#libs/testing/builders.js';
 import { startInfluxd, type InfluxService } from '#libs/testing/services.js';
 import { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
 
-const spoolFile = (): string => join(mkdtempSync(join(tmpdir(), 'sentinel-spool-')), 'spool.db');
+const spoolDir = (): string => mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
 
 async function countOf(influx: InfluxService, db: string): Promise<number> {
   const rows = await influx.query('SELECT COUNT(value) FROM reading', db);
@@ -20,7 +20,7 @@ describe('InfluxSeriesStore against a real influxd', () => {
     url: influx.url,
     db,
     token: null,
-    spoolFile: spoolFile(),
+    spoolDir: spoolDir(),
     maxBackoffMs: 200,
     log: (level, msg, fields) => logged.push({ level, msg, fields }),
     ...more,
@@ -82,15 +82,15 @@ describe('InfluxSeriesStore against a real influxd', () => {
   });
 
   it('keeps acknowledged readings across a restart of Sentinel and sends them after it', async () => {
-    const file = spoolFile();
-    const first = new InfluxSeriesStore(options('it_restart', { spoolFile: file }));
+    const dir = spoolDir();
+    const first = new InfluxSeriesStore(options('it_restart', { spoolDir: dir }));
     await first.ensureDatabase();
     await influx.pause();
     const t0 = Date.parse('2026-11-25T02:00:00Z');
     await new Promise<void>((acked) => first.write(Array.from({ length: 3000 }, (_, i) => aReading(aPoint(), i, t0 + i)), acked));
     await first.close();
     await influx.resume();
-    const second = new InfluxSeriesStore(options('it_restart', { spoolFile: file }));
+    const second = new InfluxSeriesStore(options('it_restart', { spoolDir: dir }));
     await second.flush();
     expect(await countOf(influx, 'it_restart')).toBe(3000);
     await second.close();

@@ -10,8 +10,8 @@ export interface InfluxStoreOptions {
   readonly url: string;
   readonly db: string;
   readonly token: string | null;
-  /** SQLite file of the outage buffer. */
-  readonly spoolFile: string;
+  /** Folder of the outage buffer's segment files. */
+  readonly spoolDir: string;
   /** Bound of the outage buffer; past it new batches wait (and so do their MQTT acknowledgements). */
   readonly maxSpoolBytes?: number;
   readonly maxBatch?: number;
@@ -36,7 +36,7 @@ export class InfluxSeriesStore implements SeriesStore {
   constructor(private readonly opts: InfluxStoreOptions) {
     this.transport = new InfluxDB({ url: opts.url, token: opts.token ?? undefined, timeout: 30_000 }).transport;
     this.writePath = `/write?db=${encodeURIComponent(opts.db)}&precision=ms`;
-    this.spool = new LineSpool(opts.spoolFile);
+    this.spool = new LineSpool(opts.spoolDir);
     this.drainer = new SpoolDrainer({
       spool: this.spool,
       send: (body) => this.post(body),

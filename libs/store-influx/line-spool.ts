@@ -1,4 +1,5 @@
-import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface SpoolEntry {
   readonly id: number;
@@ -15,75 +16,176 @@ export interface SpoolStats {
   readonly oldestAt: number | null;
 }
 
+interface Indexed {
+  readonly id: number;
+  readonly segment: Segment;
+  /** Offset of the text (after the header) in the segment file. */
+  readonly offset: number;
+  readonly bytes: number;
+  readonly lines: number;
+  readonly at: number;
+}
+
+interface Segment {
+  readonly file: string;
+  readonly fd: number;
+  size: number;
+  /** Entries of this segment not yet removed. */
+  live: number;
+}
+
+const HEADER = 16; // u32 text bytes, u32 lines, f64 spooled-at (epoch ms)
+const SEGMENT_PREFIX = 'spool-';
+
 /**
- * A first-in first-out queue of line-protocol batches in a SQLite file. An entry is durable once `append`
- * returns (WAL, synchronous=NORMAL: it survives a crash of the process); it leaves only through `remove`, after
- * InfluxDB has taken it. Ids only grow, across restarts too, so reading in id order is reading in arrival order.
+ * A first-in first-out queue of line-protocol batches kept in append-only segment files in `dir`. An entry is
+ * on disk once `append` returns (written to the file; it survives a crash of this process, as the OS holds it);
+ * it leaves only through `remove`, after InfluxDB has taken it, and a segment file is deleted once all its
+ * entries have left. After a restart every entry of the remaining segments is delivered again, so an entry
+ * may reach InfluxDB twice, which overwrites the point with itself.
  */
 export class LineSpool {
-  private readonly db: SqliteDb;
-  private readonly insertAll: (entries: readonly { text: string; lines: number }[], at: number) => SpoolEntry[];
-  private readonly selectAfter;
-  private readonly deleteOne;
-  private readonly selectOldest;
+  private readonly segments: Segment[] = [];
+  private index: Indexed[] = [];
+  private nextId = 1;
   private counts = { entries: 0, lines: 0, bytes: 0 };
+  private readonly header = Buffer.alloc(HEADER);
 
-  constructor(file: string) {
-    this.db = openSqlite(file);
-    this.db.exec('CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, lines INTEGER NOT NULL, text TEXT NOT NULL)');
-    const insert = this.db.prepare<[number, number, string]>('INSERT INTO spool (at, lines, text) VALUES (?, ?, ?)');
-    this.insertAll = this.db.transaction((entries: readonly { text: string; lines: number }[], at: number) =>
-      entries.map((e) => ({ id: Number(insert.run(at, e.lines, e.text).lastInsertRowid), text: e.text, lines: e.lines })),
-    );
-    this.selectAfter = this.db.prepare<[number, number], SpoolEntry>('SELECT id, text, lines FROM spool WHERE id > ? ORDER BY id LIMIT ?');
-    this.deleteOne = this.db.prepare<[number]>('DELETE FROM spool WHERE id = ?');
-    this.selectOldest = this.db.prepare<[], { at: number }>('SELECT at FROM spool ORDER BY id LIMIT 1');
-    const row = this.db.prepare<[], { entries: number; lines: number | null; bytes: number | null }>('SELECT count(*) AS entries, sum(lines) AS lines, sum(length(CAST(text AS BLOB))) AS bytes FROM spool').get();
-    this.counts = { entries: row?.entries ?? 0, lines: row?.lines ?? 0, bytes: row?.bytes ?? 0 };
+  constructor(
+    private readonly dir: string,
+    private readonly segmentBytes = 16 * 2 ** 20,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const names = readdirSync(dir).filter((n) => n.startsWith(SEGMENT_PREFIX)).sort();
+    for (const name of names) this.recover(join(dir, name));
   }
 
-  /** Appends the entries in one transaction and returns them with their ids. */
+  /** Appends the entries (one write each) and returns them with their ids. */
   append(entries: readonly { text: string; lines: number }[], now: number = Date.now()): SpoolEntry[] {
-    const stored = this.insertAll(entries, now);
-    for (const e of stored) this.count(e, 1);
-    return stored;
+    const out: SpoolEntry[] = [];
+    for (const e of entries) {
+      const body = Buffer.from(e.text, 'utf8');
+      const segment = this.writable(HEADER + body.length);
+      this.header.writeUInt32LE(body.length, 0);
+      this.header.writeUInt32LE(e.lines, 4);
+      this.header.writeDoubleLE(now, 8);
+      writevSync(segment.fd, [this.header, body]);
+      const entry: Indexed = { id: this.nextId++, segment, offset: segment.size + HEADER, bytes: body.length, lines: e.lines, at: now };
+      segment.size += HEADER + body.length;
+      segment.live++;
+      this.index.push(entry);
+      this.count(entry, 1);
+      out.push({ id: entry.id, text: e.text, lines: e.lines });
+    }
+    return out;
   }
 
   /** Entries after `afterId`, oldest first, up to about `maxLines` lines (always at least one when any is left). */
   readAfter(afterId: number, maxLines: number): SpoolEntry[] {
     const out: SpoolEntry[] = [];
     let lines = 0;
-    let cursor = afterId;
-    while (lines < maxLines) {
-      const page = this.selectAfter.all(cursor, 64);
-      if (page.length === 0) break;
-      for (const e of page) {
-        if (out.length > 0 && lines + e.lines > maxLines) return out;
-        out.push(e);
-        lines += e.lines;
-        cursor = e.id;
-      }
+    for (let i = this.firstAfter(afterId); i < this.index.length; i++) {
+      const e = this.index[i]!;
+      if (out.length > 0 && lines + e.lines > maxLines) break;
+      const body = Buffer.alloc(e.bytes);
+      readSync(e.segment.fd, body, 0, e.bytes, e.offset);
+      out.push({ id: e.id, text: body.toString('utf8'), lines: e.lines });
+      lines += e.lines;
     }
     return out;
   }
 
   remove(entries: readonly SpoolEntry[]): void {
-    this.db.transaction(() => {
-      for (const e of entries) if (this.deleteOne.run(e.id).changes > 0) this.count(e, -1);
-    })();
+    const ids = new Set(entries.map((e) => e.id));
+    const kept: Indexed[] = [];
+    for (const e of this.index) {
+      if (!ids.has(e.id)) {
+        kept.push(e);
+        continue;
+      }
+      this.count(e, -1);
+      e.segment.live--;
+    }
+    this.index = kept;
+    // Delete drained segments, but keep the newest: it is the one being appended to.
+    for (let i = this.segments.length - 2; i >= 0; i--) {
+      const s = this.segments[i]!;
+      if (s.live === 0) this.drop(i);
+    }
+    if (this.index.length === 0 && this.segments.length === 1 && this.segments[0]!.size > 0) this.drop(0);
   }
 
   stats(): SpoolStats {
-    return { ...this.counts, oldestAt: this.counts.entries === 0 ? null : (this.selectOldest.get()?.at ?? null) };
+    return { ...this.counts, oldestAt: this.index[0]?.at ?? null };
+  }
+
+  /** Bytes held, without the cost of the full stats. */
+  get bytes(): number {
+    return this.counts.bytes;
   }
 
   close(): void {
-    this.db.close();
+    for (const s of this.segments) closeSync(s.fd);
+    this.segments.length = 0;
   }
 
-  private count(e: SpoolEntry, sign: 1 | -1): void {
+  private writable(bytes: number): Segment {
+    const last = this.segments[this.segments.length - 1];
+    if (last && (last.size === 0 || last.size + bytes <= this.segmentBytes)) return last;
+    const name = `${SEGMENT_PREFIX}${String(Date.now()).padStart(15, '0')}-${String(this.nextId).padStart(12, '0')}.log`;
+    const file = join(this.dir, name);
+    const segment: Segment = { file, fd: openSync(file, 'a+'), size: 0, live: 0 };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  /** Indexes a segment left by an earlier run; a torn entry at its end (a crash mid-write) is cut off. */
+  private recover(file: string): void {
+    const fd = openSync(file, 'r+');
+    const size = statSync(file).size;
+    const segment: Segment = { file, fd, size: 0, live: 0 };
+    let pos = 0;
+    while (pos + HEADER <= size) {
+      readSync(fd, this.header, 0, HEADER, pos);
+      const bytes = this.header.readUInt32LE(0);
+      if (pos + HEADER + bytes > size) break;
+      const entry: Indexed = { id: this.nextId++, segment, offset: pos + HEADER, bytes, lines: this.header.readUInt32LE(4), at: this.header.readDoubleLE(8) };
+      this.index.push(entry);
+      this.count(entry, 1);
+      segment.live++;
+      pos += HEADER + bytes;
+    }
+    if (pos < size) ftruncateSync(fd, pos);
+    segment.size = pos;
+    if (segment.live === 0) {
+      closeSync(fd);
+      unlinkSync(file);
+      return;
+    }
+    this.segments.push(segment);
+  }
+
+  private drop(i: number): void {
+    const [s] = this.segments.splice(i, 1);
+    if (!s) return;
+    closeSync(s.fd);
+    unlinkSync(s.file);
+  }
+
+  private firstAfter(afterId: number): number {
+    let lo = 0;
+    let hi = this.index.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.index[mid]!.id <= afterId) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private count(e: Indexed, sign: 1 | -1): void {
     this.counts.entries += sign;
     this.counts.lines += sign * e.lines;
-    this.counts.bytes += sign * Buffer.byteLength(e.text);
+    this.counts.bytes += sign * (HEADER + e.bytes);
   }
 }

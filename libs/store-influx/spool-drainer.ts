@@ -78,15 +78,15 @@ export class SpoolDrainer {
   }
 
   get waitingForSpace(): boolean {
-    return this.pending.length > 0 && this.opts.spool.stats().bytes >= this.opts.maxSpoolBytes;
+    return this.pending.length > 0 && this.opts.spool.bytes >= this.opts.maxSpoolBytes;
   }
 
   private commit(): void {
     if (this.pending.length === 0 || this.closed) return;
-    if (this.opts.spool.stats().bytes >= this.opts.maxSpoolBytes) return; // retried after each drained request
+    if (this.opts.spool.bytes >= this.opts.maxSpoolBytes) return; // retried after each drained request
     const batch = this.pending;
     this.pending = [];
-    const stored = this.opts.spool.append(batch, this.opts.now?.() ?? Date.now());
+    const stored = this.opts.spool.append(this.group(batch), this.opts.now?.() ?? Date.now());
     for (const p of batch) p.onDurable();
     for (const e of stored) {
       if (!this.fromDisk && this.cacheLines + e.lines <= this.opts.cacheLines) {
@@ -97,6 +97,24 @@ export class SpoolDrainer {
       }
     }
     this.pump();
+  }
+
+  /** Joins the batches of one turn into entries of about one request each: fewer rows to insert and delete. */
+  private group(batch: readonly Pending[]): { text: string; lines: number }[] {
+    const entries: { text: string; lines: number }[] = [];
+    let texts: string[] = [];
+    let lines = 0;
+    for (const p of batch) {
+      if (texts.length > 0 && lines + p.lines > this.opts.maxBatchLines) {
+        entries.push({ text: texts.join('\n'), lines });
+        texts = [];
+        lines = 0;
+      }
+      texts.push(p.text);
+      lines += p.lines;
+    }
+    if (texts.length > 0) entries.push({ text: texts.join('\n'), lines });
+    return entries;
   }
 
   private pump(): void {
