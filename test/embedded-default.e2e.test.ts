@@ -31,6 +31,8 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     expect(gateways).toContainEqual(expect.objectContaining({ gatewayCode: 'GW01', state: 'unknown', since: null }));
     const health = (await (await fetch(`${first.url}/health`)).json()) as { broker: { embedded: boolean; connected: boolean } };
     expect(health.broker).toEqual({ embedded: true, connected: true });
+    const viaApi = (await (await fetch(`${first.url}/api/points/${E}/DC1-TE/series?from=1795000000000&to=1795000000000`)).json()) as Record<string, unknown>;
+    expect(viaApi).toMatchObject({ samples: [{ ts: 1_795_000_000_000, value: 72 }] });
     await gateway.endAsync();
     // Shutting down with a client still connected: the server closes it and close() completes.
     await first.close();
@@ -38,7 +40,9 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     expect(await ws.closed).toBeGreaterThan(0);
 
     const series = new SqliteSeriesStore(`${config.dataDir}/series.db`);
-    expect(series.query(E, 'DC1-TE', 0, Number.MAX_SAFE_INTEGER).map((r) => r.value)).toEqual([72]);
+    const history = await series.query({ enterpriseCode: E, pointCode: 'DC1-TE', from: 0, to: Number.MAX_SAFE_INTEGER, stepMs: null, limit: 10 });
+    expect(history).toMatchObject({ stepMs: null, samples: [{ value: 72, quality: 'good' }] });
+    expect(history.samples).toHaveLength(1);
     await series.close();
 
     const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });

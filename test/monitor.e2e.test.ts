@@ -55,6 +55,18 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     await monitor.runtime.seriesStore.flush();
     const series = await influx.query(`SELECT value FROM reading WHERE point = 'T101-TE'`, 'e2e');
     expect(series[0]?.values).toEqual([[ts, 55.5]]);
+
+    // The history API reads the same back from InfluxDB, with the limits to draw.
+    const history = (await (await fetch(`${monitor.url}/api/points/${E}/T101-TE/series?from=${ts - 1000}&to=${ts + 1000}`)).json()) as Record<string, unknown>;
+    expect(history).toMatchObject({ point: 'T101-TE', unit: '°C', limits: { hh: 50 }, stepMs: null, truncated: false, samples: [{ ts, value: 55.5, quality: 'good' }] });
+    const source = (await (await fetch(`${monitor.url}/api/hazard-sources/${E}/TF-1/series?from=${ts - 60_000}&to=${ts + 60_000}&step=1m`)).json()) as {
+      series: { point: string; samples: { min: number; count: number }[] }[];
+    };
+    expect(source.series).toHaveLength(6);
+    expect(source.series.find((s) => s.point === 'T101-PT')?.samples).toEqual([expect.objectContaining({ min: 5, max: 5, last: 5, count: 1 })]);
+    const bad = await fetch(`${monitor.url}/api/points/${E}/T101-TE/series?step=1x`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('step must be "raw" or a width of at least 1 s');
     ws.close();
   });
 

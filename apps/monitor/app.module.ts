@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ApiController, HealthController } from './api.controllers.js';
 import { RegistryController } from './registry.controller.js';
+import { SeriesController } from './series.controller.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 @Module({})
@@ -8,7 +9,7 @@ export class AppModule {
   static register(runtime: MonitorRuntime): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, ApiController, RegistryController],
+      controllers: [HealthController, ApiController, RegistryController, SeriesController],
       providers: [{ provide: RUNTIME, useValue: runtime }],
     };
   }

@@ -219,9 +219,43 @@ export interface StoreHealth {
   readonly detail?: string;
 }
 
+export interface SeriesQuery {
+  readonly enterpriseCode: string;
+  readonly pointCode: string;
+  /** Inclusive bounds, epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  /** Null: raw readings. Else bucket width in ms; buckets start at multiples of it since the epoch. */
+  readonly stepMs: number | null;
+  /** Raw readings at most (the oldest first); a query reaching it says `truncated`. */
+  readonly limit: number;
+}
+
+export interface RawSample {
+  readonly ts: number;
+  readonly value: number;
+  readonly quality: Quality;
+}
+
+/** One bucket of good-quality readings; buckets without any are left out. */
+export interface AggregateSample {
+  readonly ts: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly last: number;
+  readonly count: number;
+}
+
+export type SeriesResult =
+  | { readonly stepMs: null; readonly samples: RawSample[]; readonly truncated: boolean }
+  | { readonly stepMs: number; readonly samples: AggregateSample[]; readonly truncated: false };
+
 /** Port: durable series storage. `write` never blocks; `onAccepted` fires once the batch is within the buffer bound. */
 export interface SeriesStore {
   write(batch: ReadingBatch, onAccepted: () => void): void;
+  /** History of one point; both stores answer the same query alike (see the contract tests). */
+  query(q: SeriesQuery): Promise<SeriesResult>;
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): StoreHealth;

@@ -1,4 +1,4 @@
-import type { ReadingBatch, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { AggregateSample, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 export interface StoredReading {
@@ -20,6 +20,8 @@ export class SqliteSeriesStore implements SeriesStore {
   private pending: { batch: ReadingBatch; onAccepted: () => void }[] = [];
   private commitScheduled = false;
   private lastError: string | null = null;
+  private readonly rawQuery;
+  private readonly bucketQuery;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -27,6 +29,16 @@ export class SqliteSeriesStore implements SeriesStore {
       enterprise TEXT NOT NULL, point TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, bad INTEGER NOT NULL,
       PRIMARY KEY (enterprise, point, ts)) WITHOUT ROWID`);
     const insert = this.db.prepare('INSERT OR REPLACE INTO readings (enterprise, point, ts, value, bad) VALUES (?, ?, ?, ?, ?)');
+    this.rawQuery = this.db.prepare<[string, string, number, number, number], { ts: number; value: number; bad: number }>(
+      'SELECT ts, value, bad FROM readings WHERE enterprise = ? AND point = ? AND ts BETWEEN ? AND ? ORDER BY ts LIMIT ?',
+    );
+    // "last" is the value at the newest time of each bucket, found by joining back on the primary key.
+    this.bucketQuery = this.db.prepare<[{ step: number; e: string; p: string; from: number; to: number }], { bucket: number; min: number; max: number; mean: number; last: number; count: number }>(`
+      SELECT g.bucket, g.min, g.max, g.mean, r.value AS last, g.count FROM (
+        SELECT ts - (ts % @step) AS bucket, min(value) AS min, max(value) AS max, avg(value) AS mean, count(*) AS count, max(ts) AS lastTs
+        FROM readings WHERE enterprise = @e AND point = @p AND ts BETWEEN @from AND @to AND bad = 0 GROUP BY bucket) g
+      JOIN readings r ON r.enterprise = @e AND r.point = @p AND r.ts = g.lastTs
+      ORDER BY g.bucket`);
     this.insertAll = this.db.transaction((batches: readonly ReadingBatch[]) => {
       for (const batch of batches) for (const r of batch) insert.run(r.point.enterpriseCode, r.point.code, Math.round(r.ts), r.value, r.quality === 'bad' ? 1 : 0);
     });
@@ -72,11 +84,15 @@ export class SqliteSeriesStore implements SeriesStore {
     for (const p of pending) p.onAccepted();
   }
 
-  /** Readings of one point between two instants (inclusive), oldest first. */
-  query(enterpriseCode: string, pointCode: string, from: number, to: number): StoredReading[] {
-    const rows = this.db
-      .prepare('SELECT ts, value, bad FROM readings WHERE enterprise = ? AND point = ? AND ts BETWEEN ? AND ? ORDER BY ts')
-      .all(enterpriseCode, pointCode, from, to) as { ts: number; value: number; bad: number }[];
-    return rows.map((r) => ({ enterpriseCode, pointCode, ts: r.ts, value: r.value, quality: r.bad ? 'bad' : 'good' }));
+  query(q: SeriesQuery): Promise<SeriesResult> {
+    this.commit();
+    if (q.stepMs === null) {
+      const rows = this.rawQuery.all(q.enterpriseCode, q.pointCode, q.from, q.to, q.limit + 1);
+      const samples: RawSample[] = rows.slice(0, q.limit).map((r) => ({ ts: r.ts, value: r.value, quality: r.bad ? 'bad' : 'good' }));
+      return Promise.resolve({ stepMs: null, samples, truncated: rows.length > q.limit });
+    }
+    const rows = this.bucketQuery.all({ step: q.stepMs, e: q.enterpriseCode, p: q.pointCode, from: q.from, to: q.to });
+    const samples: AggregateSample[] = rows.map((r) => ({ ts: r.bucket, min: r.min, max: r.max, mean: r.mean, last: r.last, count: r.count }));
+    return Promise.resolve({ stepMs: q.stepMs, samples, truncated: false });
   }
 }

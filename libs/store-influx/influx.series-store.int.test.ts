@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aPoint, aReading } from '#libs/testing/builders.js';
+import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { startInfluxd, type InfluxService } from '#libs/testing/services.js';
 import { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
 
@@ -30,6 +31,12 @@ describe('InfluxSeriesStore against a real influxd', () => {
   });
   afterAll(async () => {
     await influx?.stop();
+  });
+
+  seriesStoreContract(async () => {
+    const store = new InfluxSeriesStore(options('it_contract'));
+    await store.ensureDatabase();
+    return store;
   });
 
   it('writes every reading of many batches and reads them back with InfluxQL', async () => {

@@ -1,6 +1,6 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
-import type { ReadingBatch, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { AggregateSample, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { PermanentWriteError } from './permanent-write-error.js';
 import { toLine } from './line-protocol.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
@@ -66,6 +66,24 @@ export class InfluxSeriesStore implements SeriesStore {
     this.drainer.enqueue(text, batch.length, onAccepted);
   }
 
+  /**
+   * History from InfluxDB (InfluxQL over the v1 `/query` endpoint). Readings still in the outage buffer show up
+   * once it has drained.
+   */
+  async query(q: SeriesQuery): Promise<SeriesResult> {
+    const where = `enterprise = ${quoted(q.enterpriseCode)} AND point = ${quoted(q.pointCode)} AND time >= ${Math.floor(q.from)}ms AND time <= ${Math.floor(q.to)}ms`;
+    if (q.stepMs === null) {
+      const rows = await this.influxql(`SELECT value, quality FROM reading WHERE ${where} ORDER BY time ASC LIMIT ${q.limit + 1}`);
+      const samples: RawSample[] = rows.slice(0, q.limit).map((r) => ({ ts: Number(r[0]), value: Number(r[1]), quality: r[2] === 'bad' ? 'bad' : 'good' }));
+      return { stepMs: null, samples, truncated: rows.length > q.limit };
+    }
+    const rows = await this.influxql(
+      `SELECT min(value), max(value), mean(value), last(value), count(value) FROM reading WHERE ${where} AND quality = 'good' GROUP BY time(${q.stepMs}ms) fill(none)`,
+    );
+    const samples: AggregateSample[] = rows.map((r) => ({ ts: Number(r[0]), min: Number(r[1]), max: Number(r[2]), mean: Number(r[3]), last: Number(r[4]), count: Number(r[5]) }));
+    return { stepMs: q.stepMs, samples, truncated: false };
+  }
+
   /** Resolves once everything written so far is in InfluxDB. */
   flush(): Promise<void> {
     return this.drainer.flush();
@@ -90,6 +108,14 @@ export class InfluxSeriesStore implements SeriesStore {
     return { kind: 'influxdb', ok: error === null && full === '', detail: `${error ?? 'writing'}; ${lines} lines spooled${age}${full}` };
   }
 
+  private async influxql(statement: string): Promise<unknown[][]> {
+    const path = `/query?db=${encodeURIComponent(this.opts.db)}&epoch=ms&q=${encodeURIComponent(statement)}`;
+    const body = (await this.transport.request(path, '', { method: 'GET' })) as { results?: { series?: { values: unknown[][] }[]; error?: string }[] };
+    const result = body.results?.[0];
+    if (result?.error) throw new Error(`InfluxQL: ${result.error}`);
+    return result?.series?.[0]?.values ?? [];
+  }
+
   private async post(body: string): Promise<void> {
     try {
       await this.transport.request(this.writePath, body, {
@@ -103,4 +129,9 @@ export class InfluxSeriesStore implements SeriesStore {
       throw err;
     }
   }
+}
+
+/** An InfluxQL string literal. */
+function quoted(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

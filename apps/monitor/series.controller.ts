@@ -1,0 +1,88 @@
+import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import type { Point, SeriesResult } from '#libs/contracts/index.js';
+import { integerParam } from './paging.js';
+import { RUNTIME, type MonitorRuntime } from './runtime.js';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const MAX_BUCKETS = 10_000;
+
+function instant(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (RFC3339.test(raw)) return Date.parse(raw);
+  throw new BadRequestException(`${name} must be epoch milliseconds or an RFC 3339 date-time, got "${raw}"`);
+}
+
+/** `raw` (or none) for raw readings, else a bucket width: `30s`, `1m`, `15m`, `1h`, `1d` or milliseconds. */
+function stepOf(raw: string | undefined): number | null {
+  if (raw === undefined || raw === 'raw') return null;
+  const m = /^(\d+)(s|m|h|d)?$/.exec(raw);
+  const ms = m ? Number(m[1]) * (m[2] ? UNITS[m[2]]! : 1) : NaN;
+  if (!(ms >= 1000)) throw new BadRequestException(`step must be "raw" or a width of at least 1 s such as 30s, 1m, 15m, 1h, 1d, got "${raw}"`);
+  return ms;
+}
+
+interface Window {
+  readonly from: number;
+  readonly to: number;
+  readonly stepMs: number | null;
+  readonly limit: number;
+}
+
+/** History of points from the series store in force (InfluxDB or embedded), with the limits to draw. */
+@Controller('api')
+export class SeriesController {
+  constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
+
+  @Get('points/:enterpriseCode/:code/series')
+  async pointSeries(
+    @Param('enterpriseCode') enterpriseCode: string,
+    @Param('code') code: string,
+    @Query('from') from: string | undefined,
+    @Query('to') to: string | undefined,
+    @Query('step') step: string | undefined,
+    @Query('limit') limit: string | undefined,
+  ) {
+    const point = this.rt.registry.registry.findPoint(enterpriseCode, code);
+    if (!point) throw new NotFoundException(`no point ${code} in enterprise ${enterpriseCode}`);
+    const window = this.window(from, to, step, limit);
+    return { ...window, ...this.describe(point), ...(await this.query(point, window)) };
+  }
+
+  @Get('hazard-sources/:enterpriseCode/:code/series')
+  async hazardSourceSeries(
+    @Param('enterpriseCode') enterpriseCode: string,
+    @Param('code') code: string,
+    @Query('from') from: string | undefined,
+    @Query('to') to: string | undefined,
+    @Query('step') step: string | undefined,
+    @Query('limit') limit: string | undefined,
+  ) {
+    const registry = this.rt.registry.registry;
+    if (!registry.findHazardSource(enterpriseCode, code)) throw new NotFoundException(`no hazard source ${code} in enterprise ${enterpriseCode}`);
+    const window = this.window(from, to, step, limit);
+    const points = registry.queryPoints({ enterpriseCode, hazardSourceCode: code }, 0, 1000).items;
+    const series = await Promise.all(points.map(async (p) => ({ ...this.describe(p), ...(await this.query(p, window)) })));
+    return { enterpriseCode, hazardSourceCode: code, ...window, series };
+  }
+
+  private window(from: string | undefined, to: string | undefined, step: string | undefined, limit: string | undefined): Window {
+    const end = instant('to', to, Date.now());
+    const start = instant('from', from, end - 3_600_000);
+    if (start > end) throw new BadRequestException(`from (${new Date(start).toISOString()}) must not be after to (${new Date(end).toISOString()})`);
+    const stepMs = stepOf(step);
+    if (stepMs !== null && (end - start) / stepMs > MAX_BUCKETS) {
+      throw new BadRequestException(`from..to holds more than ${MAX_BUCKETS} buckets of ${step}; choose a wider step or a shorter range`);
+    }
+    return { from: start, to: end, stepMs, limit: integerParam('limit', limit, 1000, 1, 10_000) };
+  }
+
+  private describe(p: Point) {
+    return { enterpriseCode: p.enterpriseCode, point: p.code, name: p.name, unit: p.unit, limits: p.limits };
+  }
+
+  private query(p: Point, w: Window): Promise<SeriesResult> {
+    return this.rt.seriesStore.query({ enterpriseCode: p.enterpriseCode, pointCode: p.code, ...w });
+  }
+}
