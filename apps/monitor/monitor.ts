@@ -76,7 +76,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       watchSpool(metrics, () => influx.spoolStats());
       seriesStore = influx;
     } else {
-      seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'));
+      seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'), { retentionMs: config.retentionDays * 86_400_000 });
     }
     closers.push(() => seriesStore.close());
 

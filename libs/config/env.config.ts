@@ -19,6 +19,7 @@ const envSchema = z.object({
     .describe('an http:// or https:// URL of InfluxDB, or unset for the embedded store'),
   INFLUX_DB: z.string().min(1).default('sentinel').describe('an InfluxDB database name'),
   INFLUX_TOKEN: z.string().optional().describe('an InfluxDB token (2.x/3.x), or unset'),
+  RETENTION_DAYS: z.coerce.number().int().min(30).max(36_500).default(90).describe('whole days of raw readings to keep, at least 30 (Order No.40)'),
   SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024).describe('an integer number of MiB (1-1048576) for the InfluxDB outage buffer'),
   DATA_DIR: z.string().min(1).default('./data').describe('a directory for the embedded stores'),
   CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml and profiles/*.yaml'),
@@ -40,6 +41,8 @@ export interface AppConfig {
   readonly dataDir: string;
   /** Bound of the disk buffer that holds readings while InfluxDB cannot take them. */
   readonly spoolMaxBytes: number;
+  /** How long raw readings are kept (embedded store; InfluxDB retention policy when downsampling is set up). */
+  readonly retentionDays: number;
   readonly configDir: string;
   readonly configWatch: boolean;
   /** Null: admin calls (registry reload) are accepted from loopback only. */
@@ -72,6 +75,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null } : null,
     dataDir: resolve(e.DATA_DIR),
     spoolMaxBytes: e.SPOOL_MAX_MB * 2 ** 20,
+    retentionDays: e.RETENTION_DAYS,
     configDir: resolve(e.CONFIG_DIR),
     configWatch: e.CONFIG_WATCH === '1',
     adminToken: e.ADMIN_TOKEN ?? null,

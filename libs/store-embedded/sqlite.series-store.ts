@@ -23,11 +23,24 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly rawQuery;
   private readonly bucketQuery;
 
-  constructor(file: string) {
+  private readonly pruneTimer: NodeJS.Timeout | null = null;
+  private readonly deleteBefore;
+
+  /** `retentionMs`: readings older than this are deleted at open and every hour after. */
+  constructor(file: string, opts: { retentionMs?: number; now?: () => number } = {}) {
     this.db = openSqlite(file);
     this.db.exec(`CREATE TABLE IF NOT EXISTS readings (
       enterprise TEXT NOT NULL, point TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, bad INTEGER NOT NULL,
       PRIMARY KEY (enterprise, point, ts)) WITHOUT ROWID`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS readings_by_time ON readings (ts)');
+    this.deleteBefore = this.db.prepare<[number]>('DELETE FROM readings WHERE ts < ?');
+    const { retentionMs } = opts;
+    if (retentionMs !== undefined) {
+      const now = opts.now ?? Date.now;
+      this.pruneOlderThan(now() - retentionMs);
+      this.pruneTimer = setInterval(() => this.pruneOlderThan(now() - retentionMs), 3_600_000);
+      this.pruneTimer.unref();
+    }
     const insert = this.db.prepare('INSERT OR REPLACE INTO readings (enterprise, point, ts, value, bad) VALUES (?, ?, ?, ?, ?)');
     this.rawQuery = this.db.prepare<[string, string, number, number, number], { ts: number; value: number; bad: number }>(
       'SELECT ts, value, bad FROM readings WHERE enterprise = ? AND point = ? AND ts BETWEEN ? AND ? ORDER BY ts LIMIT ?',
@@ -60,8 +73,14 @@ export class SqliteSeriesStore implements SeriesStore {
   }
 
   async close(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.flush();
     this.db.close();
+  }
+
+  /** Deletes readings stamped before `cutoff` (epoch ms); returns how many. */
+  pruneOlderThan(cutoff: number): number {
+    return this.deleteBefore.run(cutoff).changes;
   }
 
   health(): StoreHealth {

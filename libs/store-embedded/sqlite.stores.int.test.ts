@@ -39,6 +39,24 @@ describe('SqliteSeriesStore', () => {
   });
 });
 
+describe('SqliteSeriesStore retention', () => {
+  it('deletes readings older than the retention at open, and on demand', async () => {
+    const file = join(tempDir(), 'series.db');
+    const day = 86_400_000;
+    const now = Date.parse('2026-11-25T00:00:00Z');
+    const point = aPoint();
+    let store = new SqliteSeriesStore(file);
+    await new Promise<void>((acked) => store.write([aReading(point, 1, now - 100 * day), aReading(point, 2, now - 89 * day), aReading(point, 3, now - day)], acked));
+    await store.close();
+    store = new SqliteSeriesStore(file, { retentionMs: 90 * day, now: () => now });
+    const all = { enterpriseCode: point.enterpriseCode, pointCode: point.code, from: 0, to: now, stepMs: null, limit: 10 };
+    expect((await store.query(all)).samples.map((s) => s.ts)).toEqual([now - 89 * day, now - day]);
+    expect(store.pruneOlderThan(now - 2 * day)).toBe(1);
+    expect((await store.query(all)).samples.map((s) => s.ts)).toEqual([now - day]);
+    await store.close();
+  });
+});
+
 describe('SqliteAlarmStore', () => {
   it('keeps alarms and dead letters across a reopen', () => {
     const file = join(tempDir(), 'alarms.db');

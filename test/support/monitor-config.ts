@@ -16,6 +16,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     configDir: resolve('config'),
     configWatch: false,
     spoolMaxBytes: 64 * 2 ** 20,
+    retentionDays: 90,
     adminToken: null,
     simulate: false,
     simulatePeriodMs: 1000,
