@@ -20,7 +20,7 @@ describe('InfluxDB outage under load', () => {
 
   it('loses no reading when influxd is stopped for 60 s while gateways keep publishing', { timeout: 240_000 }, async () => {
     [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
-    monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'outage', token: null } }));
+    monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'outage', token: null, downsample: true } }));
     const gateway = await connectAsync(mosquitto.url, { clientId: 'outage-gw' });
     const t0 = Date.now() - 3_600_000;
     let sent = 0;

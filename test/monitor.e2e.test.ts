@@ -21,7 +21,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
   let monitor: RunningMonitor;
   let gateway: MqttClient;
   let browser: BrowserContext | null = null;
-  const config = () => testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'e2e', token: null } });
+  const config = () => testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'e2e', token: null, downsample: true } });
 
   beforeAll(async () => {
     [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);

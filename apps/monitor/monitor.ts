@@ -20,6 +20,9 @@ import { createMetrics, watchSpool } from './metrics.js';
 import { MonitorPipeline } from './pipeline.js';
 import type { MonitorRuntime } from './runtime.js';
 
+/** How long 1-min and 15-min aggregates are kept in InfluxDB (5 years). */
+const AGGREGATE_DAYS = 1825;
+
 export interface RunningMonitor {
   readonly runtime: MonitorRuntime;
   readonly app: NestExpressApplication;
@@ -72,7 +75,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
         log: (level, msg, fields) => log[level](fields, msg),
         onWritten: (n) => metrics.seriesWritten.inc(n),
       });
-      await influx.ensureDatabase();
+      await influx.ensureDatabase(config.influx.downsample ? { retentionDays: config.retentionDays, aggregateDays: AGGREGATE_DAYS } : undefined);
       watchSpool(metrics, () => influx.spoolStats());
       seriesStore = influx;
     } else {

@@ -18,6 +18,7 @@ const envSchema = z.object({
     .optional()
     .describe('an http:// or https:// URL of InfluxDB, or unset for the embedded store'),
   INFLUX_DB: z.string().min(1).default('sentinel').describe('an InfluxDB database name'),
+  INFLUX_DOWNSAMPLE: z.enum(['0', '1']).default('1').describe('"1" to set up raw retention, 1-min and 15-min aggregates on InfluxDB 1.x, "0" to leave the database as it is'),
   INFLUX_TOKEN: z.string().optional().describe('an InfluxDB token (2.x/3.x), or unset'),
   RETENTION_DAYS: z.coerce.number().int().min(30).max(36_500).default(90).describe('whole days of raw readings to keep, at least 30 (Order No.40)'),
   SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024).describe('an integer number of MiB (1-1048576) for the InfluxDB outage buffer'),
@@ -37,7 +38,7 @@ export interface AppConfig {
   readonly mqttUrl: string | null;
   readonly mqttPort: number;
   readonly mqttClientId: string;
-  readonly influx: { readonly url: string; readonly db: string; readonly token: string | null } | null;
+  readonly influx: { readonly url: string; readonly db: string; readonly token: string | null; readonly downsample: boolean } | null;
   readonly dataDir: string;
   /** Bound of the disk buffer that holds readings while InfluxDB cannot take them. */
   readonly spoolMaxBytes: number;
@@ -72,7 +73,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mqttUrl: e.MQTT_URL ?? null,
     mqttPort: e.MQTT_PORT,
     mqttClientId: e.MQTT_CLIENT_ID,
-    influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null } : null,
+    influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null, downsample: e.INFLUX_DOWNSAMPLE === '1' } : null,
     dataDir: resolve(e.DATA_DIR),
     spoolMaxBytes: e.SPOOL_MAX_MB * 2 ** 20,
     retentionDays: e.RETENTION_DAYS,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aPoint, aReading } from '#libs/testing/builders.js';
 import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { startInfluxd, type InfluxService } from '#libs/testing/services.js';
+import { AGGREGATE_POLICY, ROLLUPS, rollupSelect } from './downsampling.js';
 import { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
 
 const spoolDir = (): string => mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
@@ -132,6 +133,37 @@ describe('InfluxSeriesStore against a real influxd', () => {
     expect(store.health().ok).toBe(false);
     expect(store.health().detail).toMatch(/HTTP 404/);
     expect(store.spoolStats().entries).toBe(0);
+    await store.close();
+  });
+
+  it('sets up raw retention, the aggregate policy and continuous queries whose rollups are right (1.x)', async () => {
+    const db = 'it_rollup';
+    const store = new InfluxSeriesStore(options(db));
+    const before = logged.length;
+    await store.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 });
+    await store.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 }); // again at the next start: no complaints
+    expect(logged.slice(before)).toEqual([]);
+    const policies = await influx.query('SHOW RETENTION POLICIES', db);
+    expect(policies[0]?.values).toEqual(
+      expect.arrayContaining([expect.arrayContaining(['raw', '2160h0m0s', true]), expect.arrayContaining([AGGREGATE_POLICY, '43800h0m0s', false])]),
+    );
+    const cqs = await influx.query('SHOW CONTINUOUS QUERIES', db);
+    const names = cqs.find((s) => s.name === db)?.values.map((v) => v[0]);
+    expect(names).toEqual(['reading_1m_cq', 'reading_15m_cq']);
+
+    // Run the 1-minute rollup as a backfill over written data and check its aggregates.
+    const t0 = Date.parse('2026-11-25T04:00:00Z');
+    const point = aPoint({ code: 'ROLL' });
+    await new Promise<void>((acked) => store.write(Array.from({ length: 12 }, (_, k) => aReading(point, k, t0 + k * 10_000, k === 5 ? 'bad' : 'good')), acked));
+    await store.flush();
+    const backfill = rollupSelect(db, ROLLUPS[0]!, `time >= ${t0}ms AND time < ${t0 + 120_000}ms`);
+    const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(backfill)}`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const rows = await influx.query(`SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".reading_1m WHERE point = 'ROLL'`, db);
+    expect(rows[0]?.values).toEqual([
+      [t0, 0, 4, 2, 4, 5],
+      [t0 + 60_000, 6, 11, 8.5, 11, 6],
+    ]);
     await store.close();
   });
 });

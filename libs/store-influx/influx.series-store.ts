@@ -5,6 +5,7 @@ import { PermanentWriteError } from './permanent-write-error.js';
 import { toLine } from './line-protocol.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer } from './spool-drainer.js';
+import { downsamplingStatements } from './downsampling.js';
 
 export interface InfluxStoreOptions {
   readonly url: string;
@@ -51,12 +52,22 @@ export class InfluxSeriesStore implements SeriesStore {
     });
   }
 
-  /** Creates the database on InfluxDB 1.x; 2.x/3.x answer with an error here, which is fine (DBRP or auto-create). */
-  async ensureDatabase(): Promise<void> {
-    try {
-      await this.transport.request(`/query?q=${encodeURIComponent(`CREATE DATABASE "${this.opts.db}"`)}`, '', { method: 'POST' });
-    } catch (err) {
-      this.opts.log?.('warn', 'could not create the InfluxDB database; assuming it exists', { err: String(err) });
+  /**
+   * Creates the database on InfluxDB 1.x, and with `downsampling` its raw retention policy, the aggregate policy
+   * and the continuous queries. 2.x/3.x answer these with errors, which are logged and fine there (DBRP mapping,
+   * bucket retention and tasks are set up on the server; docs/storage.md).
+   */
+  async ensureDatabase(downsampling?: { retentionDays: number; aggregateDays: number }): Promise<void> {
+    const statements = [`CREATE DATABASE "${this.opts.db}"`, ...(downsampling ? downsamplingStatements(this.opts.db, downsampling.retentionDays, downsampling.aggregateDays) : [])];
+    for (const statement of statements) {
+      try {
+        const body = (await this.transport.request(`/query?q=${encodeURIComponent(statement)}`, '', { method: 'POST' })) as { results?: { error?: string }[] };
+        const error = body.results?.[0]?.error;
+        // CREATE of an existing policy with other settings fails; the ALTER that follows it sets them.
+        if (error && !/already exists/.test(error)) this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, error });
+      } catch (err) {
+        this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, err: String(err) });
+      }
     }
   }
 
