@@ -55,6 +55,9 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     await monitor.runtime.seriesStore.flush();
     const series = await influx.query(`SELECT value FROM reading WHERE point = 'T101-TE'`, 'e2e');
     expect(series[0]?.values).toEqual([[ts, 55.5]]);
+    // The alarm change is a series of its own, for chart annotations.
+    const events = await influx.query(`SELECT kind, status, value, threshold, severity FROM alarm WHERE point = 'T101-TE'`, 'e2e');
+    expect(events[0]?.values).toEqual([[ts, 'raise', 'ACTIVE_UNACK', 55.5, 50, 'critical']]);
 
     // The history API reads the same back from InfluxDB, with the limits to draw.
     const history = (await (await fetch(`${monitor.url}/api/points/${E}/T101-TE/series?from=${ts - 1000}&to=${ts + 1000}`)).json()) as Record<string, unknown>;

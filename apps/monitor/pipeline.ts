@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { Alarm, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
+import type { AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook } from '#libs/alarms/index.js';
@@ -35,7 +35,7 @@ export class MonitorPipeline {
   private readonly refusals = new Map<string, Partial<Record<DeadLetterReason, number>>>();
   private subscriptions: Subscription[] = [];
   /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
-  private changed: Alarm[] = [];
+  private changed: AlarmEvent[] = [];
 
   constructor(private readonly deps: PipelineDeps) {
     this.book = new AlarmBook(deps.alarmStore.loadActive());
@@ -52,7 +52,7 @@ export class MonitorPipeline {
         if (!alarm) return;
         const kind = t.from === null ? 'raise' : t.to === null ? 'clear' : 'update';
         this.deps.metrics.alarmEvents.inc({ kind });
-        this.changed.push(alarm);
+        this.changed.push({ kind, alarm });
         this.deps.log.info({ alarmId: alarm.id, kind, type: alarm.type, point: alarm.pointCode, value: alarm.value }, 'alarm');
       }),
       messages$.subscribe((msg) => this.onMessage(msg)),
@@ -121,8 +121,9 @@ export class MonitorPipeline {
   }
 
   private commitAlarms(): void {
-    const alarms = this.changed;
+    const events = this.changed;
     this.changed = [];
+    const alarms = events.map((e) => e.alarm);
     try {
       this.deps.alarmStore.saveAll(alarms);
     } catch (err) {
@@ -130,6 +131,7 @@ export class MonitorPipeline {
     }
     this.deps.metrics.activeAlarms.set(this.book.activeCount);
     for (const alarm of alarms) this.deps.hub.publishAlarm(alarm);
+    this.deps.seriesStore.recordAlarmEvents(events);
   }
 
   private deadLetter(msg: RawMessage, rejection: Rejection): void {

@@ -178,6 +178,14 @@ export interface Alarm {
   readonly clearedAt: string | null;
 }
 
+export type AlarmEventKind = 'raise' | 'update' | 'clear';
+
+/** One change of an alarm, as it happened. */
+export interface AlarmEvent {
+  readonly kind: AlarmEventKind;
+  readonly alarm: Alarm;
+}
+
 export type GatewayState = 'online' | 'offline';
 
 export interface GatewayStatus {
@@ -256,6 +264,8 @@ export interface SeriesStore {
   write(batch: ReadingBatch, onAccepted: () => void): void;
   /** History of one point; both stores answer the same query alike (see the contract tests). */
   query(q: SeriesQuery): Promise<SeriesResult>;
+  /** Alarm changes as a series of their own (for chart annotations), where the store keeps one. */
+  recordAlarmEvents(events: readonly AlarmEvent[]): void;
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): StoreHealth;

@@ -67,6 +67,9 @@ export class SqliteSeriesStore implements SeriesStore {
     });
   }
 
+  /** Nothing to do: the embedded alarm store (alarms.db) holds every alarm state already. */
+  recordAlarmEvents(): void {}
+
   flush(): Promise<void> {
     this.commit();
     return Promise.resolve();

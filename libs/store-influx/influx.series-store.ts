@@ -1,8 +1,8 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
-import type { AggregateSample, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { AggregateSample, AlarmEvent, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { PermanentWriteError } from './permanent-write-error.js';
-import { toLine } from './line-protocol.js';
+import { alarmEventLine, toLine } from './line-protocol.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer } from './spool-drainer.js';
 import { downsamplingStatements } from './downsampling.js';
@@ -93,6 +93,12 @@ export class InfluxSeriesStore implements SeriesStore {
     );
     const samples: AggregateSample[] = rows.map((r) => ({ ts: Number(r[0]), min: Number(r[1]), max: Number(r[2]), mean: Number(r[3]), last: Number(r[4]), count: Number(r[5]) }));
     return { stepMs: q.stepMs, samples, truncated: false };
+  }
+
+  /** Alarm changes go through the same spool as readings, as measurement `alarm`. */
+  recordAlarmEvents(events: readonly AlarmEvent[]): void {
+    if (events.length === 0) return;
+    this.drainer.enqueue(events.map(alarmEventLine).join('\n'), events.length, () => undefined);
   }
 
   /** Resolves once everything written so far is in InfluxDB. */

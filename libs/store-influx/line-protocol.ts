@@ -1,4 +1,4 @@
-import type { Point, Reading } from '#libs/contracts/index.js';
+import type { AlarmEvent, Point, Reading } from '#libs/contracts/index.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 
@@ -18,6 +18,17 @@ function seriesPrefix(point: Point): string {
 
 /** One line of InfluxDB line protocol, millisecond precision. Values are always written as floats. */
 export function toLine(r: Reading): string {
-  const v = Number.isInteger(r.value) ? `${r.value}.0` : String(r.value);
-  return `${seriesPrefix(r.point)}${v},quality="${r.quality}" ${Math.round(r.ts)}`;
+  return `${seriesPrefix(r.point)}${float(r.value)},quality="${r.quality}" ${Math.round(r.ts)}`;
+}
+
+const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+const float = (v: number): string => (Number.isInteger(v) ? `${v}.0` : String(v));
+
+/** An alarm change as a line of measurement `alarm` (tags bounded: enterprise, hazard source, point, type, severity). */
+export function alarmEventLine(e: AlarmEvent): string {
+  const a = e.alarm;
+  return (
+    `alarm,enterprise=${escapeTag(a.enterpriseCode)},hazard_source=${escapeTag(a.hazardSourceCode)},point=${escapeTag(a.pointCode)},type=${a.type},severity=${a.severity} ` +
+    `id=${fieldString(a.id)},kind=${fieldString(e.kind)},status=${fieldString(a.status)},value=${float(a.value)},threshold=${float(a.threshold)} ${Date.parse(a.updatedAt)}`
+  );
 }
