@@ -18,7 +18,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: ['libs/**/*.int.test.ts', 'simulators/**/*.int.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+        test: { name: 'integration', include: ['libs/**/*.int.test.ts', 'simulators/**/*.int.test.ts', 'test/**/*.int.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         extends: true,

@@ -32,7 +32,9 @@ echo "== lint"; npx eslint .
 # dependency-cruiser follows package.json "imports" into dist/ when a build exists; check the sources instead.
 rm -rf dist
 npx depcruise apps libs simulators --config .dependency-cruiser.cjs
-echo "== docker-compose.yml"; docker-compose -f docker-compose.yml config -q
+echo "== docker-compose.yml (+ InfluxDB 1.8 override)"
+docker-compose -f docker-compose.yml config -q
+docker-compose -f docker-compose.yml -f docker-compose.influxdb1.yml config -q
 echo "== tests"
 mkdir -p .tmp
 status=0

@@ -67,17 +67,20 @@ function stopChild(child: ChildProcess, dir: string): Promise<void> {
   });
 }
 
-/** A real mosquitto on a random (or the given) loopback port, or the broker at MQTT_TEST_URL when that is set. */
-export async function startMosquitto(fixedPort?: number): Promise<TestService> {
+/**
+ * A real mosquitto on a random (or the given) loopback port, or the broker at MQTT_TEST_URL when that is set.
+ * `access` replaces `allow_anonymous true` with other lines (password file, ACL), and always starts a local broker.
+ */
+export async function startMosquitto(fixedPort?: number, access: readonly string[] = []): Promise<TestService> {
   const given = process.env.MQTT_TEST_URL;
-  if (given && fixedPort === undefined) return { url: given, stop: () => Promise.resolve() };
+  if (given && fixedPort === undefined && access.length === 0) return { url: given, stop: () => Promise.resolve() };
   const port = fixedPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   // max_queued_messages 0 = no limit: the default (1000) drops QoS 1 messages for a slow subscriber.
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'),
+    [`listener ${port} 127.0.0.1`, ...(access.length > 0 ? access : ['allow_anonymous true']), 'persistence false', 'max_queued_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'),
   );
   const child = await spawnUntilReady('mosquitto', ['-c', conf], /mosquitto version .* running/, 15_000);
   return { url: `mqtt://127.0.0.1:${port}`, stop: () => stopChild(child, dir) };
