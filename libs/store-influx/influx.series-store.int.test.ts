@@ -159,7 +159,13 @@ describe('InfluxSeriesStore against a real influxd', () => {
     const backfill = rollupSelect(db, ROLLUPS[0]!, `time >= ${t0}ms AND time < ${t0 + 120_000}ms`);
     const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(backfill)}`, { method: 'POST' });
     expect(res.status).toBe(200);
-    const rows = await influx.query(`SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".reading_1m WHERE point = 'ROLL'`, db);
+    expect(await res.json()).toMatchObject({ results: [{ series: [{ values: [[expect.anything(), 2]] }] }] }); // 2 buckets written
+    // influxd 1.6 acknowledges SELECT … INTO a moment before a query sees its points: wait until it does (≤ 5 s).
+    const rollup = `SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".reading_1m WHERE point = 'ROLL'`;
+    let rows = await influx.query(rollup, db);
+    for (const deadline = Date.now() + 5000; rows.length === 0 && Date.now() < deadline; rows = await influx.query(rollup, db)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(rows[0]?.values).toEqual([
       [t0, 0, 4, 2, 4, 5],
       [t0 + 60_000, 6, 11, 8.5, 11, 6],
