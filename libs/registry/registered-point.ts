@@ -1,21 +1,8 @@
-import type { Point, PointLimits, PointOrigin, PointPriority, PointType, ProfileSetting, RuleProfile } from '#libs/contracts/index.js';
+import type { Point, PointLimits, PointOrigin, PointPriority, PointType } from '#libs/contracts/index.js';
 
 /** The settings many points have in common (a gas detector's type, unit, limits, profile…), held once. */
-export interface PointSpec {
-  readonly type: PointType;
-  readonly substance: string | null;
-  readonly unit: string;
-  readonly range: readonly [number, number] | null;
-  readonly limits: PointLimits;
-  readonly deadband: number;
-  readonly onDelayS: number;
-  readonly offDelayS: number;
-  readonly samplePeriodS: number;
-  readonly priority: PointPriority;
-  readonly profile: RuleProfile | null;
-  readonly own: readonly ProfileSetting[];
-  readonly file: string;
-}
+export type PointSpec = Pick<Point, 'type' | 'substance' | 'unit' | 'range' | 'limits' | 'deadband' | 'onDelayS' | 'offDelayS' | 'samplePeriodS' | 'priority'> &
+  Pick<PointOrigin, 'profile' | 'own' | 'file'>;
 
 /**
  * A registry point: its identity in its own fields, its settings in a shared spec. Keeps a 440,000-point
