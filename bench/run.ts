@@ -7,11 +7,10 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { Subject } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { Point, Reading } from '#libs/contracts/index.js';
 import { loadRegistry } from '#libs/registry/index.js';
-import { limitAlarms } from '#libs/rules/index.js';
+import { RuleEngine } from '#libs/rules/index.js';
 import { freePort, startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
@@ -41,22 +40,31 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function ruleCore(pointsN: number, readingsN: number): { perSecond: number; bytesPerPoint: number } {
-  const points: Point[] = Array.from({ length: pointsN }, (_, i) => aPoint({ code: `P${i}`, name: `P${i}`, enterpriseCode: E }));
-  const input = new Subject<Reading[]>();
+type CoreWorkload = 'limits' | 'all rules';
+
+/**
+ * The rule core alone, in process: readings/s through RuleEngine and heap held per point. `limits`: LL/L/H/HH with
+ * deadband only; `all rules`: also on/off delays, stuck detection, rate of change and trend (a slope window each).
+ */
+function ruleCore(pointsN: number, readingsN: number, workload: CoreWorkload): { perSecond: number; bytesPerPoint: number } {
+  const all = workload === 'all rules';
+  const rules = all ? { rate: { risePerMin: 5, fallPerMin: null, windowS: 60 }, trend: { horizonS: 600, windowS: 300 }, stuck: { periods: 30, band: 0.01 } } : {};
+  const points: Point[] = Array.from({ length: pointsN }, (_, i) => aPoint({ code: `P${i}`, name: `P${i}`, enterpriseCode: E, rules, ...(all && { onDelayS: 5, offDelayS: 5 }) }));
+  const ctx = { points, gateways: [], votingGroups: [], composites: [], electricity: [] };
+  const emit = (): void => undefined;
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
-  input.pipe(limitAlarms()).subscribe();
+  const engine = new RuleEngine(ctx, 0, { chatter: { maxTransitions: 1e9, windowMs: 1 }, flood: { maxRaises: 1e9, windowMs: 1, endBelow: 0 } });
   // Warm-up puts every point into an alarm state, so state is held for all of them.
-  for (let i = 0; i < pointsN; i += 1000) input.next(points.slice(i, i + 1000).map((p) => ({ point: p, value: 45, ts: 1, quality: 'good' })));
+  for (let i = 0; i < pointsN; i += 1000) engine.readings(points.slice(i, i + 1000).map((p) => ({ point: p, value: 45, ts: 1, quality: 'good' })), 1, emit);
   global.gc?.();
   const bytesPerPoint = (process.memoryUsage().heapUsed - heapBefore) / pointsN;
   const batches: Reading[][] = [];
   for (let i = 0; i < readingsN; i += 1000) {
-    batches.push(Array.from({ length: 1000 }, (_, j) => ({ point: points[(i + j) % pointsN]!, value: 20 + ((i + j) % 37), ts: i + j, quality: 'good' as const })));
+    batches.push(Array.from({ length: 1000 }, (_, j) => ({ point: points[(i + j) % pointsN]!, value: 20 + ((i + j) % 37), ts: 1000 + i + j, quality: 'good' as const })));
   }
   const t0 = performance.now();
-  for (const b of batches) input.next(b);
+  for (const b of batches) engine.readings(b, 2, emit);
   return { perSecond: readingsN / ((performance.now() - t0) / 1000), bytesPerPoint };
 }
 
@@ -242,8 +250,10 @@ async function main(): Promise<void> {
     }
   }
   if (!only || only === 'core') {
-    const core = ruleCore(100_000, 2_000_000);
-    console.log(`rule core (limit rule, 100k points): ${Math.round(core.perSecond).toLocaleString('en')} readings/s, ~${Math.round(core.bytesPerPoint)} B state/point`);
+    for (const workload of ['limits', 'all rules'] as const) {
+      const core = ruleCore(100_000, 2_000_000, workload);
+      console.log(`rule core (${workload}, 100k points, one core): ${Math.round(core.perSecond).toLocaleString('en')} readings/s, ~${Math.round(core.bytesPerPoint)} B state/point`);
+    }
   }
   const starters: [string, (mqttUrl: string, influx: InfluxService) => Promise<Target>][] = [
     ['sentinel', (m, i) => startSentinel(m, i.url, join(work, 'sentinel'))],

@@ -3,10 +3,10 @@ import { connectAsync } from 'mqtt';
 import { Subject, filter, firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
-import type { LimitTransition, ReadingBatch } from '#libs/contracts/index.js';
+import type { ConditionChange, ReadingBatch } from '#libs/contracts/index.js';
 import { decodeMessage, type Rejection } from '#libs/decode/index.js';
 import { loadRegistry } from '#libs/registry/index.js';
-import { limitAlarms } from '#libs/rules/index.js';
+import { evaluateRules, RuleEngine, type RuleInput } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from './gateway.simulator.js';
 
 describe('gateway simulator', () => {
@@ -23,11 +23,13 @@ describe('gateway simulator', () => {
   });
 
   it('publishes the demo sites as valid telemetry and status, and drives a point past its limit', async () => {
-    const readings$ = new Subject<ReadingBatch>();
+    const readings$ = new Subject<RuleInput>();
     const rejections: Rejection[] = [];
     const statuses = new Set<string>();
     const seenPoints = new Set<string>();
-    const firstRaise = firstValueFrom(readings$.pipe(limitAlarms(), filter((t: LimitTransition) => t.from === null && t.to !== null)));
+    const engine = new RuleEngine(registry.ruleContext(), Date.now());
+    const isLimitRaise = (c: ConditionChange): boolean => c.from === null && (c.condition === 'limit_high' || c.condition === 'limit_low');
+    const firstRaise = firstValueFrom(readings$.pipe(evaluateRules(engine), filter(isLimitRaise)));
     const sub = await connectAsync(broker.url, { clientId: 'sim-test-sub' });
     sub.on('message', (topic, payload) => {
       const d = decodeMessage(topic, payload, Date.now(), registry, { maxFutureMs: 60_000 });
@@ -36,15 +38,16 @@ describe('gateway simulator', () => {
       else {
         rejections.push(...d.rejections);
         for (const r of d.readings) seenPoints.add(`${r.point.enterpriseCode}/${r.point.code}`);
-        readings$.next(d.readings);
+        const batch: ReadingBatch = d.readings;
+        readings$.next({ kind: 'readings', batch });
       }
     });
     await sub.subscribeAsync('sites/#', { qos: 1 });
 
     sim = await startSimulator({ url: broker.url, points: registry.allPoints(), periodMs: 20, excursionEveryMs: 200, excursionHoldMs: 100, seed: 7 });
     const raise = await firstRaise;
-    if (raise.side === 'high') expect(raise.value).toBeGreaterThanOrEqual(raise.threshold);
-    else expect(raise.value).toBeLessThanOrEqual(raise.threshold);
+    if (raise.condition === 'limit_high') expect(raise.value).toBeGreaterThanOrEqual(raise.threshold!);
+    else expect(raise.value).toBeLessThanOrEqual(raise.threshold!);
     expect(rejections).toEqual([]);
     expect(seenPoints.size).toBe(registry.allPoints().length);
     expect([...statuses].sort()).toEqual(registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}=online`).sort());

@@ -30,7 +30,7 @@ describe('broker unreachable at boot', () => {
     const gw = await connectAsync(mosquitto.url, { clientId: 'outage-gw' });
     await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'TF1-GAS1', value: 30 }] }), { qos: 1 });
     const frame = await ws.waitFor((f) => f.type === 'alarm');
-    expect(frame.alarm).toMatchObject({ pointCode: 'TF1-GAS1', type: 'H', severity: 'major', threshold: 25 });
+    expect(frame.alarm).toMatchObject({ pointCode: 'TF1-GAS1', level: 'H', severity: 'major', threshold: 25 });
     ws.close();
     await gw.endAsync();
   });

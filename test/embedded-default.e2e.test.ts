@@ -23,7 +23,7 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     await gateway.publishAsync(`sites/${E}/GW01/status`, 'online', { qos: 1, retain: true });
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: 1_795_000_000_000, readings: [{ point: 'DC1-TE', value: 72 }] }), { qos: 1 });
     const frame = await ws.waitFor((f) => f.type === 'alarm');
-    expect(frame.alarm).toMatchObject({ pointCode: 'DC1-TE', type: 'HH', status: 'ACTIVE_UNACK' });
+    expect(frame.alarm).toMatchObject({ pointCode: 'DC1-TE', level: 'HH', status: 'ACTIVE_UNACK' });
     await ws.waitFor((f) => f.type === 'gateway');
     const gateways = (await (await fetch(`${first.url}/api/gateways`)).json()) as unknown[];
     expect(gateways).toHaveLength(2);

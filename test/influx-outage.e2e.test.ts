@@ -51,7 +51,7 @@ describe('InfluxDB outage under load', () => {
     sent += 1;
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
     const active = (await (await fetch(`${monitor.url}/api/alarms?status=active`)).json()) as { pointCode: string; type: string }[];
-    expect(active).toContainEqual(expect.objectContaining({ pointCode: 'R201-PT', type: 'HH' }));
+    expect(active).toContainEqual(expect.objectContaining({ pointCode: 'R201-PT', level: 'HH' }));
     const during = await healthOf();
     expect(during.status).toBe('degraded');
     expect(during.stores.series.detail).toMatch(/lines spooled/);

@@ -45,18 +45,18 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     await gateway.publishAsync(TELEMETRY, JSON.stringify({ ts, readings: [{ point: 'T101-TE', value: 55.5 }, { point: 'T101-PT', value: 5 }] }), { qos: 1 });
     const frame = await ws.waitFor(isAlarm('T101-TE', 'ACTIVE_UNACK'));
     expect(frame.seq).toBe((snapshot.seq as number) + 1);
-    expect(frame.alarm).toMatchObject({ type: 'HH', severity: 'critical', value: 55.5, threshold: 50, hazardSourceCode: 'TF-1', enterpriseCode: E });
+    expect(frame.alarm).toMatchObject({ level: 'HH', severity: 'critical', value: 55.5, threshold: 50, hazardSourceCode: 'TF-1', enterpriseCode: E });
 
     const res = await fetch(`${monitor.url}/api/alarms?status=active`);
     expect(res.status).toBe(200);
     const active = (await res.json()) as Alarm[];
-    expect(active).toEqual([expect.objectContaining({ id: (frame.alarm as Alarm).id, pointCode: 'T101-TE', type: 'HH', status: 'ACTIVE_UNACK', raisedAt: new Date(ts).toISOString() })]);
+    expect(active).toEqual([expect.objectContaining({ id: (frame.alarm as Alarm).id, pointCode: 'T101-TE', level: 'HH', status: 'ACTIVE_UNACK', raisedAt: new Date(ts).toISOString() })]);
 
     await monitor.runtime.seriesStore.flush();
     const series = await influx.query(`SELECT value FROM reading WHERE point = 'T101-TE'`, 'e2e');
     expect(series[0]?.values).toEqual([[ts, 55.5]]);
     // The alarm change is a series of its own, for chart annotations.
-    const events = await influx.query(`SELECT kind, status, value, threshold, severity FROM alarm WHERE point = 'T101-TE'`, 'e2e');
+    const events = await influx.query(`SELECT kind, status, value, threshold, severity FROM alarm WHERE code = 'T101-TE' AND "condition" = 'limit_high'`, 'e2e');
     expect(events[0]?.values).toEqual([[ts, 'raise', 'ACTIVE_UNACK', 55.5, 50, 'critical']]);
 
     // The history API reads the same back from InfluxDB, with the limits to draw.

@@ -129,7 +129,7 @@ describe('registry: REST, reload by an admin, file watch', () => {
     expect(ws.frames.filter(alarmOf('T101-TE'))).toHaveLength(1);
     await publish('T101-TE', 30);
     const cleared = await ws.waitFor((f) => alarmOf('T101-TE')(f) && (f.alarm as { status: string }).status === 'CLEARED_UNACK');
-    expect(cleared.alarm).toMatchObject({ type: 'H', threshold: 40 });
+    expect(cleared.alarm).toMatchObject({ level: 'H', threshold: 40 });
     const letters = await getJson<{ detail: string }[]>(`${monitor.url}/api/dead-letters`);
     expect(letters.body.some((l) => l.detail.includes('T103-TE'))).toBe(false);
   });

@@ -1,11 +1,11 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, ReadingBatch, SeriesStore } from '#libs/contracts/index.js';
+import type { AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook } from '#libs/alarms/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
-import { limitAlarms, rekeyLimitStates } from '#libs/rules/index.js';
+import { evaluateRules, RuleEngine, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
@@ -18,6 +18,9 @@ export interface PipelineDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly maxFutureMs?: number;
+  /** How often the rule core's clock runs (silences, chatter, floods, power intervals). */
+  readonly ruleTickMs?: number;
+  readonly ruleOptions?: Partial<EngineOptions>;
 }
 
 const EXCERPT = 200;
@@ -29,33 +32,45 @@ export const UNREGISTERED = '(unregistered)';
  */
 export class MonitorPipeline {
   readonly book: AlarmBook;
-  private readonly readings$ = new Subject<ReadingBatch>();
+  readonly engine: RuleEngine;
+  private readonly inputs$ = new Subject<RuleInput>();
   private readonly gatewayStates = new Map<string, GatewayStatus>();
   /** Refused messages and readings since boot, per `enterprise/gateway` and reason. */
   private readonly refusals = new Map<string, Partial<Record<DeadLetterReason, number>>>();
   private subscriptions: Subscription[] = [];
   /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
   private changed: AlarmEvent[] = [];
+  private inMessage = false;
 
   constructor(private readonly deps: PipelineDeps) {
     this.book = new AlarmBook(deps.alarmStore.loadActive());
+    this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
+    this.engine.restore(this.book.conditions());
     deps.metrics.activeAlarms.set(this.book.activeCount);
   }
 
   start(messages$: Observable<RawMessage>): void {
     const { registry } = this.deps;
-    const limitStates = this.book.ruleState((e, p) => registry.findPoint(e, p));
     this.subscriptions.push(
-      registry.swaps$.subscribe(({ next }) => rekeyLimitStates(limitStates, (old) => next.findPoint(old.enterpriseCode, old.code))),
-      this.readings$.pipe(limitAlarms(limitStates)).subscribe((t) => {
-        const alarm = this.book.apply(t);
-        if (!alarm) return;
-        const kind = t.from === null ? 'raise' : t.to === null ? 'clear' : 'update';
+      registry.swaps$.subscribe(({ next }) => this.engine.reload(next.ruleContext())),
+      this.inputs$.pipe(evaluateRules(this.engine, { tickMs: this.deps.ruleTickMs ?? 5000 })).subscribe((c) => {
+        const event = this.book.apply(c);
+        if (!event) return;
+        const { kind, alarm } = event;
         this.deps.metrics.alarmEvents.inc({ kind });
-        this.changed.push({ kind, alarm });
-        this.deps.log.info({ alarmId: alarm.id, kind, type: alarm.type, point: alarm.pointCode, value: alarm.value }, 'alarm');
+        this.changed.push(event);
+        this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, value: alarm.value, message: alarm.message }, 'alarm');
+        // Changes the clock makes (silences, floods…) come outside any message: commit them as they come.
+        if (!this.inMessage) this.commitAlarms();
       }),
-      messages$.subscribe((msg) => this.onMessage(msg)),
+      messages$.subscribe((msg) => {
+        this.inMessage = true;
+        try {
+          this.onMessage(msg);
+        } finally {
+          this.inMessage = false;
+        }
+      }),
     );
   }
 
@@ -100,6 +115,8 @@ export class MonitorPipeline {
         };
         this.gatewayStates.set(`${status.enterpriseCode}/${status.gatewayCode}`, status);
         this.deps.hub.publishGateway(status);
+        this.inputs$.next({ kind: 'gateway', enterpriseCode: status.enterpriseCode, gatewayCode: status.gatewayCode, state: status.state });
+        if (this.changed.length > 0) this.commitAlarms();
         msg.ack();
         return;
       }
@@ -112,7 +129,7 @@ export class MonitorPipeline {
         }
         metrics.readings.inc(readings.length);
         this.deps.seriesStore.write(readings, msg.ack);
-        this.readings$.next(readings);
+        this.inputs$.next({ kind: 'readings', batch: readings });
         if (this.changed.length > 0) this.commitAlarms();
         this.deps.hub.publishReadings(readings);
         return;

@@ -18,12 +18,14 @@ export function pointView(p: Point) {
     offDelayS: p.offDelayS,
     samplePeriodS: p.samplePeriodS,
     priority: p.priority,
+    role: p.role,
+    rules: p.rules,
     profile: p.origin.profile?.name ?? null,
   };
 }
 
 export interface SettingOrigin {
-  readonly value: number | string | null;
+  readonly value: number | string | object | null;
   /** `point`: set on the point itself; `profile`: inherited; `default`: neither set it. */
   readonly from: 'point' | 'profile' | 'default';
   readonly file: string | null;
@@ -32,15 +34,20 @@ export interface SettingOrigin {
   readonly source?: string;
 }
 
-const SETTINGS: readonly ProfileSetting[] = ['ll', 'l', 'h', 'hh', 'deadband', 'onDelayS', 'offDelayS', 'priority'];
+const SETTINGS: readonly ProfileSetting[] = ['ll', 'l', 'h', 'hh', 'deadband', 'onDelayS', 'offDelayS', 'priority', 'rate', 'trend', 'stuck', 'noDataPeriods'];
 
-function valueOf(p: Point, key: ProfileSetting): number | string | null {
+function valueOf(p: Point, key: ProfileSetting): number | string | object | null {
   switch (key) {
     case 'll':
     case 'l':
     case 'h':
     case 'hh':
       return p.limits[key];
+    case 'rate':
+    case 'trend':
+    case 'stuck':
+    case 'noDataPeriods':
+      return p.rules[key];
     default:
       return p[key];
   }

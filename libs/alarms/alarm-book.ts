@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Alarm, AlarmSeverity, LimitLevel, LimitTransition, Point } from '#libs/contracts/index.js';
-import type { LimitState } from '#libs/rules/index.js';
-
-export function severityOf(level: LimitLevel): AlarmSeverity {
-  return level === 'HH' || level === 'LL' ? 'critical' : 'major';
-}
-
-function keyOf(enterpriseCode: string, pointCode: string, side: string): string {
-  return `${enterpriseCode}/${pointCode}/${side}`;
-}
+import type { Alarm, AlarmEvent, ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
 
 /**
- * Keeps one alarm per point and side: raised on the first crossing, updated in place when its level
- * changes (H → HH), cleared when the rule reports the value back to normal.
+ * Keeps one alarm per condition key: raised on the first change, updated in place while active (level, value,
+ * peak, flags), cleared when the rule core reports the condition gone.
  */
 export class AlarmBook {
   private readonly active = new Map<string, Alarm>();
@@ -21,56 +12,73 @@ export class AlarmBook {
     activeAlarms: readonly Alarm[],
     private readonly newId: () => string = randomUUID,
   ) {
-    for (const a of activeAlarms) this.active.set(keyOf(a.enterpriseCode, a.pointCode, a.side), a);
+    for (const a of activeAlarms) this.active.set(a.key, a);
   }
 
-  /** Returns the changed alarm, or null when the transition changes nothing. */
-  apply(t: LimitTransition): Alarm | null {
-    const key = keyOf(t.point.enterpriseCode, t.point.code, t.side);
-    const existing = this.active.get(key);
-    const at = new Date(t.ts).toISOString();
-    if (t.to === null) {
+  /** The alarm event a condition change makes, or null when it changes nothing (e.g. a clear of no alarm). */
+  apply(c: ConditionChange): AlarmEvent | null {
+    const existing = this.active.get(c.key);
+    const at = new Date(c.ts).toISOString();
+    if (c.to === null) {
       if (!existing) return null;
-      this.active.delete(key);
+      this.active.delete(c.key);
       return {
-        ...existing,
-        status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
-        value: t.value,
-        updatedAt: at,
-        clearedAt: at,
+        kind: 'clear',
+        alarm: {
+          ...existing,
+          status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
+          value: c.value ?? existing.value,
+          message: c.message,
+          chattering: c.chattering,
+          updatedAt: at,
+          clearedAt: at,
+        },
       };
     }
-    const peakOf = (prev: number): number => (t.side === 'high' ? Math.max(prev, t.value) : Math.min(prev, t.value));
-    const alarm: Alarm = existing
-      ? {
-          ...existing,
-          type: t.to,
-          severity: severityOf(t.to),
-          value: t.value,
-          peakValue: peakOf(existing.peakValue),
-          threshold: t.threshold,
-          updatedAt: at,
-        }
-      : {
-          id: this.newId(),
-          pointCode: t.point.code,
-          enterpriseCode: t.point.enterpriseCode,
-          gatewayCode: t.point.gatewayCode,
-          hazardSourceCode: t.point.hazardSourceCode,
-          side: t.side,
-          type: t.to,
-          severity: severityOf(t.to),
-          status: 'ACTIVE_UNACK',
-          value: t.value,
-          peakValue: t.value,
-          threshold: t.threshold,
-          unit: t.point.unit,
-          raisedAt: at,
-          updatedAt: at,
-          clearedAt: null,
-        };
-    this.active.set(key, alarm);
-    return alarm;
+    if (existing) {
+      const alarm: Alarm = {
+        ...existing,
+        level: c.to,
+        severity: c.severity,
+        value: c.value,
+        peakValue: peakOf(c, existing.peakValue),
+        threshold: c.threshold ?? existing.threshold,
+        message: c.message,
+        chattering: c.chattering,
+        floodKey: existing.floodKey ?? c.floodKey,
+        updatedAt: at,
+      };
+      this.active.set(c.key, alarm);
+      return { kind: 'update', alarm };
+    }
+    const o = c.originator;
+    const alarm: Alarm = {
+      id: this.newId(),
+      key: c.key,
+      originatorKind: o.kind,
+      originatorCode: o.code,
+      enterpriseCode: o.enterpriseCode,
+      gatewayCode: o.gatewayCode,
+      hazardSourceCode: o.hazardSourceCode,
+      pointCode: o.kind === 'point' ? o.code : null,
+      condition: c.condition,
+      name: c.name,
+      level: c.to,
+      severity: c.severity,
+      status: 'ACTIVE_UNACK',
+      value: c.value,
+      peakValue: c.value,
+      threshold: c.threshold,
+      unit: c.unit,
+      message: c.message,
+      chattering: c.chattering,
+      floodKey: c.floodKey,
+      raisedAt: at,
+      updatedAt: at,
+      clearedAt: null,
+    };
+    this.active.set(c.key, alarm);
+    return { kind: 'raise', alarm };
   }
 
   get activeCount(): number {
@@ -81,15 +89,14 @@ export class AlarmBook {
     return [...this.active.values()];
   }
 
-  /** Rule state implied by the active alarms, so a restart neither re-raises nor forgets to clear them. */
-  ruleState(findPoint: (enterpriseCode: string, pointCode: string) => Point | undefined): Map<Point, LimitState> {
-    const states = new Map<Point, LimitState>();
-    for (const a of this.active.values()) {
-      const point = findPoint(a.enterpriseCode, a.pointCode);
-      if (!point) continue;
-      const prev = states.get(point) ?? { high: null, low: null };
-      states.set(point, a.side === 'high' ? { ...prev, high: a.type as 'HH' | 'H' } : { ...prev, low: a.type as 'LL' | 'L' });
-    }
-    return states;
+  /** The conditions in force, for the rule core to continue from after a restart. */
+  conditions(): { key: string; level: ConditionLevel }[] {
+    return [...this.active.values()].map((a) => ({ key: a.key, level: a.level }));
   }
+}
+
+function peakOf(c: ConditionChange, prev: number | null): number | null {
+  if (c.value === null) return prev;
+  if (prev === null) return c.value;
+  return c.condition === 'limit_low' ? Math.min(prev, c.value) : Math.max(prev, c.value);
 }

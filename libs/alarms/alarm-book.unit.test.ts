@@ -1,31 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { aPoint, aTransition } from '#libs/testing/builders.js';
+import type { ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+import { aLimitChange, aPoint } from '#libs/testing/builders.js';
 import { AlarmBook } from './alarm-book.js';
 
 const point = aPoint();
-const tr = aTransition.bind(null, point);
+const E = point.enterpriseCode;
+
+const limit = (from: ConditionLevel | null, to: ConditionLevel | null, value: number, ts: number, condition: 'limit_high' | 'limit_low' = 'limit_high'): ConditionChange =>
+  ({ ...aLimitChange(point, from, to, value, ts, condition), message: `m${ts}` });
 
 describe('AlarmBook', () => {
-  it('keeps one alarm per point and side, escalating in place and clearing', () => {
+  it('keeps one alarm per condition key, escalating in place and clearing', () => {
     let n = 0;
     const book = new AlarmBook([], () => `a${++n}`);
-    const raised = book.apply(tr(null, 'H', 41, 40, 1000))!;
-    expect(raised).toMatchObject({ id: 'a1', type: 'H', severity: 'major', status: 'ACTIVE_UNACK', raisedAt: '1970-01-01T00:00:01.000Z' });
-    const escalated = book.apply(tr('H', 'HH', 55, 50, 2000))!;
-    expect(escalated).toMatchObject({ id: 'a1', type: 'HH', severity: 'critical', peakValue: 55, raisedAt: raised.raisedAt });
-    const low = book.apply(tr(null, 'L', -1, 0, 2500, 'low'))!;
-    expect(low.id).toBe('a2');
+    const raised = book.apply(limit(null, 'H', 41, 1000))!;
+    expect(raised.kind).toBe('raise');
+    expect(raised.alarm).toMatchObject({ id: 'a1', level: 'H', severity: 'major', status: 'ACTIVE_UNACK', pointCode: 'T101-TE', raisedAt: '1970-01-01T00:00:01.000Z', message: 'm1000' });
+    const escalated = book.apply(limit('H', 'HH', 55, 2000))!;
+    expect(escalated).toMatchObject({ kind: 'update', alarm: { id: 'a1', level: 'HH', severity: 'critical', peakValue: 55, raisedAt: raised.alarm.raisedAt } });
+    const low = book.apply(limit(null, 'L', -1, 2500, 'limit_low'))!;
+    expect(low.alarm.id).toBe('a2');
     expect(book.activeAlarms()).toHaveLength(2);
-    const cleared = book.apply(tr('HH', null, 30, 50, 3000))!;
-    expect(cleared).toMatchObject({ id: 'a1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:03.000Z', peakValue: 55 });
+    const cleared = book.apply(limit('HH', null, 30, 3000))!;
+    expect(cleared).toMatchObject({ kind: 'clear', alarm: { id: 'a1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:03.000Z', peakValue: 55, value: 30 } });
     expect(book.activeAlarms().map((a) => a.id)).toEqual(['a2']);
-    expect(book.apply(tr('H', null, 30, 40, 4000))).toBeNull();
+    expect(book.apply(limit('H', null, 30, 4000))).toBeNull();
   });
 
-  it('gives the rule state implied by active alarms', () => {
+  it('keeps the lowest value as the peak of a low-side alarm', () => {
     const book = new AlarmBook([], () => 'x');
-    book.apply(tr(null, 'HH', 60, 50, 1));
-    const states = book.ruleState(() => point);
-    expect(states.get(point)).toEqual({ high: 'HH', low: null });
+    book.apply(limit(null, 'L', -1, 1, 'limit_low'));
+    expect(book.apply(limit('L', 'LL', -12, 2, 'limit_low'))!.alarm.peakValue).toBe(-12);
+    expect(book.apply(limit('LL', 'L', -5, 3, 'limit_low'))!.alarm.peakValue).toBe(-12);
+  });
+
+  it('gives the conditions in force, for the rule core after a restart', () => {
+    const book = new AlarmBook([], () => 'x');
+    book.apply(limit(null, 'HH', 60, 1));
+    expect(book.conditions()).toEqual([{ key: `${E}/point:T101-TE/limit_high`, level: 'HH' }]);
   });
 });

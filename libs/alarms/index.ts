@@ -1,1 +1,1 @@
-export { AlarmBook, severityOf } from './alarm-book.js';
+export { AlarmBook } from './alarm-book.js';

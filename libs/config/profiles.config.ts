@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { limitsSchema, pointTypeSchema, prioritySchema } from './sites.config.js';
+import { compositeBodyShape, limitsSchema, pointTypeSchema, prioritySchema, ruleSettingsShape } from './sites.config.js';
 import { readConfigFolder, type LoadedFile } from './yaml-files.js';
 
 const profileSchema = z.strictObject({
@@ -12,10 +12,22 @@ const profileSchema = z.strictObject({
   onDelayS: z.number().finite().min(0).optional(),
   offDelayS: z.number().finite().min(0).optional(),
   priority: prioritySchema.optional(),
+  ...ruleSettingsShape,
   source: z.string().min(1, 'the standard or reason behind the values'),
 });
 
-export const profileFileSchema = z.strictObject({ profiles: z.array(profileSchema).min(1) });
+/** A composite rule applied to every hazard source of the given kinds whose points fill every clause. */
+const compositeTemplateSchema = z.strictObject({
+  ...compositeBodyShape,
+  appliesTo: z.strictObject({
+    kinds: z.array(z.enum(['tank_farm', 'warehouse', 'reactor_unit', 'production_unit', 'dust_collector', 'polishing_line', 'grinding_line', 'other'])).min(1),
+  }),
+  source: z.string().min(1, 'the standard or reason behind the rule'),
+});
+
+export const profileFileSchema = z
+  .strictObject({ profiles: z.array(profileSchema).default([]), composites: z.array(compositeTemplateSchema).default([]) })
+  .refine((f) => f.profiles.length + f.composites.length > 0, 'at least one profile or composite');
 
 export type ProfileFile = z.infer<typeof profileFileSchema>;
 export type LoadedProfileFile = LoadedFile<ProfileFile>;

@@ -14,6 +14,50 @@ export const prioritySchema = z.enum(['high', 'medium', 'low']);
 const limit = z.number().finite().nullable().optional();
 export const limitsSchema = z.strictObject({ ll: limit, l: limit, h: limit, hh: limit });
 const seconds = z.number().finite().min(0);
+const positive = z.number().finite().positive();
+
+/** Rule settings beyond limits; a profile may give them too, and `null` on a point turns the profile's off. */
+export const ruleSettingsShape = {
+  rate: z
+    .strictObject({ risePerMin: positive.optional(), fallPerMin: positive.optional(), windowS: positive.default(60) })
+    .refine((r) => r.risePerMin !== undefined || r.fallPerMin !== undefined, 'risePerMin or fallPerMin (units per minute)')
+    .nullable()
+    .optional(),
+  trend: z.strictObject({ horizonS: positive, windowS: positive.default(300) }).nullable().optional(),
+  stuck: z.strictObject({ periods: z.number().int().min(2), band: z.number().finite().min(0) }).nullable().optional(),
+  noDataPeriods: z.number().int().min(0).optional(),
+};
+
+const severitySchema = z.enum(['critical', 'major', 'minor', 'warning']);
+const limitLevelSchema = z.enum(['HH', 'H', 'L', 'LL']);
+
+/** One clause of a composite rule: which points (by code, type or role) and exactly one test. */
+export const clauseSchema = z
+  .strictObject({
+    point: codeSchema.optional(),
+    type: z.lazy(() => pointTypeSchema).optional(),
+    role: z.string().min(1).optional(),
+    above: z.number().finite().optional(),
+    below: z.number().finite().optional(),
+    outside: z.tuple([z.number().finite(), z.number().finite()]).optional(),
+    equals: z.number().finite().optional(),
+    risingPerMin: positive.optional(),
+    fallingPerMin: positive.optional(),
+    level: limitLevelSchema.optional(),
+  })
+  .refine((c) => c.point !== undefined || c.type !== undefined || c.role !== undefined, 'point, type or role to select the points')
+  .refine(
+    (c) => [c.above, c.below, c.outside, c.equals, c.risingPerMin, c.fallingPerMin, c.level].filter((t) => t !== undefined).length === 1,
+    'exactly one test: above, below, outside, equals, risingPerMin, fallingPerMin or level',
+  );
+
+export const compositeBodyShape = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'a lower-case name of letters, digits, "_", "-" or "."'),
+  message: z.string().min(1),
+  severity: severitySchema.default('critical'),
+  onDelayS: seconds.default(0),
+  all: z.array(clauseSchema).min(1),
+};
 
 const pointSchema = z.strictObject({
   code: codeSchema,
@@ -31,6 +75,8 @@ const pointSchema = z.strictObject({
   offDelayS: seconds.optional(),
   samplePeriodS: z.number().finite().positive().optional(),
   priority: prioritySchema.optional(),
+  role: z.string().min(1).optional(),
+  ...ruleSettingsShape,
 });
 
 const hazardSourceSchema = z.strictObject({
@@ -62,6 +108,30 @@ const enterpriseSchema = z.strictObject({
     .min(1),
   hazardSources: z.array(hazardSourceSchema).default([]),
   points: z.array(pointSchema).default([]),
+  votingGroups: z
+    .array(
+      z.strictObject({
+        code: codeSchema,
+        name: z.string().min(1),
+        hazardSource: codeSchema.optional(),
+        points: z.array(codeSchema).min(2),
+        k: z.number().int().min(1),
+        level: z.enum(['H', 'HH']).default('H'),
+        severity: severitySchema.default('critical'),
+      }),
+    )
+    .default([]),
+  composites: z.array(z.strictObject({ ...compositeBodyShape, hazardSource: codeSchema })).default([]),
+  electricity: z
+    .strictObject({
+      capacityKw: positive.optional(),
+      declaredState: z.enum(['running', 'stopped']).default('running'),
+      stoppedKw: z.number().finite().min(0).default(10),
+      baselineTolerance: positive.default(0.5),
+      baselineMinDays: z.number().int().min(1).default(7),
+      utcOffsetMin: z.number().int().min(-720).max(840).default(480),
+    })
+    .optional(),
 });
 
 export const siteFileSchema = z.strictObject({ enterprises: z.array(enterpriseSchema).min(1) });

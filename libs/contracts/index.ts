@@ -25,7 +25,35 @@ export interface PointLimits {
 export type PointPriority = 'high' | 'medium' | 'low';
 
 /** The settings of a point that a rule profile may supply. */
-export type ProfileSetting = 'll' | 'l' | 'h' | 'hh' | 'deadband' | 'onDelayS' | 'offDelayS' | 'priority';
+export type ProfileSetting = 'll' | 'l' | 'h' | 'hh' | 'deadband' | 'onDelayS' | 'offDelayS' | 'priority' | 'rate' | 'trend' | 'stuck' | 'noDataPeriods';
+
+/** Rate-of-change alarm: the least-squares slope over `windowS` at or beyond a rise or fall per minute. */
+export interface RateSetting {
+  readonly risePerMin: number | null;
+  readonly fallPerMin: number | null;
+  readonly windowS: number;
+}
+
+/** Early warning: the linear trend over `windowS` reaches the outer limit (HH, else H; LL, else L) within `horizonS`. */
+export interface TrendSetting {
+  readonly horizonS: number;
+  readonly windowS: number;
+}
+
+/** Stuck sensor: `periods` readings in a row within ±`band` of the first of them. */
+export interface StuckSetting {
+  readonly periods: number;
+  readonly band: number;
+}
+
+/** The rules beyond limits that a point takes part in; each null when off. */
+export interface PointRules {
+  readonly rate: RateSetting | null;
+  readonly trend: TrendSetting | null;
+  readonly stuck: StuckSetting | null;
+  /** Data interruption after this many sample periods without a reading. */
+  readonly noDataPeriods: number;
+}
 
 /** A named set of defaults by point type (and substance, and unit) that points inherit unless they set their own. */
 export interface RuleProfile {
@@ -39,6 +67,10 @@ export interface RuleProfile {
   readonly onDelayS?: number;
   readonly offDelayS?: number;
   readonly priority?: PointPriority;
+  readonly rate?: RateSetting | null;
+  readonly trend?: TrendSetting | null;
+  readonly stuck?: StuckSetting | null;
+  readonly noDataPeriods?: number;
   /** The standard or reason behind the values, shown with every limit taken from the profile. */
   readonly source: string;
 }
@@ -70,6 +102,9 @@ export interface Point {
   /** Expected seconds between two readings (the gateway's reporting period unless the point says otherwise). */
   readonly samplePeriodS: number;
   readonly priority: PointPriority;
+  /** What the point does in its hazard source (e.g. "fan", "spray"), for composite rules that select by role. */
+  readonly role: string | null;
+  readonly rules: PointRules;
   readonly origin: PointOrigin;
 }
 
@@ -141,38 +176,164 @@ export interface Reading {
 export type ReadingBatch = readonly Reading[];
 
 export type LimitLevel = 'HH' | 'H' | 'L' | 'LL';
-export type LimitSide = 'high' | 'low';
 
-/** Emitted by the rule core when a point's limit level on one side changes. `to: null` means back to normal. */
-export interface LimitTransition {
-  readonly point: Point;
-  readonly side: LimitSide;
-  readonly from: LimitLevel | null;
-  readonly to: LimitLevel | null;
-  readonly value: number;
-  /** The limit crossed (for a raise or escalation) or the limit left (for a clear). */
-  readonly threshold: number;
-  readonly ts: number;
+/** What an alarm is about. Limit alarms have levels; every other condition is simply active or not. */
+export type ConditionType =
+  | 'limit_high'
+  | 'limit_low'
+  | 'rate_of_change'
+  | 'trend_to_limit'
+  | 'bad_quality'
+  | 'out_of_range'
+  | 'sensor_stuck'
+  | 'no_data'
+  | 'gateway_offline'
+  | 'vote'
+  | 'composite'
+  | 'power_over_capacity'
+  | 'power_while_stopped'
+  | 'power_abnormal'
+  | 'alarm_flood';
+
+export type ConditionLevel = LimitLevel | 'ACTIVE';
+
+export type OriginatorKind = 'point' | 'gateway' | 'area' | 'hazard_source' | 'enterprise';
+
+/** What raised a condition: a point, a gateway, a voting area, a hazard source (composite rules) or an enterprise. */
+export interface Originator {
+  readonly kind: OriginatorKind;
+  readonly enterpriseCode: string;
+  readonly code: string;
+  readonly hazardSourceCode: string | null;
+  readonly gatewayCode: string | null;
 }
 
-export type AlarmSeverity = 'critical' | 'major';
+export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'warning';
+
+/**
+ * Emitted by the rule core when a condition changes: raised (`from` null), changed level in place (H → HH), or
+ * cleared (`to` null). `key` names the one alarm it belongs to; `from === to` only updates flags (chattering).
+ */
+export interface ConditionChange {
+  readonly key: string;
+  readonly originator: Originator;
+  readonly condition: ConditionType;
+  /** The voting group or composite rule, for conditions that have names. */
+  readonly name: string | null;
+  readonly from: ConditionLevel | null;
+  readonly to: ConditionLevel | null;
+  /** Severity of the level entered (of the level left, for a clear). */
+  readonly severity: AlarmSeverity;
+  readonly value: number | null;
+  readonly threshold: number | null;
+  readonly unit: string | null;
+  /** Event time, epoch ms. */
+  readonly ts: number;
+  /** Why, in words an operator reads. */
+  readonly message: string;
+  /** True while the condition chatters (> 5 transitions in 5 min); its transitions are held until it settles. */
+  readonly chattering: boolean;
+  /** Key of the enterprise's flood alarm this raise is grouped under, or null. */
+  readonly floodKey: string | null;
+}
+
+/** k-of-n voting: an area alarm when at least `k` of the member points stand at `level` or above (high side). */
+export interface VotingGroup {
+  readonly enterpriseCode: string;
+  readonly code: string;
+  readonly name: string;
+  readonly hazardSourceCode: string | null;
+  readonly points: readonly Point[];
+  readonly k: number;
+  readonly level: 'H' | 'HH';
+  readonly severity: AlarmSeverity;
+}
+
+/** One test of a composite rule on the latest good value (or trend, or limit level) of a point. */
+export type ClauseTest =
+  | { readonly kind: 'above'; readonly value: number }
+  | { readonly kind: 'below'; readonly value: number }
+  | { readonly kind: 'outside'; readonly low: number; readonly high: number }
+  | { readonly kind: 'equals'; readonly value: number }
+  | { readonly kind: 'rising'; readonly perMin: number }
+  | { readonly kind: 'falling'; readonly perMin: number }
+  | { readonly kind: 'level'; readonly level: LimitLevel };
+
+/** A clause holds when any of its points passes its test with a current (not interrupted, good) value. */
+export interface CompositeClause {
+  readonly points: readonly Point[];
+  readonly test: ClauseTest;
+}
+
+/** A declarative rule over several points of one hazard source: active while every clause holds. */
+export interface CompositeRule {
+  readonly enterpriseCode: string;
+  readonly hazardSourceCode: string;
+  readonly name: string;
+  readonly message: string;
+  readonly severity: AlarmSeverity;
+  readonly onDelayS: number;
+  readonly clauses: readonly CompositeClause[];
+}
+
+/** Electricity monitoring (电力监测分析) of one enterprise: 15-minute profile of the sum of its `power` points. */
+export interface ElectricitySetting {
+  readonly enterpriseCode: string;
+  readonly capacityKw: number | null;
+  readonly declaredState: 'running' | 'stopped';
+  /** Above this while declared stopped: production running while declared stopped. */
+  readonly stoppedKw: number;
+  /** Abnormal when an interval departs from the usual value of its time of day by more than this fraction. */
+  readonly baselineTolerance: number;
+  /** Days of history a time-of-day slot needs before it is judged. */
+  readonly baselineMinDays: number;
+  /** UTC offset of the site's clock in minutes (time-of-day slots are local): 480 for China. */
+  readonly utcOffsetMin: number;
+}
+
+/** One closed 15-minute interval of an enterprise's power profile. */
+export interface PowerInterval {
+  readonly enterpriseCode: string;
+  readonly start: number;
+  readonly kw: number;
+  /** The usual value of this time of day, once learned. */
+  readonly baselineKw: number | null;
+}
+
+/** Everything the rule core evaluates, compiled from the registry. */
+export interface RuleContext {
+  readonly points: readonly Point[];
+  readonly gateways: readonly Gateway[];
+  readonly votingGroups: readonly VotingGroup[];
+  readonly composites: readonly CompositeRule[];
+  readonly electricity: readonly ElectricitySetting[];
+}
+
 export type AlarmStatus = 'ACTIVE_UNACK' | 'ACTIVE_ACK' | 'CLEARED_UNACK' | 'CLEARED_ACK';
 
 export interface Alarm {
   readonly id: string;
-  readonly pointCode: string;
+  /** One alarm per key (originator and condition) at a time; its level changes in place (H → HH). */
+  readonly key: string;
+  readonly originatorKind: OriginatorKind;
+  readonly originatorCode: string;
   readonly enterpriseCode: string;
-  readonly gatewayCode: string;
-  readonly hazardSourceCode: string;
-  /** One limit alarm per point and side; `type` is its current level and changes in place (H → HH). */
-  readonly side: LimitSide;
-  readonly type: LimitLevel;
+  readonly gatewayCode: string | null;
+  readonly hazardSourceCode: string | null;
+  /** The point's code for point alarms, else null. */
+  readonly pointCode: string | null;
+  readonly condition: ConditionType;
+  readonly name: string | null;
+  readonly level: ConditionLevel;
   readonly severity: AlarmSeverity;
   readonly status: AlarmStatus;
-  readonly value: number;
-  readonly peakValue: number;
-  readonly threshold: number;
-  readonly unit: string;
+  readonly value: number | null;
+  readonly peakValue: number | null;
+  readonly threshold: number | null;
+  readonly unit: string | null;
+  readonly message: string;
+  readonly chattering: boolean;
+  readonly floodKey: string | null;
   readonly raisedAt: string;
   readonly updatedAt: string;
   readonly clearedAt: string | null;

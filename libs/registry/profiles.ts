@@ -1,4 +1,4 @@
-import type { PointLimits, PointPriority, PointType, ProfileSetting, RuleProfile } from '#libs/contracts/index.js';
+import type { PointLimits, PointPriority, PointRules, PointType, ProfileSetting, RateSetting, RuleProfile, StuckSetting, TrendSetting } from '#libs/contracts/index.js';
 import type { LoadedProfileFile } from '#libs/config/index.js';
 import { limitOrderProblems } from './limit-checks.js';
 
@@ -27,6 +27,10 @@ export class ProfileIndex {
           ...(p.onDelayS !== undefined && { onDelayS: p.onDelayS }),
           ...(p.offDelayS !== undefined && { offDelayS: p.offDelayS }),
           ...(p.priority !== undefined && { priority: p.priority }),
+          ...(p.rate !== undefined && { rate: rateOf(p.rate) }),
+          ...(p.trend !== undefined && { trend: p.trend }),
+          ...(p.stuck !== undefined && { stuck: p.stuck }),
+          ...(p.noDataPeriods !== undefined && { noDataPeriods: p.noDataPeriods }),
           source: p.source,
         };
         const twin = byName.get(p.name);
@@ -70,8 +74,21 @@ function matchKey(type: PointType, substance: string | null, unit: string | null
   return `${type}\u0000${substance ?? ''}\u0000${unit ?? ''}`;
 }
 
+type DeclaredRate = { readonly risePerMin?: number; readonly fallPerMin?: number; readonly windowS: number } | null;
+
+export function rateOf(r: DeclaredRate): RateSetting | null {
+  return r === null ? null : { risePerMin: r.risePerMin ?? null, fallPerMin: r.fallPerMin ?? null, windowS: r.windowS };
+}
+
+/** Data interruption after 5 sample periods without a reading, unless a profile or the point says otherwise. */
+export const DEFAULT_NO_DATA_PERIODS = 5;
+
 /** The settings a point declares itself; anything left out (undefined) comes from its profile. */
 export interface DeclaredSettings {
+  readonly rate?: DeclaredRate;
+  readonly trend?: TrendSetting | null;
+  readonly stuck?: StuckSetting | null;
+  readonly noDataPeriods?: number;
   readonly limits?: { readonly ll?: number | null; readonly l?: number | null; readonly h?: number | null; readonly hh?: number | null };
   readonly deadband?: number;
   readonly onDelayS?: number;
@@ -85,6 +102,7 @@ export interface EffectiveSettings {
   readonly onDelayS: number;
   readonly offDelayS: number;
   readonly priority: PointPriority;
+  readonly rules: PointRules;
   /** The settings the point declared itself, in a fixed order. */
   readonly own: ProfileSetting[];
 }
@@ -111,6 +129,12 @@ export function effectiveSettings(declared: DeclaredSettings, profile: RuleProfi
     onDelayS: pick('onDelayS', declared.onDelayS, profile?.onDelayS, 0),
     offDelayS: pick('offDelayS', declared.offDelayS, profile?.offDelayS, 0),
     priority: pick('priority', declared.priority, profile?.priority, 'medium'),
+    rules: {
+      rate: pick('rate', declared.rate === undefined ? undefined : rateOf(declared.rate), profile?.rate, null),
+      trend: pick('trend', declared.trend, profile?.trend, null),
+      stuck: pick('stuck', declared.stuck, profile?.stuck, null),
+      noDataPeriods: pick('noDataPeriods', declared.noDataPeriods, profile?.noDataPeriods, DEFAULT_NO_DATA_PERIODS),
+    },
     own,
   };
 }

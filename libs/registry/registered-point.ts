@@ -1,7 +1,7 @@
-import type { Point, PointLimits, PointOrigin, PointPriority, PointType } from '#libs/contracts/index.js';
+import type { Point, PointLimits, PointOrigin, PointPriority, PointRules, PointType } from '#libs/contracts/index.js';
 
 /** The settings many points have in common (a gas detector's type, unit, limits, profile…), held once. */
-export type PointSpec = Pick<Point, 'type' | 'substance' | 'unit' | 'range' | 'limits' | 'deadband' | 'onDelayS' | 'offDelayS' | 'samplePeriodS' | 'priority'> &
+export type PointSpec = Pick<Point, 'type' | 'substance' | 'unit' | 'range' | 'limits' | 'deadband' | 'onDelayS' | 'offDelayS' | 'samplePeriodS' | 'priority' | 'role' | 'rules'> &
   Pick<PointOrigin, 'profile' | 'own' | 'file'>;
 
 /**
@@ -49,6 +49,12 @@ export class RegisteredPoint implements Point {
   }
   get priority(): PointPriority {
     return this.spec.priority;
+  }
+  get role(): string | null {
+    return this.spec.role;
+  }
+  get rules(): PointRules {
+    return this.spec.rules;
   }
   get origin(): PointOrigin {
     const { file, profile, own } = this.spec;

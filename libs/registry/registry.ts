@@ -1,4 +1,10 @@
 import type {
+  ClauseTest,
+  CompositeClause,
+  CompositeRule,
+  ElectricitySetting,
+  RuleContext,
+  VotingGroup,
   Enterprise,
   Gateway,
   HazardSource,
@@ -45,6 +51,9 @@ export class Registry {
   private readonly enterprises = new Map<string, Enterprise>();
   private readonly gateways = new Map<string, Gateway>();
   private readonly hazardSources = new Map<string, HazardSource>();
+  private readonly votingGroups: VotingGroup[] = [];
+  private readonly composites: CompositeRule[] = [];
+  private readonly electricity: ElectricitySetting[] = [];
   private profileIndex!: ProfileIndex;
 
   private constructor() {}
@@ -53,6 +62,7 @@ export class Registry {
   static build(sites: Iterable<LoadedSiteFile>, profileFiles: readonly LoadedProfileFile[], problems: string[] = []): Registry {
     const registry = new Registry();
     registry.profileIndex = ProfileIndex.build(profileFiles, problems);
+    const templates = profileFiles.flatMap(({ file, content }) => content.composites.map((c, i) => ({ ...c, at: `${file}: composites[${i}]` })));
     const enterpriseFiles = new Map<string, string>();
     const shared = new Interner();
     for (const { file, content } of sites) {
@@ -138,7 +148,7 @@ export class Registry {
             problems.push(`${pAt}.unit: ${p.unit} differs from the unit ${profile.unit} of profile ${profile.name} (${profile.file}); expected the same unit`);
           }
 
-          const { limits, deadband, onDelayS, offDelayS, priority, own } = effectiveSettings(p, profile);
+          const { limits, deadband, onDelayS, offDelayS, priority, rules, own } = effectiveSettings(p, profile);
           const fromProfile = (key: keyof PointLimits): string =>
             own.includes(key) || !profile ? '' : ` (inherited from profile ${profile.name} in ${profile.file})`;
           const inherited = profile && LIMIT_KEYS.some((k) => !own.includes(k) && limits[k] !== null) ? ` (some inherited from profile ${profile.name} in ${profile.file})` : '';
@@ -147,7 +157,8 @@ export class Registry {
 
           const range = p.range ?? null;
           const samplePeriodS = p.samplePeriodS ?? gateway?.reportingPeriodS ?? 60;
-          const specKey = [p.type, substance, p.unit, range, limits.ll, limits.l, limits.h, limits.hh, deadband, onDelayS, offDelayS, samplePeriodS, priority, profile?.name, own.join(','), file].join('\u0000');
+          const role = p.role ?? null;
+          const specKey = [p.type, substance, p.unit, range, limits.ll, limits.l, limits.h, limits.hh, deadband, onDelayS, offDelayS, samplePeriodS, priority, role, JSON.stringify(rules), profile?.name, own.join(','), file].join('\u0000');
           const spec = shared.obj(specKey, (): PointSpec => ({
             type: shared.str(p.type) as PointType,
             substance: substance === null ? null : shared.str(substance),
@@ -159,6 +170,8 @@ export class Registry {
             offDelayS,
             samplePeriodS,
             priority,
+            role: role === null ? null : shared.str(role),
+            rules,
             profile,
             own: [...own],
             file,
@@ -169,6 +182,54 @@ export class Registry {
           points.set(p.code, point);
           registry.points.push(point);
         });
+
+        const hazardSourceOf = (code: string): HazardSource | undefined => registry.hazardSources.get(`${ecode}/${code}`);
+        e.votingGroups.forEach((g, gi) => {
+          const gAt = `${at}.votingGroups[${gi}]`;
+          if (g.hazardSource !== undefined && !sources.has(g.hazardSource)) problems.push(`${gAt}.hazardSource: hazard source ${g.hazardSource} does not exist in enterprise ${ecode}; expected one of ${list(sources)}`);
+          const members: Point[] = [];
+          g.points.forEach((code, i) => {
+            const member = points.get(code);
+            if (!member) problems.push(`${gAt}.points[${i}]: point ${code} does not exist in enterprise ${ecode}`);
+            else if (member.limits[g.level === 'HH' ? 'hh' : 'h'] === null) problems.push(`${gAt}.points[${i}]: point ${code} has no ${g.level} limit to vote with`);
+            else members.push(member);
+          });
+          if (g.k > g.points.length) problems.push(`${gAt}.k: ${g.k} is more than the ${g.points.length} points of the group; expected k ≤ n`);
+          registry.votingGroups.push({ enterpriseCode: ecode, code: g.code, name: g.name, hazardSourceCode: g.hazardSource ?? null, points: members, k: g.k, level: g.level, severity: g.severity });
+        });
+        e.composites.forEach((c, ci) => {
+          const cAt = `${at}.composites[${ci}]`;
+          if (!hazardSourceOf(c.hazardSource)) {
+            problems.push(`${cAt}.hazardSource: hazard source ${c.hazardSource} does not exist in enterprise ${ecode}; expected one of ${list(sources)}`);
+            return;
+          }
+          const clauses = bindClauses(c.all, points.values(), c.hazardSource);
+          clauses.forEach((cl, i) => {
+            if (cl.points.length === 0) problems.push(`${cAt}.all[${i}]: selects no point of hazard source ${c.hazardSource}; expected a point code, type or role that exists there`);
+          });
+          registry.composites.push({ enterpriseCode: ecode, hazardSourceCode: c.hazardSource, name: c.name, message: c.message, severity: c.severity, onDelayS: c.onDelayS, clauses });
+        });
+        for (const hs of sources) {
+          const kind = hazardSourceOf(hs)?.kind;
+          for (const t of templates) {
+            if (kind === undefined || !t.appliesTo.kinds.includes(kind) || e.composites.some((c) => c.hazardSource === hs && c.name === t.name)) continue;
+            const clauses = bindClauses(t.all, points.values(), hs);
+            if (clauses.some((cl) => cl.points.length === 0)) continue;
+            registry.composites.push({ enterpriseCode: ecode, hazardSourceCode: hs, name: t.name, message: t.message, severity: t.severity, onDelayS: t.onDelayS, clauses });
+          }
+        }
+        if (e.electricity) {
+          const el = e.electricity;
+          registry.electricity.push({
+            enterpriseCode: ecode,
+            capacityKw: el.capacityKw ?? null,
+            declaredState: el.declaredState,
+            stoppedKw: el.stoppedKw,
+            baselineTolerance: el.baselineTolerance,
+            baselineMinDays: el.baselineMinDays,
+            utcOffsetMin: el.utcOffsetMin,
+          });
+        }
       });
     }
     if (problems.length > 0) throw new ConfigError(problems);
@@ -242,6 +303,43 @@ export class Registry {
   profiles(): RuleProfile[] {
     return this.profileIndex.all();
   }
+
+  /** What the rule core evaluates. */
+  ruleContext(): RuleContext {
+    return { points: this.points, gateways: this.allGateways(), votingGroups: this.votingGroups, composites: this.composites, electricity: this.electricity };
+  }
+}
+
+interface DeclaredClause {
+  readonly point?: string;
+  readonly type?: PointType;
+  readonly role?: string;
+  readonly above?: number;
+  readonly below?: number;
+  readonly outside?: readonly [number, number];
+  readonly equals?: number;
+  readonly risingPerMin?: number;
+  readonly fallingPerMin?: number;
+  readonly level?: 'HH' | 'H' | 'L' | 'LL';
+}
+
+/** Each clause with the points of the hazard source it selects (by code, type and role, all that are given). */
+function bindClauses(all: readonly DeclaredClause[], points: Iterable<Point>, hazardSourceCode: string): CompositeClause[] {
+  const candidates = [...points].filter((p) => p.hazardSourceCode === hazardSourceCode);
+  return all.map((c) => ({
+    points: candidates.filter((p) => (c.point === undefined || p.code === c.point) && (c.type === undefined || p.type === c.type) && (c.role === undefined || p.role === c.role)),
+    test: testOf(c),
+  }));
+}
+
+function testOf(c: DeclaredClause): ClauseTest {
+  if (c.above !== undefined) return { kind: 'above', value: c.above };
+  if (c.below !== undefined) return { kind: 'below', value: c.below };
+  if (c.outside !== undefined) return { kind: 'outside', low: c.outside[0], high: c.outside[1] };
+  if (c.equals !== undefined) return { kind: 'equals', value: c.equals };
+  if (c.risingPerMin !== undefined) return { kind: 'rising', perMin: c.risingPerMin };
+  if (c.fallingPerMin !== undefined) return { kind: 'falling', perMin: c.fallingPerMin };
+  return { kind: 'level', level: c.level! };
 }
 
 /** Loads `sites/` and `profiles/` under configDir into a registry; throws one ConfigError listing every problem. */

@@ -1,13 +1,7 @@
-import { Observable, type OperatorFunction } from 'rxjs';
-import type { LimitLevel, LimitTransition, Point, PointLimits, ReadingBatch } from '#libs/contracts/index.js';
+import type { LimitLevel, PointLimits } from '#libs/contracts/index.js';
 
 export type HighLevel = Extract<LimitLevel, 'HH' | 'H'> | null;
 export type LowLevel = Extract<LimitLevel, 'LL' | 'L'> | null;
-
-export interface LimitState {
-  readonly high: HighLevel;
-  readonly low: LowLevel;
-}
 
 /**
  * High-side level with hysteresis: a level is entered at its limit and left only when the value falls
@@ -27,61 +21,42 @@ export function lowLevel(current: LowLevel, value: number, limits: PointLimits, 
   return null;
 }
 
-function limitOf(level: LimitLevel, limits: PointLimits): number {
+/** 0 normal, 1 first alarm (H/L), 2 second alarm (HH/LL). */
+export function rankOf(level: LimitLevel | null): 0 | 1 | 2 {
+  return level === null ? 0 : level === 'HH' || level === 'LL' ? 2 : 1;
+}
+
+export function limitOf(level: LimitLevel, limits: PointLimits): number {
   const v = level === 'HH' ? limits.hh : level === 'H' ? limits.h : level === 'L' ? limits.l : limits.ll;
   // A level is only ever reached through a configured limit, so v is set.
   return v ?? NaN;
 }
 
-const NORMAL: LimitState = { high: null, low: null };
-
 /**
- * LL/L/H/HH limit alarms with deadband. Input: batches of readings; output: one transition per change of a
- * point's level on either side. Bad-quality and non-finite values leave the state untouched (sensor health is
- * a rule of its own). `states` holds each point's level and may come seeded, e.g. from alarms still active before
- * a restart; the caller owns it and may re-key it between batches when the registry is reloaded.
+ * One side's level with on- and off-delay, in event time. A move away from the current level (up: raise or
+ * escalate; down: de-escalate or clear) takes effect once the value has stayed on that side of the current level
+ * for the delay, at the first reading that shows it; the level applied is the one the latest reading calls for.
  */
-export function limitAlarms(states: Map<Point, LimitState> = new Map()): OperatorFunction<ReadingBatch, LimitTransition> {
-  return (source) =>
-    new Observable<LimitTransition>((subscriber) => {
-      return source.subscribe({
-        next(batch) {
-          for (let i = 0; i < batch.length; i++) {
-            const reading = batch[i]!;
-            const { point, value } = reading;
-            if (reading.quality !== 'good' || !Number.isFinite(value)) continue;
-            const before = states.get(point) ?? NORMAL;
-            const high = highLevel(before.high, value, point.limits, point.deadband);
-            const low = lowLevel(before.low, value, point.limits, point.deadband);
-            if (high === before.high && low === before.low) continue;
-            states.set(point, high === null && low === null ? NORMAL : { high, low });
-            if (high !== before.high) {
-              const threshold = limitOf((high ?? before.high)!, point.limits);
-              subscriber.next({ point, side: 'high', from: before.high, to: high, value, threshold, ts: reading.ts });
-            }
-            if (low !== before.low) {
-              const threshold = limitOf((low ?? before.low)!, point.limits);
-              subscriber.next({ point, side: 'low', from: before.low, to: low, value, threshold, ts: reading.ts });
-            }
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      });
-    });
-}
+export class DelayedLevel<L extends LimitLevel> {
+  level: L | null = null;
+  /** Direction of a pending move (1 up, -1 down, 0 none) and the event time it began. */
+  private pendingDir = 0;
+  private pendingSince = 0;
 
-/**
- * After a registry reload: moves each point's state to the point's new version (found by `find`), so levels,
- * and with them the alarms they stand for, survive; the next reading is judged against the new limits.
- * States of points no longer registered are dropped.
- */
-export function rekeyLimitStates(states: Map<Point, LimitState>, find: (old: Point) => Point | undefined): void {
-  const moved: [Point, LimitState][] = [];
-  for (const [point, state] of states) {
-    const next = find(point);
-    if (next) moved.push([next, state]);
+  /** Returns true when `level` changed. */
+  step(desired: L | null, ts: number, onDelayMs: number, offDelayMs: number): boolean {
+    const dir = Math.sign(rankOf(desired) - rankOf(this.level));
+    if (dir === 0) {
+      this.pendingDir = 0;
+      return false;
+    }
+    if (dir !== this.pendingDir) {
+      this.pendingDir = dir;
+      this.pendingSince = ts;
+    }
+    if (ts - this.pendingSince < (dir > 0 ? onDelayMs : offDelayMs)) return false;
+    this.level = desired;
+    this.pendingDir = 0;
+    return true;
   }
-  states.clear();
-  for (const [point, state] of moved) states.set(point, state);
 }

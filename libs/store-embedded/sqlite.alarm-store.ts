@@ -69,6 +69,30 @@ export class SqliteAlarmStore implements AlarmStore {
   }
 
   private bodies(rows: unknown[]): Alarm[] {
-    return (rows as { body: string }[]).map((r) => JSON.parse(r.body) as Alarm);
+    return (rows as { body: string }[]).map((r) => upgraded(JSON.parse(r.body) as Alarm | LimitAlarmV1));
   }
+}
+
+/** An alarm as stored before the rule core had conditions other than limits (one per point and side). */
+interface LimitAlarmV1 extends Omit<Alarm, 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey'> {
+  readonly side: 'high' | 'low';
+  readonly type: 'HH' | 'H' | 'L' | 'LL';
+  readonly pointCode: string;
+}
+
+function upgraded(a: Alarm | LimitAlarmV1): Alarm {
+  if (!('side' in a)) return a;
+  const { side, type, ...rest } = a;
+  return {
+    ...rest,
+    key: `${a.enterpriseCode}/point:${a.pointCode}/limit_${side}`,
+    originatorKind: 'point',
+    originatorCode: a.pointCode,
+    condition: side === 'high' ? 'limit_high' : 'limit_low',
+    name: null,
+    level: type,
+    message: `${a.pointCode}: ${a.value} ${a.unit ?? ''} (${type})`,
+    chattering: false,
+    floodKey: null,
+  };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmBook } from '#libs/alarms/index.js';
-import { aPoint, aReading } from '#libs/testing/builders.js';
+import { aLimitChange, aPoint, aReading } from '#libs/testing/builders.js';
 import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { SqliteAlarmStore } from './sqlite.alarm-store.js';
 import { SqliteSeriesStore } from './sqlite.series-store.js';
@@ -63,14 +63,14 @@ describe('SqliteAlarmStore', () => {
     let store = new SqliteAlarmStore(file);
     const book = new AlarmBook([], () => 'alarm-1');
     const point = aPoint();
-    const raised = book.apply({ point, side: 'high', from: null, to: 'HH', value: 55, threshold: 50, ts: 1000 })!;
+    const raised = book.apply(aLimitChange(point, null, 'HH', 55, 1000))!.alarm;
     store.saveAll([raised]);
     store.recordDeadLetter({ reason: 'bad_json', detail: 'x', topic: 't', payloadExcerpt: '{', at: '2026-11-25T00:00:00.000Z' });
     store.close();
 
     store = new SqliteAlarmStore(file);
     expect(store.loadActive()).toEqual([raised]);
-    const cleared = new AlarmBook(store.loadActive()).apply({ point, side: 'high', from: 'HH', to: null, value: 30, threshold: 50, ts: 2000 })!;
+    const cleared = new AlarmBook(store.loadActive()).apply(aLimitChange(point, 'HH', null, 30, 2000))!.alarm;
     expect(cleared).toMatchObject({ id: 'alarm-1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:02.000Z' });
     store.saveAll([cleared]);
     expect(store.loadActive()).toEqual([]);

@@ -24,11 +24,15 @@ export function toLine(r: Reading): string {
 const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 const float = (v: number): string => (Number.isInteger(v) ? `${v}.0` : String(v));
 
-/** An alarm change as a line of measurement `alarm` (tags bounded: enterprise, hazard source, point, type, severity). */
+/**
+ * An alarm change as a line of measurement `alarm`. Tags stay bounded: enterprise, originator kind and code
+ * (a point, gateway, area, hazard source or the enterprise), condition, level, severity.
+ */
 export function alarmEventLine(e: AlarmEvent): string {
   const a = e.alarm;
+  const numbers = (a.value === null ? '' : `,value=${float(a.value)}`) + (a.threshold === null ? '' : `,threshold=${float(a.threshold)}`);
   return (
-    `alarm,enterprise=${escapeTag(a.enterpriseCode)},hazard_source=${escapeTag(a.hazardSourceCode)},point=${escapeTag(a.pointCode)},type=${a.type},severity=${a.severity} ` +
-    `id=${fieldString(a.id)},kind=${fieldString(e.kind)},status=${fieldString(a.status)},value=${float(a.value)},threshold=${float(a.threshold)} ${Date.parse(a.updatedAt)}`
+    `alarm,enterprise=${escapeTag(a.enterpriseCode)},originator=${a.originatorKind},code=${escapeTag(a.originatorCode)},condition=${a.condition},level=${a.level},severity=${a.severity} ` +
+    `id=${fieldString(a.id)},kind=${fieldString(e.kind)},status=${fieldString(a.status)}${numbers},message=${fieldString(a.message)} ${Date.parse(a.updatedAt)}`
   );
 }

@@ -1,7 +1,9 @@
-import type { LimitTransition, Point, PointLimits, Reading } from '#libs/contracts/index.js';
+import type { ConditionChange, ConditionLevel, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
 
-export function aPoint(overrides: Omit<Partial<Point>, 'limits'> & { limits?: Partial<PointLimits> } = {}): Point {
-  const { limits, ...rest } = overrides;
+type PointOverrides = Omit<Partial<Point>, 'limits' | 'rules'> & { limits?: Partial<PointLimits>; rules?: Partial<PointRules> };
+
+export function aPoint(overrides: PointOverrides = {}): Point {
+  const { limits, rules, ...rest } = overrides;
   return {
     code: 'T101-TE',
     name: 'T-101 temperature',
@@ -17,8 +19,10 @@ export function aPoint(overrides: Omit<Partial<Point>, 'limits'> & { limits?: Pa
     offDelayS: 0,
     samplePeriodS: 60,
     priority: 'medium',
+    role: null,
     origin: { file: 'test', path: 'enterprises[0].points[0]', profile: null, own: ['ll', 'l', 'h', 'hh', 'deadband'] },
     ...rest,
+    rules: { rate: null, trend: null, stuck: null, noDataPeriods: 0, ...rules },
     limits: { ll: -10, l: 0, h: 40, hh: 50, ...limits },
   };
 }
@@ -27,15 +31,41 @@ export function aReading(point: Point, value: number, ts = 1_700_000_000_000, qu
   return { point, value, ts, quality };
 }
 
-/** A limit transition of `point`; the side defaults to high. */
-export function aTransition(
+export function aGateway(overrides: Partial<Gateway> = {}): Gateway {
+  return { code: 'GW01', enterpriseCode: '91320594MA1WKTRP3E', credentialsRef: null, reportingPeriodS: 10, ...overrides };
+}
+
+/** A rule context of the given points, with their gateways derived unless given. */
+export function aRuleContext(points: readonly Point[], extra: Partial<RuleContext> = {}): RuleContext {
+  const gateways = new Map<string, Gateway>();
+  for (const p of points) gateways.set(`${p.enterpriseCode}/${p.gatewayCode}`, aGateway({ code: p.gatewayCode, enterpriseCode: p.enterpriseCode }));
+  return { points, gateways: [...gateways.values()], votingGroups: [], composites: [], electricity: [], ...extra };
+}
+
+/** A limit condition change of `point`, as the rule core emits it. */
+export function aLimitChange(
   point: Point,
-  from: LimitTransition['from'],
-  to: LimitTransition['to'],
+  from: ConditionLevel | null,
+  to: ConditionLevel | null,
   value: number,
-  threshold: number,
   ts: number,
-  side: LimitTransition['side'] = 'high',
-): LimitTransition {
-  return { point, side, from, to, value, threshold, ts };
+  condition: 'limit_high' | 'limit_low' = 'limit_high',
+): ConditionChange {
+  const level = to ?? from;
+  return {
+    key: `${point.enterpriseCode}/point:${point.code}/${condition}`,
+    originator: { kind: 'point', enterpriseCode: point.enterpriseCode, code: point.code, hazardSourceCode: point.hazardSourceCode, gatewayCode: point.gatewayCode },
+    condition,
+    name: null,
+    from,
+    to,
+    severity: level === 'HH' || level === 'LL' ? 'critical' : 'major',
+    value,
+    threshold: level === 'HH' ? point.limits.hh : level === 'H' ? point.limits.h : level === 'L' ? point.limits.l : point.limits.ll,
+    unit: point.unit,
+    ts,
+    message: `${point.name}: ${value} ${point.unit}`,
+    chattering: false,
+    floodKey: null,
+  };
 }

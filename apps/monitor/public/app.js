@@ -39,32 +39,55 @@ async function loadPoints() {
   }
 }
 
+const CONDITION = {
+  rate_of_change: '变化率 rate', trend_to_limit: '趋势 trend', bad_quality: '坏值 bad', out_of_range: '超量程 range',
+  sensor_stuck: '卡滞 stuck', no_data: '中断 no data', gateway_offline: '离线 offline', vote: '表决 vote',
+  composite: '联动 composite', power_over_capacity: '超容 capacity', power_while_stopped: '停产用电 stopped',
+  power_abnormal: '用电异常 power', alarm_flood: '报警洪流 flood',
+};
+const SEVERITY_ORDER = { critical: 0, major: 1, minor: 2, warning: 3 };
+const FAULTS = ['bad_quality', 'out_of_range', 'no_data', 'sensor_stuck'];
+
+function originatorName(a) {
+  if (a.originatorKind === 'point') {
+    const p = state.points.get(key(a.enterpriseCode, a.pointCode));
+    return p ? p.name + ' (' + a.pointCode + ')' : a.pointCode;
+  }
+  if (a.originatorKind === 'enterprise') return state.enterpriseName.get(a.enterpriseCode) || a.enterpriseCode;
+  return (a.name || a.originatorCode) + ' [' + a.originatorKind + ']';
+}
+
 function renderAlarms() {
-  const rows = [...state.alarms.values()].sort((a, b) => (a.severity === b.severity ? b.raisedAt.localeCompare(a.raisedAt) : a.severity === 'critical' ? -1 : 1));
+  const rows = [...state.alarms.values()].sort((a, b) => (a.severity === b.severity ? b.raisedAt.localeCompare(a.raisedAt) : SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]));
   $('alarm-count').textContent = String(rows.length);
   const body = $('alarms');
   if (rows.length === 0) {
-    body.innerHTML = '<tr class="empty"><td colspan="7">无报警 No active alarms</td></tr>';
+    body.innerHTML = '<tr class="empty"><td colspan="8">无报警 No active alarms</td></tr>';
   } else {
     body.innerHTML = rows.map((a) => {
-      const p = state.points.get(key(a.enterpriseCode, a.pointCode));
-      const name = p ? p.name + ' (' + a.pointCode + ')' : a.pointCode;
-      return '<tr class="alarm" data-id="' + esc(a.id) + '"><td><span class="lvl lvl-' + esc(a.type) + '">' + esc(a.type) + '</span></td><td>' + esc(name) +
-        '</td><td>' + esc(state.sourceName.get(a.enterpriseCode + '/' + a.hazardSourceCode) || a.hazardSourceCode) + '</td><td>' + esc(fmt(a.value)) + ' ' + esc(a.unit) + '</td><td>' + esc(a.threshold) + ' ' + esc(a.unit) +
-        '</td><td>' + esc(a.status) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) + '</td></tr>';
+      const label = a.level === 'ACTIVE' ? (CONDITION[a.condition] || a.condition) : a.level;
+      const lvl = a.level === 'ACTIVE' ? a.severity : a.level;
+      const marks = (a.chattering ? ' <span class="mark">⟳ 振荡 chattering</span>' : '') + (a.floodKey ? ' <span class="mark">洪流 flood</span>' : '');
+      const unit = a.unit || '';
+      return '<tr class="alarm" data-id="' + esc(a.id) + '" data-condition="' + esc(a.condition) + '"><td><span class="lvl lvl-' + esc(lvl) + '">' + esc(label) + '</span></td><td>' + esc(originatorName(a)) +
+        '</td><td>' + esc(state.sourceName.get(a.enterpriseCode + '/' + a.hazardSourceCode) || a.hazardSourceCode || '') + '</td><td>' + esc(a.value === null ? '' : fmt(a.value) + ' ' + unit) + '</td><td>' + esc(a.threshold === null ? '' : a.threshold + ' ' + unit) +
+        '</td><td>' + esc(a.message) + marks + '</td><td>' + esc(a.status) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) + '</td></tr>';
     }).join('');
   }
-  for (const [k, tile] of state.tiles) {
-    const side = ['high', 'low'].map((s) => state.alarms.get(k + '/' + s)).find(Boolean);
-    tile.classList.remove('alarm-H', 'alarm-HH', 'alarm-L', 'alarm-LL');
-    if (side) tile.classList.add('alarm-' + side.type);
+  for (const [k, p] of state.points) {
+    const tile = state.tiles.get(k);
+    if (!tile) continue;
+    const prefix = p.enterpriseCode + '/point:' + p.code + '/';
+    const limit = state.alarms.get(prefix + 'limit_high') || state.alarms.get(prefix + 'limit_low');
+    tile.classList.remove('alarm-H', 'alarm-HH', 'alarm-L', 'alarm-LL', 'fault');
+    if (limit) tile.classList.add('alarm-' + limit.level);
+    if (FAULTS.some((c) => state.alarms.has(prefix + c))) tile.classList.add('fault');
   }
 }
 
 function applyAlarm(a) {
-  const k = key(a.enterpriseCode, a.pointCode) + '/' + a.side;
-  if (a.status === 'ACTIVE_UNACK' || a.status === 'ACTIVE_ACK') state.alarms.set(k, a);
-  else state.alarms.delete(k);
+  if (a.status === 'ACTIVE_UNACK' || a.status === 'ACTIVE_ACK') state.alarms.set(a.key, a);
+  else state.alarms.delete(a.key);
 }
 
 function applyValue(v) {

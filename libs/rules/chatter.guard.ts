@@ -1,0 +1,84 @@
+import type { ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+
+export interface ChatterSettings {
+  /** More than this many transitions within `windowMs` is chattering (ISA-18.2: > 5 in 5 min). */
+  readonly maxTransitions: number;
+  readonly windowMs: number;
+}
+
+export const ISA_CHATTER: ChatterSettings = { maxTransitions: 5, windowMs: 300_000 };
+
+class ChatterState {
+  readonly times: number[] = [];
+  chattering = false;
+  /** The level last passed on, and the latest change held back while chattering. */
+  shown: ConditionLevel | null = null;
+  held: ConditionChange | null = null;
+  lastTs = 0;
+}
+
+/**
+ * Chatter protection. A condition that changes more than 5 times in 5 minutes is marked chattering and latched:
+ * its alarm stays active (a clear that would start the chatter is turned into a flag update), further
+ * transitions are held back, and once it has been quiet for 5 minutes its latest state is passed on. Nothing is
+ * lost: the final state always goes out.
+ */
+export class ChatterGuard {
+  private readonly states = new Map<string, ChatterState>();
+
+  constructor(private readonly settings: ChatterSettings = ISA_CHATTER) {}
+
+  pass(c: ConditionChange, emit: (c: ConditionChange) => void): void {
+    if (c.from === c.to) {
+      emit(c);
+      return;
+    }
+    let st = this.states.get(c.key);
+    if (!st) {
+      st = new ChatterState();
+      this.states.set(c.key, st);
+    }
+    st.lastTs = c.ts;
+    const { times } = st;
+    times.push(c.ts);
+    const from = c.ts - this.settings.windowMs;
+    while (times.length > 0 && times[0]! < from) times.shift();
+    if (times.length > this.settings.maxTransitions + 1) times.shift();
+    if (st.chattering) {
+      st.held = c;
+      return;
+    }
+    if (times.length > this.settings.maxTransitions) {
+      st.chattering = true;
+      st.held = c;
+      const message = `chattering: ${times.length} transitions in ${this.settings.windowMs / 60_000} min; held until quiet for as long (${c.message})`;
+      if (c.to !== null) {
+        st.shown = c.to;
+        emit({ ...c, chattering: true, message });
+      } else {
+        st.shown = c.from;
+        emit({ ...c, to: c.from, chattering: true, message });
+      }
+      return;
+    }
+    st.shown = c.to;
+    emit(c);
+  }
+
+  /** Releases conditions quiet for a whole window, and forgets ones with no transition left in it. */
+  tick(now: number, emit: (c: ConditionChange) => void): void {
+    for (const [key, st] of this.states) {
+      if (now - st.lastTs < this.settings.windowMs) continue;
+      this.states.delete(key);
+      if (!st.chattering || !st.held) continue;
+      const held = st.held;
+      const message = `chattering over: ${held.message}`;
+      if (held.to !== st.shown || held.to !== null) emit({ ...held, from: st.shown, chattering: false, message });
+    }
+  }
+
+  /** Keys currently chattering (for the API and metrics). */
+  chatteringKeys(): string[] {
+    return [...this.states].filter(([, s]) => s.chattering).map(([k]) => k);
+  }
+}

@@ -1,0 +1,44 @@
+import type { Point } from '#libs/contracts/index.js';
+import { DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
+import { SlopeWindow } from './slope-window.js';
+
+/** Fault and warning conditions of a point, as bits. */
+export const BAD_QUALITY = 1;
+export const OUT_OF_RANGE = 2;
+export const STUCK = 4;
+export const NO_DATA = 8;
+export const RATE = 16;
+export const TREND = 32;
+/** Faults that make the point's value unusable for other rules. */
+export const UNUSABLE = BAD_QUALITY | OUT_OF_RANGE | NO_DATA;
+
+/** Everything the rule core remembers of one point (~200 bytes; 480 with a slope window). */
+export class PointState {
+  /** Event time of the newest reading evaluated, and processing time of the newest reading of any quality. */
+  lastTs = -Infinity;
+  lastArrival: number;
+  /** The newest good, in-range value. */
+  value = Number.NaN;
+  readonly high = new DelayedLevel<Exclude<HighLevel, null>>();
+  readonly low = new DelayedLevel<Exclude<LowLevel, null>>();
+  flags = 0;
+  stuckAnchor = Number.NaN;
+  stuckCount = 0;
+  slope: SlopeWindow | null;
+
+  constructor(
+    public point: Point,
+    arrival: number,
+    slopeWindowMs: number | null,
+  ) {
+    this.lastArrival = arrival;
+    this.slope = slopeWindowMs === null ? null : new SlopeWindow(slopeWindowMs);
+  }
+}
+
+/** The window a point's slope is kept over: the longest its rules need, or null when none needs one. */
+export function slopeWindowMs(point: Point, extraS: number | null): number | null {
+  const { rate, trend } = point.rules;
+  const s = Math.max(rate?.windowS ?? 0, trend?.windowS ?? 0, extraS ?? 0);
+  return s > 0 ? s * 1000 : null;
+}
