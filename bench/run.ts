@@ -40,28 +40,31 @@ interface Target {
   stop(): Promise<void>;
 }
 
-type CoreWorkload = 'limits' | 'all rules';
+type CoreWorkload = 'limits, healthy' | 'limits, every reading a transition' | 'all rules, healthy';
 
 /**
- * The rule core alone, in process: readings/s through RuleEngine and heap held per point. `limits`: LL/L/H/HH with
- * deadband only; `all rules`: also on/off delays, stuck detection, rate of change and trend (a slope window each).
+ * The rule core alone, in process: readings/s through RuleEngine (with chatter and flood guards) and heap held per
+ * point after every point has raised an alarm once. `limits`: LL/L/H/HH with deadband only; `all rules`: also
+ * on/off delays, stuck detection, rate of change and trend (a slope window each). `healthy`: values inside the
+ * normal band, as a plant mostly is; `every reading a transition`: each reading raises or clears (worst case).
  */
 function ruleCore(pointsN: number, readingsN: number, workload: CoreWorkload): { perSecond: number; bytesPerPoint: number } {
-  const all = workload === 'all rules';
+  const all = workload.startsWith('all rules');
+  const spread = workload.includes('transition') ? 37 : 17;
   const rules = all ? { rate: { risePerMin: 5, fallPerMin: null, windowS: 60 }, trend: { horizonS: 600, windowS: 300 }, stuck: { periods: 30, band: 0.01 } } : {};
   const points: Point[] = Array.from({ length: pointsN }, (_, i) => aPoint({ code: `P${i}`, name: `P${i}`, enterpriseCode: E, rules, ...(all && { onDelayS: 5, offDelayS: 5 }) }));
   const ctx = { points, gateways: [], votingGroups: [], composites: [], electricity: [] };
   const emit = (): void => undefined;
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
-  const engine = new RuleEngine(ctx, 0, { chatter: { maxTransitions: 1e9, windowMs: 1 }, flood: { maxRaises: 1e9, windowMs: 1, endBelow: 0 } });
+  const engine = new RuleEngine(ctx, 0);
   // Warm-up puts every point into an alarm state, so state is held for all of them.
   for (let i = 0; i < pointsN; i += 1000) engine.readings(points.slice(i, i + 1000).map((p) => ({ point: p, value: 45, ts: 1, quality: 'good' })), 1, emit);
   global.gc?.();
   const bytesPerPoint = (process.memoryUsage().heapUsed - heapBefore) / pointsN;
   const batches: Reading[][] = [];
   for (let i = 0; i < readingsN; i += 1000) {
-    batches.push(Array.from({ length: 1000 }, (_, j) => ({ point: points[(i + j) % pointsN]!, value: 20 + ((i + j) % 37), ts: 1000 + i + j, quality: 'good' as const })));
+    batches.push(Array.from({ length: 1000 }, (_, j) => ({ point: points[(i + j) % pointsN]!, value: 20 + ((i + j) % spread), ts: 1000 + i + j, quality: 'good' as const })));
   }
   const t0 = performance.now();
   for (const b of batches) engine.readings(b, 2, emit);
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
     }
   }
   if (!only || only === 'core') {
-    for (const workload of ['limits', 'all rules'] as const) {
+    for (const workload of ['limits, healthy', 'limits, every reading a transition', 'all rules, healthy'] as const) {
       const core = ruleCore(100_000, 2_000_000, workload);
       console.log(`rule core (${workload}, 100k points, one core): ${Math.round(core.perSecond).toLocaleString('en')} readings/s, ~${Math.round(core.bytesPerPoint)} B state/point`);
     }

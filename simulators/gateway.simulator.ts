@@ -37,7 +37,9 @@ interface Excursion {
 
 /** Normal operating value and spread of a point: the middle of its normal band, noise 2 % of the band. */
 export function normalBand(p: Point): { center: number; noise: number } {
-  if (p.type === 'spark' || p.type === 'state') return { center: 0, noise: 0 };
+  // A running plant: fans on, no sparks.
+  if (p.type === 'state') return { center: p.role === 'fan' ? 1 : 0, noise: 0 };
+  if (p.type === 'spark') return { center: 0, noise: 0 };
   const lo = p.limits.l ?? p.limits.ll ?? p.range?.[0] ?? 0;
   const hi = p.limits.h ?? p.limits.hh ?? p.range?.[1] ?? 100;
   const center = p.limits.l === null && p.limits.ll === null && p.limits.h !== null ? hi * 0.5 : (lo + hi) / 2;

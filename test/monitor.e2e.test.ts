@@ -65,7 +65,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     const source = (await (await fetch(`${monitor.url}/api/hazard-sources/${E}/TF-1/series?from=${ts - 60_000}&to=${ts + 60_000}&step=1m`)).json()) as {
       series: { point: string; samples: { min: number; count: number }[] }[];
     };
-    expect(source.series).toHaveLength(6);
+    expect(source.series).toHaveLength(8);
     expect(source.series.find((s) => s.point === 'T101-PT')?.samples).toEqual([expect.objectContaining({ min: 5, max: 5, last: 5, count: 1 })]);
     const bad = await fetch(`${monitor.url}/api/points/${E}/T101-TE/series?step=1x`);
     expect(bad.status).toBe(400);

@@ -53,14 +53,14 @@ describe('registry: REST, reload by an admin, file watch', () => {
     expect(temps.headers.get('x-total-count')).toBe('4');
     expect(temps.headers.get('link')).toBe('</api/points?type=temperature&offset=2&limit=2>; rel="next"');
     const shandong = await getJson<{ enterpriseCode: string }[]>(`${monitor.url}/api/points?regionCode=370000`);
-    expect(shandong.body).toHaveLength(3);
+    expect(shandong.body).toHaveLength(5);
     expect(new Set(shandong.body.map((p) => p.enterpriseCode))).toEqual(new Set(['91370800MA3CD7LN28']));
     const enterprise = await getJson<{ region: unknown; pointCount: number; gateways: unknown[] }>(`${monitor.url}/api/enterprises/${E}`);
-    expect(enterprise.body).toMatchObject({ region: { province: '320000', city: '320500', county: '320594' }, pointCount: 9 });
+    expect(enterprise.body).toMatchObject({ region: { province: '320000', city: '320500', county: '320594' }, pointCount: 11 });
     expect(enterprise.body.gateways).toEqual([expect.objectContaining({ code: 'GW01', reportingPeriodS: 10 })]);
     const source = await getJson<{ grade: number; points: unknown[] }>(`${monitor.url}/api/hazard-sources/${E}/TF-1`);
     expect(source.body).toMatchObject({ grade: 3, r: 12.8 });
-    expect(source.body.points).toHaveLength(6);
+    expect(source.body.points).toHaveLength(8);
   });
 
   it('shows where every effective limit of a point came from', async () => {
@@ -118,7 +118,7 @@ describe('registry: REST, reload by an admin, file watch', () => {
     writeFileSync(siteFile, edited);
     const res = await reload(TOKEN);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ok: true, points: 13, added: 1, removed: 0, changed: 1 });
+    expect(await res.json()).toMatchObject({ ok: true, points: 17, added: 1, removed: 0, changed: 1 });
     await ws.waitFor((f) => f.type === 'registry');
 
     // 55 was HH under the old limits and is only H now; 45.5 is still H: neither changes the alarm.

@@ -1,5 +1,5 @@
-import { BadRequestException, Controller, Get, Header, Inject, Query } from '@nestjs/common';
-import type { Alarm, DeadLetter, DeadLetterReason, GatewayState, StoreHealth } from '#libs/contracts/index.js';
+import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import type { Alarm, DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
@@ -75,6 +75,14 @@ export class ApiController {
       out.push({ enterpriseCode: UNREGISTERED, gatewayCode: UNREGISTERED, registered: false, state: 'unknown', since: null, reportingPeriodS: null, refused: stray });
     }
     return out;
+  }
+
+  /** The enterprise's 15-minute power profile (last two days) with the usual value of each slot once learned. */
+  @Get('enterprises/:code/power-profile')
+  powerProfile(@Param('code') code: string): { enterpriseCode: string; intervalS: number; intervals: { start: string; kw: number; baselineKw: number | null }[] } {
+    if (!this.rt.registry.registry.findEnterprise(code)) throw new NotFoundException(`no enterprise ${code}`);
+    const intervals = this.rt.pipeline.powerProfile(code).map((i: PowerInterval) => ({ start: new Date(i.start).toISOString(), kw: i.kw, baselineKw: i.baselineKw }));
+    return { enterpriseCode: code, intervalS: 900, intervals };
   }
 
   @Get('dead-letters')

@@ -38,3 +38,21 @@ export function watchSpool(metrics: Metrics, stats: () => { entries: number; lin
     },
   });
 }
+
+/** Readings the rule core took out of order, read at each scrape. */
+export function watchRuleCore(metrics: Metrics, stats: () => { late: number; tooLate: number; duplicate: number }, chattering: () => number): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'sentinel_rule_readings_out_of_order',
+    help: 'Readings older than their point\'s newest since boot: late (checked for a missed excursion), too_late (not evaluated), duplicate',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      const s = stats();
+      this.set({ kind: 'late' }, s.late);
+      this.set({ kind: 'too_late' }, s.tooLate);
+      this.set({ kind: 'duplicate' }, s.duplicate);
+    },
+  });
+  new Gauge({ name: 'sentinel_chattering_conditions', help: 'Conditions currently held back as chattering', registers, collect() { this.set(chattering()); } });
+}

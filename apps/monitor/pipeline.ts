@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
+import type { PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook } from '#libs/alarms/index.js';
@@ -8,7 +8,7 @@ import type { LiveRegistry } from '#libs/registry/index.js';
 import { evaluateRules, RuleEngine, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.js';
+import { watchRuleCore, type Metrics } from './metrics.js';
 
 export interface PipelineDeps {
   readonly registry: LiveRegistry;
@@ -25,6 +25,7 @@ export interface PipelineDeps {
 
 const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
+const POWER_INTERVALS_KEPT = 192;
 
 /**
  * gateway message → decode → (series store | rule core → alarm book → alarm store + WebSocket).
@@ -41,11 +42,20 @@ export class MonitorPipeline {
   /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
   private changed: AlarmEvent[] = [];
   private inMessage = false;
+  /** The last two days of each enterprise's 15-minute power profile. */
+  private readonly power = new Map<string, PowerInterval[]>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.book = new AlarmBook(deps.alarmStore.loadActive());
     this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
     this.engine.restore(this.book.conditions());
+    this.engine.onInterval = (i) => {
+      const list = this.power.get(i.enterpriseCode) ?? [];
+      list.push(i);
+      if (list.length > POWER_INTERVALS_KEPT) list.shift();
+      this.power.set(i.enterpriseCode, list);
+    };
+    watchRuleCore(deps.metrics, () => this.engine.stats, () => this.engine.chatteringKeys().length);
     deps.metrics.activeAlarms.set(this.book.activeCount);
   }
 
@@ -72,6 +82,11 @@ export class MonitorPipeline {
         }
       }),
     );
+  }
+
+  /** Closed 15-minute power intervals of an enterprise, oldest first (empty without electricity monitoring). */
+  powerProfile(enterpriseCode: string): readonly PowerInterval[] {
+    return this.power.get(enterpriseCode) ?? [];
   }
 
   gateways(): GatewayStatus[] {

@@ -15,7 +15,7 @@ describe('LiveRegistry', () => {
     live.outcomes$.subscribe((o) => outcomes.push(o));
 
     const at = new Date('2026-11-25T09:00:00Z');
-    expect(live.reload(at)).toEqual({ ok: true, at: at.toISOString(), points: 12, added: 0, removed: 0, changed: 0 });
+    expect(live.reload(at)).toEqual({ ok: true, at: at.toISOString(), points: 16, added: 0, removed: 0, changed: 0 });
     expect(swaps).toHaveLength(1);
     expect(swaps[0]?.previous).toBe(first);
     const second = live.registry;

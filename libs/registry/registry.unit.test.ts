@@ -169,12 +169,93 @@ describe('Registry queries', () => {
   const registry = loadRegistry(resolve('config'));
 
   it('filters points by region (province, city or county), enterprise, hazard source and type, one page at a time', () => {
-    expect(registry.queryPoints({ regionCode: '370000' }, 0, 100).total).toBe(3);
-    expect(registry.queryPoints({ regionCode: '320594' }, 0, 100).total).toBe(9);
+    expect(registry.queryPoints({ regionCode: '370000' }, 0, 100).total).toBe(5);
+    expect(registry.queryPoints({ regionCode: '320594' }, 0, 100).total).toBe(11);
     expect(registry.queryPoints({ regionCode: '110000' }, 0, 100).total).toBe(0);
     expect(registry.queryPoints({ type: 'temperature' }, 0, 100).items.map((p) => p.code)).toEqual(['T101-TE', 'T102-TE', 'R201-TE', 'DC1-TE']);
     const page = registry.queryPoints({ enterpriseCode: '91320594MA1WKTRP3E', hazardSourceCode: 'TF-1' }, 2, 3);
-    expect(page).toMatchObject({ total: 6 });
+    expect(page).toMatchObject({ total: 8 });
     expect(page.items.map((p) => p.code)).toEqual(['T101-LT', 'T102-TE', 'T102-LT']);
   });
 });
+
+describe('rules beyond limits in the registry', () => {
+  it('compiles the demo voting group, composites (site rule and profile template) and electricity for the rule core', () => {
+    const ctx = loadRegistry(resolve('config')).ruleContext();
+    expect(ctx.votingGroups.map((g) => [g.code, g.k, g.points.map((p) => p.code)])).toEqual([['TF1-GAS', 2, ['TF1-GAS1', 'TF1-GAS2', 'TF1-GAS3']]]);
+    const composites = ctx.composites.map((c) => `${c.hazardSourceCode}:${c.name}:${c.clauses.map((cl) => cl.points.map((p) => p.code).join('|')).join('+')}`);
+    // The wet-collector template needs a water level point, which DC-1 has not: not applied.
+    expect(composites.sort()).toEqual(['DC-1:dp-and-hopper-heat:DC1-DP+DC1-TE', 'DC-1:spark-while-running:DC1-SPARK+DC1-FAN']);
+    expect(ctx.electricity).toEqual([expect.objectContaining({ enterpriseCode: '91370800MA3CD7LN28', capacityKw: 400, declaredState: 'running', utcOffsetMin: 480 })]);
+    const reactor = ctx.points.find((p) => p.code === 'R201-TE')!;
+    expect(reactor.rules).toEqual({ rate: { risePerMin: 5, fallPerMin: null, windowS: 60 }, trend: { horizonS: 600, windowS: 120 }, stuck: null, noDataPeriods: 5 });
+  });
+
+  it('takes rule settings from profiles unless the point sets them, null turning them off', () => {
+    const profile = `
+profiles:
+  - name: tank-temp
+    match: { type: temperature }
+    stuck: { periods: 30, band: 0.05 }
+    noDataPeriods: 3
+    source: choice
+`;
+    const dir = configWith({
+      profiles: { 'p.yaml': profile },
+      sites: {
+        's.yaml': site(`
+      - { code: A, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C" }
+      - { code: B, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C", stuck: null, noDataPeriods: 0 }`),
+      },
+    });
+    const [a, b] = loadRegistry(dir).allPoints();
+    expect(a!.rules).toMatchObject({ stuck: { periods: 30, band: 0.05 }, noDataPeriods: 3 });
+    expect(a!.origin.own).not.toContain('stuck');
+    expect(b!.rules).toMatchObject({ stuck: null, noDataPeriods: 0 });
+    expect(b!.origin.own).toEqual(expect.arrayContaining(['stuck', 'noDataPeriods']));
+  });
+
+  it('names every problem of voting groups and composites with file and path', () => {
+    const dir = configWith({
+      profiles: { 'p.yaml': GAS_PROFILE },
+      sites: {
+        's.yaml': `${site(`
+      - { code: G1, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL" }
+      - { code: T1, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C" }`)}
+    votingGroups:
+      - { code: A1, name: area, points: [G1, G9, T1], k: 4 }
+    composites:
+      - { name: x, hazardSource: TF-1, message: m, all: [{ role: fan, equals: 1 }] }
+      - { name: y, hazardSource: NOPE, message: m, all: [{ point: G1, above: 1 }] }
+      - { name: z, hazardSource: TF-1, message: m, all: [{ point: G1, above: 1, below: 2 }] }
+`,
+      },
+    });
+    const problems = problemsOf(dir);
+    expect(problems).toEqual([
+      expect.stringMatching(/s\.yaml: enterprises\[0\]\.composites\[2\]\.all\[0\]: exactly one test: above, below, outside, equals, risingPerMin, fallingPerMin or level/),
+    ]);
+    const fixed = configWith({
+      profiles: { 'p.yaml': GAS_PROFILE },
+      sites: {
+        's.yaml': `${site(`
+      - { code: G1, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL" }
+      - { code: T1, hazardSource: TF-1, gateway: GW01, type: temperature, unit: "°C" }`)}
+    votingGroups:
+      - { code: A1, name: area, points: [G1, G9, T1], k: 4 }
+    composites:
+      - { name: x, hazardSource: TF-1, message: m, all: [{ role: fan, equals: 1 }] }
+      - { name: y, hazardSource: NOPE, message: m, all: [{ point: G1, above: 1 }] }
+`,
+      },
+    });
+    expect(problemsOf(fixed)).toEqual([
+      expect.stringMatching(/enterprises\[0\]\.votingGroups\[0\]\.points\[1\]: point G9 does not exist in enterprise 91320594MA1WKTRP3E$/),
+      expect.stringMatching(/enterprises\[0\]\.votingGroups\[0\]\.points\[2\]: point T1 has no H limit to vote with$/),
+      expect.stringMatching(/enterprises\[0\]\.votingGroups\[0\]\.k: 4 is more than the 3 points of the group; expected k ≤ n$/),
+      expect.stringMatching(/enterprises\[0\]\.composites\[0\]\.all\[0\]: selects no point of hazard source TF-1; expected a point code, type or role that exists there$/),
+      expect.stringMatching(/enterprises\[0\]\.composites\[1\]\.hazardSource: hazard source NOPE does not exist in enterprise 91320594MA1WKTRP3E; expected one of TF-1$/),
+    ]);
+  });
+});
+

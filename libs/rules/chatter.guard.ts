@@ -1,4 +1,5 @@
 import type { ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+import { TimeWindow } from './time-window.js';
 
 export interface ChatterSettings {
   /** More than this many transitions within `windowMs` is chattering (ISA-18.2: > 5 in 5 min). */
@@ -9,12 +10,15 @@ export interface ChatterSettings {
 export const ISA_CHATTER: ChatterSettings = { maxTransitions: 5, windowMs: 300_000 };
 
 class ChatterState {
-  readonly times: number[] = [];
+  readonly transitions: TimeWindow;
   chattering = false;
   /** The level last passed on, and the latest change held back while chattering. */
   shown: ConditionLevel | null = null;
   held: ConditionChange | null = null;
   lastTs = 0;
+  constructor(settings: ChatterSettings) {
+    this.transitions = new TimeWindow(settings.windowMs, settings.maxTransitions + 1);
+  }
 }
 
 /**
@@ -35,23 +39,20 @@ export class ChatterGuard {
     }
     let st = this.states.get(c.key);
     if (!st) {
-      st = new ChatterState();
+      st = new ChatterState(this.settings);
       this.states.set(c.key, st);
     }
     st.lastTs = c.ts;
-    const { times } = st;
-    times.push(c.ts);
-    const from = c.ts - this.settings.windowMs;
-    while (times.length > 0 && times[0]! < from) times.shift();
-    if (times.length > this.settings.maxTransitions + 1) times.shift();
+    st.transitions.push(c.ts);
+    const transitions = st.transitions.expire(c.ts);
     if (st.chattering) {
       st.held = c;
       return;
     }
-    if (times.length > this.settings.maxTransitions) {
+    if (transitions > this.settings.maxTransitions) {
       st.chattering = true;
       st.held = c;
-      const message = `chattering: ${times.length} transitions in ${this.settings.windowMs / 60_000} min; held until quiet for as long (${c.message})`;
+      const message = `chattering: ${transitions} transitions in ${this.settings.windowMs / 60_000} min; held until quiet for as long (${c.message})`;
       if (c.to !== null) {
         st.shown = c.to;
         emit({ ...c, chattering: true, message });

@@ -1,5 +1,6 @@
 import type { ConditionChange } from '#libs/contracts/index.js';
 import { change } from './condition.js';
+import { TimeWindow } from './time-window.js';
 
 export interface FloodSettings {
   /** More than this many raises per enterprise within `windowMs` is a flood (ISA-18.2: > 10 in 10 min). */
@@ -12,10 +13,12 @@ export interface FloodSettings {
 export const ISA_FLOOD: FloodSettings = { maxRaises: 10, windowMs: 600_000, endBelow: 5 };
 
 class FloodState {
-  readonly times: number[] = [];
+  readonly raises: TimeWindow;
   floodKey: string | null = null;
   grouped = 0;
-  constructor(readonly enterpriseCode: string) {}
+  constructor(windowMs: number) {
+    this.raises = new TimeWindow(windowMs);
+  }
 }
 
 /**
@@ -36,22 +39,22 @@ export class FloodGuard {
     const e = c.originator.enterpriseCode;
     let st = this.states.get(e);
     if (!st) {
-      st = new FloodState(e);
+      st = new FloodState(this.settings.windowMs);
       this.states.set(e, st);
     }
-    st.times.push(c.ts);
-    this.expire(st, c.ts);
-    if (st.floodKey === null && st.times.length > this.settings.maxRaises) {
+    st.raises.push(c.ts);
+    const raises = st.raises.expire(c.ts);
+    if (st.floodKey === null && raises > this.settings.maxRaises) {
       const flood = change({
         originator: { kind: 'enterprise', enterpriseCode: e, code: e, hazardSourceCode: null, gatewayCode: null },
         condition: 'alarm_flood',
         from: null,
         to: 'ACTIVE',
         severity: 'major',
-        value: st.times.length,
+        value: raises,
         threshold: this.settings.maxRaises,
         ts: c.ts,
-        message: `alarm flood: ${st.times.length} alarms in ${this.settings.windowMs / 60_000} min; further alarms are grouped under this one`,
+        message: `alarm flood: ${raises} alarms in ${this.settings.windowMs / 60_000} min; further alarms are grouped under this one`,
       });
       st.floodKey = flood.key;
       st.grouped = 0;
@@ -67,8 +70,8 @@ export class FloodGuard {
 
   tick(now: number, emit: (c: ConditionChange) => void): void {
     for (const [e, st] of this.states) {
-      this.expire(st, now);
-      if (st.floodKey !== null && st.times.length < this.settings.endBelow) {
+      const raises = st.raises.expire(now);
+      if (st.floodKey !== null && raises < this.settings.endBelow) {
         emit(
           change({
             originator: { kind: 'enterprise', enterpriseCode: e, code: e, hazardSourceCode: null, gatewayCode: null },
@@ -76,7 +79,7 @@ export class FloodGuard {
             from: 'ACTIVE',
             to: null,
             severity: 'major',
-            value: st.times.length,
+            value: raises,
             threshold: this.settings.maxRaises,
             ts: now,
             message: `alarm flood over: ${st.grouped} alarms were grouped under it`,
@@ -84,19 +87,15 @@ export class FloodGuard {
         );
         st.floodKey = null;
       }
-      if (st.floodKey === null && st.times.length === 0) this.states.delete(e);
+      if (st.floodKey === null && raises === 0) this.states.delete(e);
     }
   }
 
   /** After a restart: an enterprise whose flood alarm is still active stays in flood mode. */
   restore(enterpriseCode: string, floodKey: string): void {
-    const st = new FloodState(enterpriseCode);
+    const st = new FloodState(this.settings.windowMs);
     st.floodKey = floodKey;
     this.states.set(enterpriseCode, st);
   }
 
-  private expire(st: FloodState, now: number): void {
-    const from = now - this.settings.windowMs;
-    while (st.times.length > 0 && st.times[0]! < from) st.times.shift();
-  }
 }

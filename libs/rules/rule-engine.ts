@@ -93,7 +93,8 @@ export class RuleEngine {
   private ctx!: RuleContext;
   private readonly options: EngineOptions;
   private states = new Map<Point, PointState>();
-  private pointIndex = new Map<string, Point>();
+  /** Points by `enterprise/code`, built only while restoring or reloading (not kept: ~100 B a point). */
+  private pointIndex: Map<string, Point> | null = null;
   private gateways = new Map<string, GatewayState>();
   /** Non-point conditions in force (gateway, vote, composite, power), by key. */
   private readonly active = new Map<string, ConditionLevel>();
@@ -211,17 +212,15 @@ export class RuleEngine {
         }
         continue;
       }
-      const p = this.pointIndex.get(`${k.enterpriseCode}/${k.code}`);
+      const p = this.findPoint(k.enterpriseCode, k.code);
       if (!p) continue;
       const st = this.states.get(p) ?? this.stateOf(p, this.startedAt);
       if (k.condition === 'limit_high' && (level === 'H' || level === 'HH')) st.high.level = level;
       else if (k.condition === 'limit_low' && (level === 'L' || level === 'LL')) st.low.level = level;
       else st.flags |= POINT_FLAG[k.condition] ?? 0;
     }
-    for (const [p, votes] of this.votesByPoint) {
-      const level = this.states.get(p)?.high.level ?? null;
-      for (const v of votes) if (level !== null && rankOf(level) >= rankOf(v.group.level)) v.tripped.add(p);
-    }
+    this.pointIndex = null;
+    this.retally();
   }
 
   /**
@@ -232,11 +231,22 @@ export class RuleEngine {
     const old = this.states;
     this.index(ctx);
     for (const [p, st] of old) {
-      const next = this.pointIndex.get(`${p.enterpriseCode}/${p.code}`);
+      const next = this.findPoint(p.enterpriseCode, p.code);
       if (!next) continue;
       st.point = next;
       this.states.set(next, st);
     }
+    this.pointIndex = null;
+    this.retally();
+  }
+
+  private findPoint(enterpriseCode: string, code: string): Point | undefined {
+    this.pointIndex ??= new Map(this.ctx.points.map((p) => [`${p.enterpriseCode}/${p.code}`, p]));
+    return this.pointIndex.get(`${enterpriseCode}/${code}`);
+  }
+
+  /** Voting tallies from the points' levels (after a restore or reload). */
+  private retally(): void {
     for (const [p, votes] of this.votesByPoint) {
       const level = this.states.get(p)?.high.level ?? null;
       for (const v of votes) if (level !== null && rankOf(level) >= rankOf(v.group.level)) v.tripped.add(p);
@@ -251,7 +261,6 @@ export class RuleEngine {
   private index(ctx: RuleContext): void {
     this.ctx = ctx;
     this.states = new Map();
-    this.pointIndex = new Map(ctx.points.map((p) => [`${p.enterpriseCode}/${p.code}`, p]));
     const gateways = new Map<string, GatewayState>();
     for (const g of ctx.gateways) {
       const key = `${g.enterpriseCode}/${g.code}`;
