@@ -142,11 +142,11 @@ describe('registry: file watch', () => {
     const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
     try {
       const original = readFileSync(siteFile, 'utf8');
-      writeFileSync(siteFile, original.replace('range: [0, 100] }\n      - { code: R201-TE', 'range: [0, 100] }\n      - { code: TF1-GAS2, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL" }\n      - { code: R201-TE'));
-      await ws.waitFor((f) => f.type === 'registry' && f.points === 13);
-      const added = await getJson<{ limits: unknown; profile: string }>(`${monitor.url}/api/points/${E}/TF1-GAS2`);
+      writeFileSync(siteFile, original.replace('      - { code: RX1-H2S', '      - { code: TF1-GAS4, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL" }\n      - { code: RX1-H2S'));
+      await ws.waitFor((f) => f.type === 'registry' && f.points === 17);
+      const added = await getJson<{ limits: unknown; profile: string }>(`${monitor.url}/api/points/${E}/TF1-GAS4`);
       expect(added.body).toMatchObject({ limits: { h: 25, hh: 50 }, profile: 'combustible-gas' });
-      await ws.waitFor((f) => f.type === 'reading' && (f.readings as { point: string }[]).some((r) => r.point === 'TF1-GAS2'));
+      await ws.waitFor((f) => f.type === 'reading' && (f.readings as { point: string }[]).some((r) => r.point === 'TF1-GAS4'));
 
       const refused = firstValueFrom(monitor.runtime.registry.outcomes$.pipe(filter((o) => !o.ok)));
       writeFileSync(siteFile, 'enterprises: [');
@@ -154,7 +154,7 @@ describe('registry: file watch', () => {
       expect(last.ok).toBe(false);
       if (last.ok) return;
       expect(last.problems?.[0]).toMatch(/demo\.yaml: YAML syntax error/);
-      expect((await getJson<{ points: number }>(`${monitor.url}/api/registry`)).body.points).toBe(13);
+      expect((await getJson<{ points: number }>(`${monitor.url}/api/registry`)).body.points).toBe(17);
     } finally {
       ws.close();
       await monitor.close();

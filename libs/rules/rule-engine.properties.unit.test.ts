@@ -50,12 +50,14 @@ describe('rule core properties', () => {
     );
   });
 
-  it('clears every raised alarm once values return to normal, chattering ones included', () => {
+  it('clears every raised alarm once values return to normal, chattering ones and early warnings included', () => {
+    const rules = { rate: { risePerMin: 3, fallPerMin: 3, windowS: 60 }, trend: { horizonS: 300, windowS: 120 }, stuck: { periods: 30, band: 0.01 } };
     fc.assert(
-      fc.property(pointArb, values, (s, vs) => {
-        const p = pointOf(s);
-        // Normal (20 °C, inside every band) for longer than any off-delay, then a clock tick past the chatter window.
-        const out = run(p, [...vs, ...Array<number>(10).fill(20)], [], 600_000);
+      fc.property(pointArb, values, fc.boolean(), (s, vs, withRules) => {
+        const p = pointOf(s, withRules ? { rules } : {});
+        // Normal (20 °C, inside every band) for longer than any off-delay and trend window (but fewer readings than
+        // a stuck sensor takes), then a clock tick past the chatter window.
+        const out = run(p, [...vs, ...Array<number>(20).fill(20)], [], 600_000);
         const last = new Map<string, ConditionChange>();
         for (const c of out) last.set(c.key, c);
         for (const c of last.values()) expect([c.key, c.to]).toEqual([c.key, null]);

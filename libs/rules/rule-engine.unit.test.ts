@@ -133,6 +133,23 @@ describe('sensor health', () => {
     });
   });
 
+  it('gateway silence on the clock, and its status messages, through the operator (marble)', () => {
+    const p = aPoint({ samplePeriodS: 10 });
+    scheduler().run(({ cold, expectObservable }) => {
+      const status = (state: 'online' | 'offline'): RuleInput => ({ kind: 'gateway', enterpriseCode: E, gatewayCode: 'GW01', state });
+      // Reporting period 10 s: silent from 0, offline seen by the 10 s clock at 40 s (> 30 s); a reading at 45 s
+      // clears it; the last will ("offline") at 50 s raises it again, "online" at 60 s clears it.
+      const input = cold('a 44999ms b 4999ms c 9999ms d 999ms |', { a: readings([aReading(p, 20, 0)]), b: readings([aReading(p, 20, 45_000)]), c: status('offline'), d: status('online') });
+      const engine = new RuleEngine(contextWithGateways([p]), 0);
+      expectObservable(input.pipe(evaluateRules(engine, { tickMs: 10_000 }), map(brief))).toBe('40s a 4999ms b 4999ms c 9999ms d 999ms |', {
+        a: 'gateway_offline:->ACTIVE@40000',
+        b: 'gateway_offline:ACTIVE>-@45000',
+        c: 'gateway_offline:->ACTIVE@50000',
+        d: 'gateway_offline:ACTIVE>-@60000',
+      });
+    });
+  });
+
   it('gateway offline by status topic or by silence, and its points not flooded with data interruptions', () => {
     const p = aPoint({ samplePeriodS: 10, rules: { noDataPeriods: 3 } });
     const ctx = contextWithGateways([p]);
