@@ -12,6 +12,7 @@ import { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import { InfluxSeriesStore } from '#libs/store-influx/index.js';
 import { SqliteAlarmStore, SqliteSeriesStore } from '#libs/store-embedded/index.js';
 import { WsHub } from '#libs/ws/index.js';
+import { ISA_CHATTER, ISA_FLOOD } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
 import { AppModule } from './app.module.js';
 import { watchConfigDir } from './config-watcher.js';
@@ -85,7 +86,22 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
 
     let pipeline: MonitorPipeline | null = null;
     const hub = new WsHub({ activeAlarms: () => pipeline?.book.activeAlarms() ?? [], gateways: () => pipeline?.gateways() ?? [] });
-    pipeline = new MonitorPipeline({ registry, seriesStore, alarmStore, hub, metrics, log });
+    const { rules } = config;
+    pipeline = new MonitorPipeline({
+      registry,
+      seriesStore,
+      alarmStore,
+      hub,
+      metrics,
+      log,
+      ruleTickMs: rules.tickMs,
+      ruleOptions: {
+        gatewaySilencePeriods: rules.gatewaySilencePeriods,
+        lateWindowMs: rules.lateWindowS * 1000,
+        chatter: { ...ISA_CHATTER, maxTransitions: rules.chatterMaxTransitions === 0 ? Number.POSITIVE_INFINITY : rules.chatterMaxTransitions },
+        flood: rules.floodMaxAlarms === 0 ? { ...ISA_FLOOD, maxRaises: Number.POSITIVE_INFINITY } : { ...ISA_FLOOD, maxRaises: rules.floodMaxAlarms, endBelow: Math.ceil(rules.floodMaxAlarms / 2) },
+      },
+    });
     const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId }, (problem) => log.warn(problem));
     ingest.start();
     closers.push(() => ingest.close());

@@ -28,6 +28,11 @@ const envSchema = z.object({
   ADMIN_TOKEN: z.string().min(16).optional().describe('a bearer token of 16 or more characters for admin calls, or unset (admin calls from loopback only)'),
   SIMULATE: z.enum(['0', '1']).default('1').describe('"1" to run the built-in simulator, "0" to turn it off'),
   SIMULATE_PERIOD_MS: z.coerce.number().int().min(50).max(600_000).default(1000).describe('an integer 50-600000'),
+  CHATTER_MAX_TRANSITIONS: z.coerce.number().int().min(0).max(1000).default(5).describe('an integer 0-1000: more transitions of one condition in 5 min is chattering (ISA-18.2: 5); 0 turns chatter protection off'),
+  FLOOD_MAX_ALARMS: z.coerce.number().int().min(0).max(100_000).default(10).describe('an integer 0-100000: more raises in 10 min in one enterprise is a flood (ISA-18.2: 10); 0 turns flood grouping off'),
+  GATEWAY_SILENCE_PERIODS: z.coerce.number().int().min(1).max(1000).default(3).describe('an integer 1-1000: reporting periods without a message before a gateway is offline'),
+  LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
+  RULE_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(5000).describe('an integer 100-60000: how often the rule clock checks silences, chatter, floods and power intervals'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -50,6 +55,14 @@ export interface AppConfig {
   readonly adminToken: string | null;
   readonly simulate: boolean;
   readonly simulatePeriodMs: number;
+  /** Rule-core settings that are the same for every site (docs/rules.md); 0 turns chatter or flood handling off. */
+  readonly rules: {
+    readonly chatterMaxTransitions: number;
+    readonly floodMaxAlarms: number;
+    readonly gatewaySilencePeriods: number;
+    readonly lateWindowS: number;
+    readonly tickMs: number;
+  };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -82,6 +95,13 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminToken: e.ADMIN_TOKEN ?? null,
     simulate: e.SIMULATE === '1',
     simulatePeriodMs: e.SIMULATE_PERIOD_MS,
+    rules: {
+      chatterMaxTransitions: e.CHATTER_MAX_TRANSITIONS,
+      floodMaxAlarms: e.FLOOD_MAX_ALARMS,
+      gatewaySilencePeriods: e.GATEWAY_SILENCE_PERIODS,
+      lateWindowS: e.LATE_WINDOW_S,
+      tickMs: e.RULE_TICK_MS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

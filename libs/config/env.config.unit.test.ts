@@ -28,4 +28,10 @@ describe('loadEnvConfig', () => {
     expect(problems.find((p) => p.startsWith('environment variable MQTT_URL='))).toContain('mqtt://');
     expect(problems.find((p) => p.startsWith('environment variable SIMULATE='))).toContain('"0"');
   });
+
+  it('reads the rule-core settings, with ISA-18.2 defaults', () => {
+    expect(loadEnvConfig({}).rules).toEqual({ chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000 });
+    expect(loadEnvConfig({ CHATTER_MAX_TRANSITIONS: '0', RULE_TICK_MS: '250' }).rules).toMatchObject({ chatterMaxTransitions: 0, tickMs: 250 });
+    expect(() => loadEnvConfig({ GATEWAY_SILENCE_PERIODS: '0' })).toThrow(/GATEWAY_SILENCE_PERIODS="0".*expected an integer 1-1000/);
+  });
 });

@@ -37,10 +37,11 @@ export interface ChangeFields {
   readonly message: string;
 }
 
-export function change(f: ChangeFields): ConditionChange {
+/** A condition change; `key` may be passed when the caller keeps it (the same string object hashes once). */
+export function change(f: ChangeFields, key?: string): ConditionChange {
   const name = f.name ?? null;
   return {
-    key: conditionKey(f.originator, f.condition, name),
+    key: key ?? conditionKey(f.originator, f.condition, name),
     originator: f.originator,
     condition: f.condition,
     name,

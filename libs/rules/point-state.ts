@@ -1,4 +1,5 @@
-import type { Point } from '#libs/contracts/index.js';
+import type { ConditionType, Originator, Point } from '#libs/contracts/index.js';
+import { conditionKey, pointOriginator } from './condition.js';
 import { DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
 import { SlopeWindow } from './slope-window.js';
 
@@ -25,6 +26,9 @@ export class PointState {
   stuckAnchor = Number.NaN;
   stuckCount = 0;
   slope: SlopeWindow | null;
+  private originatorOf: Originator | null = null;
+  private keyHigh: string | null = null;
+  private keyLow: string | null = null;
 
   constructor(
     public point: Point,
@@ -33,6 +37,23 @@ export class PointState {
   ) {
     this.lastArrival = arrival;
     this.slope = slopeWindowMs === null ? null : new SlopeWindow(slopeWindowMs);
+  }
+
+  get originator(): Originator {
+    return (this.originatorOf ??= pointOriginator(this.point));
+  }
+
+  /** Condition keys of the point, the limit ones kept: they are looked up on every transition. */
+  key(condition: ConditionType): string {
+    if (condition === 'limit_high') return (this.keyHigh ??= conditionKey(this.originator, condition, null));
+    if (condition === 'limit_low') return (this.keyLow ??= conditionKey(this.originator, condition, null));
+    return conditionKey(this.originator, condition, null);
+  }
+
+  /** After a reload: the point object changed, its identity did not. */
+  moveTo(point: Point): void {
+    this.point = point;
+    this.originatorOf = null;
   }
 }
 

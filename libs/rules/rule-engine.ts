@@ -233,7 +233,7 @@ export class RuleEngine {
     for (const [p, st] of old) {
       const next = this.findPoint(p.enterpriseCode, p.code);
       if (!next) continue;
-      st.point = next;
+      st.moveTo(next);
       this.states.set(next, st);
     }
     this.pointIndex = null;
@@ -374,7 +374,7 @@ export class RuleEngine {
   private excursion(st: PointState, condition: 'limit_high' | 'limit_low', current: LimitLevel | null, peak: LimitLevel, value: number, ts: number, at: string): void {
     const p = st.point;
     const limit = limitOf(peak, p.limits);
-    const base = { originator: pointOriginator(p), condition, value, unit: p.unit, threshold: limit, ts } as const;
+    const base = { originator: st.originator, condition, value, unit: p.unit, threshold: limit, ts } as const;
     this.sink(change({ ...base, from: current, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));
     this.sink(change({ ...base, from: peak, to: current, severity: severityOfLimit(peak), message: `${p.name}: the excursion of ${at} had already passed when it arrived` }));
   }
@@ -391,7 +391,7 @@ export class RuleEngine {
         : up
           ? `${p.name}: ${v} ${condition === 'limit_high' ? '≥' : '≤'} ${to} ${num(threshold)} ${p.unit}`
           : `${p.name}: ${v}, back from ${from} ${num(threshold)} ${p.unit} to ${to}`;
-    this.sink(change({ originator: pointOriginator(p), condition, from, to, severity: severityOfLimit(to ?? from!), value, threshold, unit: p.unit, ts, message }));
+    this.sink(change({ originator: st.originator, condition, from, to, severity: severityOfLimit(to ?? from!), value, threshold, unit: p.unit, ts, message }, st.key(condition)));
   }
 
   private stuck(st: PointState, periods: number, band: number, value: number, ts: number): void {
@@ -529,13 +529,13 @@ export class RuleEngine {
   private raiseFlag(st: PointState, flag: number, condition: ConditionType, ts: number, value: number | null, message: string, threshold: number | null = null): void {
     st.flags |= flag;
     const p = st.point;
-    this.sink(change({ originator: pointOriginator(p), condition, from: null, to: 'ACTIVE', severity: FLAG_SEVERITY[condition] ?? 'minor', value, threshold, unit: p.unit, ts, message }));
+    this.sink(change({ originator: st.originator, condition, from: null, to: 'ACTIVE', severity: FLAG_SEVERITY[condition] ?? 'minor', value, threshold, unit: p.unit, ts, message }));
   }
 
   private clearFlag(st: PointState, flag: number, condition: ConditionType, ts: number, message: string): void {
     st.flags &= ~flag;
     const p = st.point;
-    this.sink(change({ originator: pointOriginator(p), condition, from: 'ACTIVE', to: null, severity: FLAG_SEVERITY[condition] ?? 'minor', value: Number.isNaN(st.value) ? null : st.value, unit: p.unit, ts, message }));
+    this.sink(change({ originator: st.originator, condition, from: 'ACTIVE', to: null, severity: FLAG_SEVERITY[condition] ?? 'minor', value: Number.isNaN(st.value) ? null : st.value, unit: p.unit, ts, message }));
   }
 }
 

@@ -20,6 +20,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     adminToken: null,
     simulate: false,
     simulatePeriodMs: 1000,
+    rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000 },
     logLevel: 'silent',
     ...overrides,
   };
