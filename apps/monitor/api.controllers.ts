@@ -44,16 +44,6 @@ export interface GatewayView {
 export class ApiController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
 
-  @Get('alarms')
-  alarms(@Query('status') status: string | undefined, @Query('limit') limit: string | undefined): Alarm[] {
-    if (status !== undefined && status !== 'active' && status !== 'all') {
-      throw new BadRequestException(`status must be "active" or "all", got "${status}"`);
-    }
-    const n = parseLimit(limit, 5000);
-    if (status === 'active') return this.rt.pipeline.book.activeAlarms().slice(0, n);
-    return this.rt.alarmStore.list({ status: 'all', limit: n });
-  }
-
   /** Every registered gateway with its last status and what it sent that was refused, plus unregistered senders. */
   @Get('gateways')
   gateways(): GatewayView[] {

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AlarmsController } from './alarms.controller.js';
 import { ApiController, HealthController } from './api.controllers.js';
 import { RegistryController } from './registry.controller.js';
 import { SeriesController } from './series.controller.js';
@@ -9,7 +10,7 @@ export class AppModule {
   static register(runtime: MonitorRuntime): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, ApiController, RegistryController, SeriesController],
+      controllers: [HealthController, ApiController, AlarmsController, RegistryController, SeriesController],
       providers: [{ provide: RUNTIME, useValue: runtime }],
     };
   }

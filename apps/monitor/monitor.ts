@@ -5,12 +5,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import { concatMap } from 'rxjs';
 import type { AlarmStore, Point, SeriesStore } from '#libs/contracts/index.js';
-import type { AppConfig } from '#libs/config/index.js';
+import { loadEscalationPolicy, type AppConfig } from '#libs/config/index.js';
 import { LiveRegistry, loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import { InfluxSeriesStore } from '#libs/store-influx/index.js';
-import { SqliteAlarmStore, SqliteSeriesStore } from '#libs/store-embedded/index.js';
+import { SqliteAlarmStore, SqliteAuditLog, SqliteSeriesStore } from '#libs/store-embedded/index.js';
 import { WsHub } from '#libs/ws/index.js';
 import { ISA_CHATTER, ISA_FLOOD } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
@@ -44,6 +44,7 @@ export interface StartOptions {
 export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
   const log = options.log ?? pino({ level: config.logLevel });
   const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir));
+  const escalation = loadEscalationPolicy(config.configDir);
   const metrics = createMetrics();
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -67,6 +68,8 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
 
     const alarmStore: AlarmStore = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'));
     closers.push(() => alarmStore.close());
+    const auditLog = new SqliteAuditLog(join(config.dataDir, 'audit.db'));
+    closers.push(() => auditLog.close());
     let seriesStore: SeriesStore;
     if (config.influx) {
       const influx = new InfluxSeriesStore({
@@ -91,6 +94,8 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       registry,
       seriesStore,
       alarmStore,
+      auditLog,
+      escalation,
       hub,
       metrics,
       log,
@@ -123,7 +128,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);

@@ -30,3 +30,24 @@ export function setPageHeaders(res: ServerResponse, path: string, query: Record<
     res.setHeader('Link', `<${path}?${params.toString()}>; rel="next"`);
   }
 }
+
+export function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new BadRequestException(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+export function regionParam(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !/^[1-9]\d{5}$/.test(raw)) throw new BadRequestException(`regionCode must be a 6-digit division code (province, city or county), got "${raw}"`);
+  return raw;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An instant as epoch ms or RFC 3339, with a 400 naming a bad one. */
+export function instant(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (RFC3339.test(raw)) return Date.parse(raw);
+  throw new BadRequestException(`${name} must be epoch milliseconds or an RFC 3339 date-time, got "${raw}"`);
+}

@@ -1,9 +1,9 @@
 import type { Observable, Subscription } from 'rxjs';
-import { Subject } from 'rxjs';
-import type { PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
+import { Subject, interval } from 'rxjs';
+import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
-import { AlarmBook } from '#libs/alarms/index.js';
+import { AlarmBook, type Action, type ActionResult } from '#libs/alarms/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import { evaluateRules, RuleEngine, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
@@ -14,6 +14,8 @@ export interface PipelineDeps {
   readonly registry: LiveRegistry;
   readonly seriesStore: SeriesStore;
   readonly alarmStore: AlarmStore;
+  readonly auditLog: AuditLog;
+  readonly escalation: EscalationPolicy;
   readonly hub: WsHub;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -25,6 +27,18 @@ export interface PipelineDeps {
 
 const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
+
+/** What the audit log keeps of an alarm event: the facts of that step, not the whole alarm. */
+function auditRecord({ kind, alarm: a }: AlarmEvent, actor: string, origin: string): AuditRecord {
+  const detail: Record<string, unknown> = { key: a.key, status: a.status, level: a.level };
+  if (kind === 'raise' || kind === 'update' || kind === 'clear') Object.assign(detail, { value: a.value, message: a.message });
+  if (kind === 'dispose') detail.disposal = a.disposal;
+  if (kind === 'shelve') detail.shelved = a.shelved;
+  if (kind === 'comment') detail.comment = a.comments.at(-1);
+  if (kind === 'assign') detail.assignee = a.assignee;
+  if (kind === 'escalate') detail.escalation = a.escalation.steps.at(-1);
+  return { at: a.updatedAt, actor, origin, action: kind, alarmId: a.id, detail };
+}
 const POWER_INTERVALS_KEPT = 192;
 
 /**
@@ -46,7 +60,7 @@ export class MonitorPipeline {
   private readonly power = new Map<string, PowerInterval[]>();
 
   constructor(private readonly deps: PipelineDeps) {
-    this.book = new AlarmBook(deps.alarmStore.loadActive());
+    this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region);
     this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
     this.engine.restore(this.book.conditions());
     this.engine.onInterval = (i) => {
@@ -64,14 +78,16 @@ export class MonitorPipeline {
     this.subscriptions.push(
       registry.swaps$.subscribe(({ next }) => this.engine.reload(next.ruleContext())),
       this.inputs$.pipe(evaluateRules(this.engine, { tickMs: this.deps.ruleTickMs ?? 5000 })).subscribe((c) => {
-        const event = this.book.apply(c);
-        if (!event) return;
-        const { kind, alarm } = event;
-        this.deps.metrics.alarmEvents.inc({ kind });
-        this.changed.push(event);
-        this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, value: alarm.value, message: alarm.message }, 'alarm');
+        const events = this.book.apply(c);
+        if (events.length === 0) return;
+        this.changed.push(...events);
         // Changes the clock makes (silences, floods…) come outside any message: commit them as they come.
         if (!this.inMessage) this.commitAlarms();
+      }),
+      // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving.
+      interval(this.deps.ruleTickMs ?? 5000).subscribe(() => {
+        this.changed.push(...this.book.tick(Date.now()));
+        if (this.changed.length > 0) this.commitAlarms();
       }),
       messages$.subscribe((msg) => {
         this.inMessage = true;
@@ -152,17 +168,41 @@ export class MonitorPipeline {
     }
   }
 
-  private commitAlarms(): void {
+  /** A person's action on an alarm (acknowledge, dispose, shelve…), committed, audited and pushed before it returns. */
+  act(id: string, action: Action, origin: string): ActionResult {
+    const result = this.book.act(id, action, new Date().toISOString());
+    if (result.ok) {
+      this.changed.push(...result.events);
+      this.commitAlarms(action.by, origin);
+    }
+    return result;
+  }
+
+  /**
+   * Commits the alarm changes gathered so far in one transaction (each alarm's last state), appends them to the
+   * audit log, then pushes them on WebSocket and to the series store, all in the same tick.
+   */
+  private commitAlarms(actor = 'system', origin = 'system'): void {
     const events = this.changed;
     this.changed = [];
-    const alarms = events.map((e) => e.alarm);
+    const latest = new Map<string, Alarm>();
+    for (const e of events) latest.set(e.alarm.id, e.alarm);
     try {
-      this.deps.alarmStore.saveAll(alarms);
+      this.deps.alarmStore.saveAll([...latest.values()]);
     } catch (err) {
-      this.deps.log.error({ err, alarms: alarms.length }, 'alarm store write failed');
+      this.deps.log.error({ err, alarms: latest.size }, 'alarm store write failed');
+    }
+    try {
+      this.deps.auditLog.append(events.map((e) => auditRecord(e, actor, origin)));
+    } catch (err) {
+      this.deps.log.error({ err, entries: events.length }, 'audit log write failed');
     }
     this.deps.metrics.activeAlarms.set(this.book.activeCount);
-    for (const alarm of alarms) this.deps.hub.publishAlarm(alarm);
+    for (const { kind, alarm } of events) {
+      this.deps.metrics.alarmEvents.inc({ kind });
+      this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, status: alarm.status, message: alarm.message, actor }, 'alarm');
+      this.deps.hub.publishAlarm(alarm, kind);
+    }
     this.deps.seriesStore.recordAlarmEvents(events);
   }
 

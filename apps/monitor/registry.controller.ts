@@ -18,7 +18,7 @@ import {
 } from '@nestjs/common';
 import type { Enterprise, HazardSource, Industry, PointType } from '#libs/contracts/index.js';
 import type { ReloadOutcome } from '#libs/registry/index.js';
-import { pageOf, setPageHeaders } from './paging.js';
+import { oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { effectiveLimitsView, pointView } from './registry.views.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
@@ -27,17 +27,6 @@ const POINT_TYPES: readonly PointType[] = [
   'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
 ];
 const INDUSTRIES: readonly Industry[] = ['hazardous_chemicals', 'dust', 'mining', 'other'];
-
-function oneOf<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
-  if (raw === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) throw new BadRequestException(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  return raw as T;
-}
-
-function regionParam(raw: string | undefined): string | undefined {
-  if (raw !== undefined && !/^[1-9]\d{5}$/.test(raw)) throw new BadRequestException(`regionCode must be a 6-digit division code (province, city or county), got "${raw}"`);
-  return raw;
-}
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';

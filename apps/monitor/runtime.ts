@@ -1,4 +1,4 @@
-import type { AlarmStore, SeriesStore } from '#libs/contracts/index.js';
+import type { AlarmStore, AuditLog, SeriesStore } from '#libs/contracts/index.js';
 import type { AppConfig } from '#libs/config/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import type { WsHub } from '#libs/ws/index.js';
@@ -12,6 +12,7 @@ export interface MonitorRuntime {
   readonly registry: LiveRegistry;
   readonly seriesStore: SeriesStore;
   readonly alarmStore: AlarmStore;
+  readonly auditLog: AuditLog;
   readonly pipeline: MonitorPipeline;
   readonly hub: WsHub;
   readonly ingest: MqttIngest;

@@ -1,20 +1,11 @@
 import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import type { Point, SeriesResult } from '#libs/contracts/index.js';
-import { integerParam } from './paging.js';
+import { instant, integerParam } from './paging.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_BUCKETS = 10_000;
 
-function instant(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  if (RFC3339.test(raw)) return Date.parse(raw);
-  throw new BadRequestException(`${name} must be epoch milliseconds or an RFC 3339 date-time, got "${raw}"`);
-}
-
-/** `raw` (or none) for raw readings, else a bucket width: `30s`, `1m`, `15m`, `1h`, `1d` or milliseconds. */
 function stepOf(raw: string | undefined): number | null {
   if (raw === undefined || raw === 'raw') return null;
   const m = /^(\d+)(s|m|h|d)?$/.exec(raw);

@@ -1,39 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import type { Alarm, AlarmEvent, ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEvent, AlarmEventKind, ConditionChange, ConditionLevel, EscalationPolicy, JurisdictionLevel, Region } from '#libs/contracts/index.js';
+import { act, closeIfDone, escalationDue, rank, type Action, type Done, type Outcome } from './lifecycle.js';
+
+export type ActionResult = { readonly ok: true; readonly alarm: Alarm; readonly events: AlarmEvent[] } | Extract<Outcome, { ok: false }> | { readonly ok: false; readonly refusal: { readonly kind: 'not_found'; readonly reason: string } };
+
+const LEVELS: readonly JurisdictionLevel[] = ['enterprise', 'county', 'city'];
 
 /**
- * Keeps one alarm per condition key: raised on the first change, updated in place while active (level, value,
- * peak, flags), cleared when the rule core reports the condition gone.
+ * Every alarm not yet closed: one active alarm per condition key (raised on the first change, updated in place
+ * while active, cleared when the rule core reports the condition gone), plus cleared alarms still waiting for
+ * acknowledgement or disposal. Lifecycle actions and the clock (escalation, end of shelving) act on them here.
  */
 export class AlarmBook {
   private readonly active = new Map<string, Alarm>();
+  private readonly open = new Map<string, Alarm>();
 
   constructor(
-    activeAlarms: readonly Alarm[],
+    openAlarms: readonly Alarm[],
+    private readonly policy: EscalationPolicy,
+    private readonly regionOf: (enterpriseCode: string) => Region | undefined = () => undefined,
     private readonly newId: () => string = randomUUID,
   ) {
-    for (const a of activeAlarms) this.active.set(a.key, a);
+    for (const a of openAlarms) {
+      this.open.set(a.id, a);
+      if (a.clearedAt === null) this.active.set(a.key, a);
+    }
   }
 
-  /** The alarm event a condition change makes, or null when it changes nothing (e.g. a clear of no alarm). */
-  apply(c: ConditionChange): AlarmEvent | null {
+  /** The alarm events a condition change makes: none (e.g. a clear of no alarm), or a raise, update or clear (and close). */
+  apply(c: ConditionChange): AlarmEvent[] {
     const existing = this.active.get(c.key);
     const at = new Date(c.ts).toISOString();
     if (c.to === null) {
-      if (!existing) return null;
+      if (!existing) return [];
       this.active.delete(c.key);
-      return {
-        kind: 'clear',
-        alarm: {
-          ...existing,
-          status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
-          value: c.value ?? existing.value,
-          message: c.message,
-          chattering: c.chattering,
-          updatedAt: at,
-          clearedAt: at,
-        },
+      const cleared: Alarm = {
+        ...existing,
+        status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
+        value: c.value ?? existing.value,
+        message: c.message,
+        chattering: c.chattering,
+        updatedAt: at,
+        clearedAt: at,
+        // A cleared alarm cannot stay shelved: nothing is left to hide.
+        shelved: null,
       };
+      return this.keep(closeIfDone(cleared, ['clear'], at, this.policy));
     }
     if (existing) {
       const alarm: Alarm = {
@@ -49,7 +61,8 @@ export class AlarmBook {
         updatedAt: at,
       };
       this.active.set(c.key, alarm);
-      return { kind: 'update', alarm };
+      this.open.set(alarm.id, alarm);
+      return [{ kind: 'update', alarm }];
     }
     const o = c.originator;
     const alarm: Alarm = {
@@ -76,9 +89,48 @@ export class AlarmBook {
       raisedAt: at,
       updatedAt: at,
       clearedAt: null,
+      acknowledged: null,
+      shelved: null,
+      disposal: null,
+      assignee: null,
+      comments: [],
+      escalation: { level: 'enterprise', steps: [] },
+      closedAt: null,
     };
     this.active.set(c.key, alarm);
-    return { kind: 'raise', alarm };
+    this.open.set(alarm.id, alarm);
+    return [{ kind: 'raise', alarm }];
+  }
+
+  /** A person's action on an open alarm; refused with a reason when its state does not allow it. */
+  act(id: string, action: Action, at: string): ActionResult {
+    const alarm = this.open.get(id);
+    if (!alarm) return { ok: false, refusal: { kind: 'not_found', reason: `no open alarm ${id}` } };
+    const outcome = act(alarm, action, at, this.policy);
+    if (!outcome.ok) return outcome;
+    return { ok: true, alarm: outcome.alarm, events: this.keep(outcome) };
+  }
+
+  /** The clock: shelving that has run out ends; unacknowledged alarms escalate to the county, then the city. */
+  tick(now: number): AlarmEvent[] {
+    const at = new Date(now).toISOString();
+    const events: AlarmEvent[] = [];
+    for (const a of [...this.open.values()]) {
+      let alarm = a;
+      if (alarm.shelved && Date.parse(alarm.shelved.until) <= now) {
+        alarm = { ...alarm, shelved: null, updatedAt: at };
+        events.push(...this.keep({ ok: true, alarm, events: ['unshelve'] }));
+      }
+      const due = escalationDue(alarm, this.policy, now);
+      while (rank(alarm.escalation.level) < rank(due)) {
+        const level = LEVELS[rank(alarm.escalation.level) + 1]!;
+        const region = this.regionOf(alarm.enterpriseCode);
+        const regionCode = (level === 'county' ? region?.county : region?.city) ?? region?.code ?? '';
+        alarm = { ...alarm, escalation: { level, steps: [...alarm.escalation.steps, { level, regionCode, at }] }, updatedAt: at };
+        events.push(...this.keep({ ok: true, alarm, events: ['escalate'] }));
+      }
+    }
+    return events;
   }
 
   get activeCount(): number {
@@ -89,9 +141,25 @@ export class AlarmBook {
     return [...this.active.values()];
   }
 
+  openAlarms(): Alarm[] {
+    return [...this.open.values()];
+  }
+
+  find(id: string): Alarm | undefined {
+    return this.open.get(id);
+  }
+
   /** The conditions in force, for the rule core to continue from after a restart. */
   conditions(): { key: string; level: ConditionLevel }[] {
     return [...this.active.values()].map((a) => ({ key: a.key, level: a.level }));
+  }
+
+  private keep(outcome: Done): AlarmEvent[] {
+    const { alarm } = outcome;
+    if (alarm.closedAt !== null) this.open.delete(alarm.id);
+    else this.open.set(alarm.id, alarm);
+    if (alarm.clearedAt === null) this.active.set(alarm.key, alarm);
+    return outcome.events.map((kind: AlarmEventKind) => ({ kind, alarm }));
   }
 }
 

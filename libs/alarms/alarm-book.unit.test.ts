@@ -1,42 +1,134 @@
 import { describe, expect, it } from 'vitest';
-import type { ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEvent, ConditionChange, ConditionLevel, EscalationPolicy, Region } from '#libs/contracts/index.js';
 import { aLimitChange, aPoint } from '#libs/testing/builders.js';
-import { AlarmBook } from './alarm-book.js';
+import { AlarmBook, type ActionResult } from './alarm-book.js';
 
 const point = aPoint();
 const E = point.enterpriseCode;
+const T0 = Date.parse('2026-11-25T08:00:00Z');
+const POLICY: EscalationPolicy = {
+  bySeverity: { critical: { countyAfterS: 600, cityAfterS: 1800 }, major: { countyAfterS: 900, cityAfterS: 2700 }, minor: null, warning: null },
+  disposalRequired: ['critical', 'major'],
+  maxShelveS: 3600,
+};
+const REGION: Region = { code: '320594', province: '320000', city: '320500', county: '320594' };
 
-const limit = (from: ConditionLevel | null, to: ConditionLevel | null, value: number, ts: number, condition: 'limit_high' | 'limit_low' = 'limit_high'): ConditionChange =>
-  ({ ...aLimitChange(point, from, to, value, ts, condition), message: `m${ts}` });
+const limit = (from: ConditionLevel | null, to: ConditionLevel | null, value: number, ts: number, condition: 'limit_high' | 'limit_low' = 'limit_high'): ConditionChange => ({
+  ...aLimitChange(point, from, to, value, ts, condition),
+  message: `m${ts}`,
+});
 
-describe('AlarmBook', () => {
+function book(): AlarmBook {
+  let n = 0;
+  return new AlarmBook([], POLICY, () => REGION, () => `a${++n}`);
+}
+const kinds = (events: AlarmEvent[]): string[] => events.map((e) => e.kind);
+const at = (s: number): string => new Date(T0 + s * 1000).toISOString();
+function ok(r: ActionResult): Alarm {
+  if (!r.ok) throw new Error(r.refusal.reason);
+  return r.alarm;
+}
+function refused(r: ActionResult): string {
+  if (r.ok) throw new Error('expected a refusal');
+  return `${r.refusal.kind}: ${r.refusal.reason}`;
+}
+
+describe('AlarmBook: conditions to alarms', () => {
   it('keeps one alarm per condition key, escalating in place and clearing', () => {
-    let n = 0;
-    const book = new AlarmBook([], () => `a${++n}`);
-    const raised = book.apply(limit(null, 'H', 41, 1000))!;
-    expect(raised.kind).toBe('raise');
-    expect(raised.alarm).toMatchObject({ id: 'a1', level: 'H', severity: 'major', status: 'ACTIVE_UNACK', pointCode: 'T101-TE', raisedAt: '1970-01-01T00:00:01.000Z', message: 'm1000' });
-    const escalated = book.apply(limit('H', 'HH', 55, 2000))!;
-    expect(escalated).toMatchObject({ kind: 'update', alarm: { id: 'a1', level: 'HH', severity: 'critical', peakValue: 55, raisedAt: raised.alarm.raisedAt } });
-    const low = book.apply(limit(null, 'L', -1, 2500, 'limit_low'))!;
-    expect(low.alarm.id).toBe('a2');
-    expect(book.activeAlarms()).toHaveLength(2);
-    const cleared = book.apply(limit('HH', null, 30, 3000))!;
-    expect(cleared).toMatchObject({ kind: 'clear', alarm: { id: 'a1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:03.000Z', peakValue: 55, value: 30 } });
-    expect(book.activeAlarms().map((a) => a.id)).toEqual(['a2']);
-    expect(book.apply(limit('H', null, 30, 4000))).toBeNull();
+    const b = book();
+    const [raised] = b.apply(limit(null, 'H', 41, 1000));
+    expect(raised).toMatchObject({ kind: 'raise', alarm: { id: 'a1', level: 'H', severity: 'major', status: 'ACTIVE_UNACK', pointCode: 'T101-TE', raisedAt: '1970-01-01T00:00:01.000Z', message: 'm1000' } });
+    expect(b.apply(limit('H', 'HH', 55, 2000))).toMatchObject([{ kind: 'update', alarm: { id: 'a1', level: 'HH', severity: 'critical', peakValue: 55 } }]);
+    expect(b.apply(limit(null, 'L', -1, 2500, 'limit_low'))[0]!.alarm.id).toBe('a2');
+    expect(b.activeAlarms()).toHaveLength(2);
+    expect(b.apply(limit('HH', null, 30, 3000))).toMatchObject([{ kind: 'clear', alarm: { id: 'a1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:03.000Z', peakValue: 55, value: 30, closedAt: null } }]);
+    expect(b.activeAlarms().map((a) => a.id)).toEqual(['a2']);
+    // Cleared but not acknowledged: still open, waiting for the operator.
+    expect(b.openAlarms().map((a) => a.id).sort()).toEqual(['a1', 'a2']);
+    expect(b.apply(limit('H', null, 30, 4000))).toEqual([]);
   });
 
   it('keeps the lowest value as the peak of a low-side alarm', () => {
-    const book = new AlarmBook([], () => 'x');
-    book.apply(limit(null, 'L', -1, 1, 'limit_low'));
-    expect(book.apply(limit('L', 'LL', -12, 2, 'limit_low'))!.alarm.peakValue).toBe(-12);
-    expect(book.apply(limit('LL', 'L', -5, 3, 'limit_low'))!.alarm.peakValue).toBe(-12);
+    const b = book();
+    b.apply(limit(null, 'L', -1, 1, 'limit_low'));
+    expect(b.apply(limit('L', 'LL', -12, 2, 'limit_low'))[0]!.alarm.peakValue).toBe(-12);
+    expect(b.apply(limit('LL', 'L', -5, 3, 'limit_low'))[0]!.alarm.peakValue).toBe(-12);
   });
 
   it('gives the conditions in force, for the rule core after a restart', () => {
-    const book = new AlarmBook([], () => 'x');
-    book.apply(limit(null, 'HH', 60, 1));
-    expect(book.conditions()).toEqual([{ key: `${E}/point:T101-TE/limit_high`, level: 'HH' }]);
+    const b = book();
+    b.apply(limit(null, 'HH', 60, 1));
+    expect(b.conditions()).toEqual([{ key: `${E}/point:T101-TE/limit_high`, level: 'HH' }]);
+  });
+});
+
+describe('AlarmBook: the closed loop', () => {
+  it('acknowledge → dispose → cleared closes a critical alarm, every step refused out of turn with a reason', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    expect(refused(b.act('a1', { kind: 'dispose', by: 'wang', cause: 'c', action: 'a', handler: 'wang' }, at(10)))).toBe('conflict: acknowledge the alarm before recording its disposal');
+    expect(ok(b.act('a1', { kind: 'ack', by: 'wang' }, at(20)))).toMatchObject({ status: 'ACTIVE_ACK', acknowledged: { by: 'wang', at: at(20) } });
+    expect(refused(b.act('a1', { kind: 'ack', by: 'li' }, at(21)))).toBe(`conflict: already acknowledged by wang at ${at(20)}`);
+    const disposed = b.act('a1', { kind: 'dispose', by: 'wang', cause: '冷却水中断 cooling water lost', action: '切换备用泵 standby pump', handler: 'wang' }, at(30));
+    expect(ok(disposed)).toMatchObject({ disposal: { handler: 'wang', at: at(30) }, closedAt: null });
+    // Clearing now closes it: cleared, acknowledged and disposed.
+    const cleared = b.apply(limit('HH', null, 30, T0 + 40_000));
+    expect(kinds(cleared)).toEqual(['clear', 'close']);
+    expect(cleared[1]!.alarm).toMatchObject({ status: 'CLEARED_ACK', closedAt: at(40) });
+    expect(b.openAlarms()).toEqual([]);
+    expect(refused(b.act('a1', { kind: 'ack', by: 'x' }, at(50)))).toBe('not_found: no open alarm a1');
+  });
+
+  it('closes a minor alarm on acknowledgement once cleared (no disposal required)', () => {
+    const b = book();
+    const [raise] = b.apply({ ...limit(null, 'H', 41, T0), severity: 'minor' });
+    b.apply({ ...limit('H', null, 30, T0 + 1000), severity: 'minor' });
+    const r = b.act(raise!.alarm.id, { kind: 'ack', by: 'li' }, at(5));
+    expect(r.ok && kinds(r.events)).toEqual(['ack', 'close']);
+  });
+
+  it('shelves for a while (active only, bounded), and the clock unshelves', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    expect(refused(b.act('a1', { kind: 'shelve', by: 'li', reason: 'calibration', forS: 7200 }, at(0)))).toBe('invalid: forS 7200 is longer than the 3600 s an alarm may be shelved');
+    expect(ok(b.act('a1', { kind: 'shelve', by: 'li', reason: 'calibration', forS: 60 }, at(0))).shelved).toEqual({ by: 'li', reason: 'calibration', at: at(0), until: at(60) });
+    expect(refused(b.act('a1', { kind: 'shelve', by: 'li', reason: 'x', forS: 60 }, at(1)))).toBe(`conflict: already shelved by li until ${at(60)}`);
+    expect(b.tick(T0 + 59_000)).toEqual([]);
+    expect(kinds(b.tick(T0 + 60_000))).toEqual(['unshelve']);
+    expect(refused(b.act('a1', { kind: 'unshelve', by: 'li' }, at(61)))).toBe('conflict: the alarm is not shelved');
+  });
+
+  it('escalates an unacknowledged alarm to the county, then the city, of the enterprise; not once acknowledged', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    expect(b.tick(T0 + 599_000)).toEqual([]);
+    const county = b.tick(T0 + 600_000);
+    expect(county).toMatchObject([{ kind: 'escalate', alarm: { escalation: { level: 'county', steps: [{ level: 'county', regionCode: '320594', at: at(600) }] } } }]);
+    expect(b.tick(T0 + 700_000)).toEqual([]);
+    expect(b.tick(T0 + 1_800_000)[0]!.alarm.escalation).toEqual({
+      level: 'city',
+      steps: [
+        { level: 'county', regionCode: '320594', at: at(600) },
+        { level: 'city', regionCode: '320500', at: at(1800) },
+      ],
+    });
+    const other = book();
+    other.apply(limit(null, 'HH', 55, T0));
+    ok(other.act('a1', { kind: 'ack', by: 'wang' }, at(10)));
+    expect(other.tick(T0 + 3_600_000)).toEqual([]);
+  });
+
+  it('after a restart catches up on escalations that fell due while it was down, each step recorded', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    const restarted = new AlarmBook(b.openAlarms(), POLICY, () => REGION);
+    expect(restarted.tick(T0 + 2_000_000).map((e) => e.alarm.escalation.level)).toEqual(['county', 'city']);
+  });
+
+  it('takes comments and assignment', () => {
+    const b = book();
+    b.apply({ ...limit(null, 'H', 41, T0), severity: 'minor' });
+    expect(ok(b.act('a1', { kind: 'comment', by: 'li', text: '现场确认 checked on site' }, at(1))).comments).toEqual([{ by: 'li', text: '现场确认 checked on site', at: at(1) }]);
+    expect(ok(b.act('a1', { kind: 'assign', by: 'li', assignee: 'zhang' }, at(2))).assignee).toBe('zhang');
   });
 });

@@ -2,3 +2,4 @@ export { ConfigError } from './config-error.js';
 export { loadEnvConfig, type AppConfig } from './env.config.js';
 export { readSiteFiles, type LoadedSiteFile, type SiteFile } from './sites.config.js';
 export { loadProfileFiles, type LoadedProfileFile, type ProfileFile } from './profiles.config.js';
+export { loadEscalationPolicy, DEFAULT_ESCALATION } from './escalation.config.js';

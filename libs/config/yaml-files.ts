@@ -29,33 +29,38 @@ export function* readConfigFolder<S extends z.ZodType>(dir: string, schema: S, w
   if (names.length === 0 && !optional) problems.push(`${dir}: no *.yaml ${what} files; expected at least one`);
 
   for (const name of names) {
-    const path = join(dir, name);
-    const rel = relative(process.cwd(), path);
-    const shown = rel && !rel.startsWith('..') ? rel : path;
-    const text = readFileSync(path, 'utf8');
-    let data: unknown;
-    if (name.endsWith('.json')) {
-      try {
-        data = JSON.parse(text);
-      } catch (err) {
-        problems.push(`${shown}: JSON syntax error: ${(err as Error).message}`);
-        continue;
-      }
-    } else {
-      try {
-        data = yaml.load(text, { filename: shown });
-      } catch (err) {
-        problems.push(`${shown}: YAML syntax error: ${yamlProblem(err)}`);
-        continue;
-      }
-    }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
-      continue;
-    }
-    yield { file: shown, content: parsed.data };
+    const loaded = readConfigFile(join(dir, name), schema, problems);
+    if (loaded) yield loaded;
   }
+}
+
+/** Reads one YAML (or JSON) file and checks it against `schema`; problems name the file and path. */
+export function readConfigFile<S extends z.ZodType>(path: string, schema: S, problems: string[]): LoadedFile<z.infer<S>> | null {
+  const rel = relative(process.cwd(), path);
+  const shown = rel && !rel.startsWith('..') ? rel : path;
+  const text = readFileSync(path, 'utf8');
+  let data: unknown;
+  if (path.endsWith('.json')) {
+    try {
+      data = JSON.parse(text);
+    } catch (err) {
+      problems.push(`${shown}: JSON syntax error: ${(err as Error).message}`);
+      return null;
+    }
+  } else {
+    try {
+      data = yaml.load(text, { filename: shown });
+    } catch (err) {
+      problems.push(`${shown}: YAML syntax error: ${yamlProblem(err)}`);
+      return null;
+    }
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${shown}: ${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+    return null;
+  }
+  return { file: shown, content: parsed.data };
 }
 
 function yamlProblem(err: unknown): string {

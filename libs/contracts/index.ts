@@ -337,9 +337,35 @@ export interface Alarm {
   readonly raisedAt: string;
   readonly updatedAt: string;
   readonly clearedAt: string | null;
+  readonly acknowledged: { readonly by: string; readonly at: string } | null;
+  /** Timed shelving: hidden from escalation until `until` (or unshelved), with who and why. */
+  readonly shelved: { readonly by: string; readonly reason: string; readonly at: string; readonly until: string } | null;
+  /** 消警: what caused it, what was done, who handled it. */
+  readonly disposal: { readonly cause: string; readonly action: string; readonly handler: string; readonly at: string } | null;
+  readonly assignee: string | null;
+  readonly comments: readonly { readonly by: string; readonly text: string; readonly at: string }[];
+  /** Where the alarm stands in the escalation from the enterprise to the county and city, with each step taken. */
+  readonly escalation: {
+    readonly level: JurisdictionLevel;
+    readonly steps: readonly { readonly level: JurisdictionLevel; readonly regionCode: string; readonly at: string }[];
+  };
+  /** Set once the alarm is cleared, acknowledged and (when its severity requires it) disposed: it is then final. */
+  readonly closedAt: string | null;
 }
 
-export type AlarmEventKind = 'raise' | 'update' | 'clear';
+export type JurisdictionLevel = 'enterprise' | 'county' | 'city';
+
+/** Escalation (逐级上报) and closing rules, from config/escalation.yaml. */
+export interface EscalationPolicy {
+  /** By severity: seconds without acknowledgement before the county, then the city, is alerted; null: never escalates. */
+  readonly bySeverity: Readonly<Record<AlarmSeverity, { readonly countyAfterS: number; readonly cityAfterS: number } | null>>;
+  /** Severities whose alarms cannot close without a disposal record (消警). */
+  readonly disposalRequired: readonly AlarmSeverity[];
+  /** The longest an alarm may be shelved. */
+  readonly maxShelveS: number;
+}
+
+export type AlarmEventKind = 'raise' | 'update' | 'clear' | 'ack' | 'dispose' | 'shelve' | 'unshelve' | 'comment' | 'assign' | 'escalate' | 'close';
 
 /** One change of an alarm, as it happened. */
 export interface AlarmEvent {
@@ -432,16 +458,70 @@ export interface SeriesStore {
   health(): StoreHealth;
 }
 
+export interface AlarmFilter {
+  /** `open`: not closed yet (active, or cleared and waiting for acknowledgement or disposal). */
+  readonly state?: 'active' | 'open' | 'closed' | 'all';
+  readonly status?: AlarmStatus;
+  readonly severity?: AlarmSeverity;
+  readonly condition?: ConditionType;
+  readonly enterpriseCode?: string;
+  readonly hazardSourceCode?: string;
+  /** Any of these enterprises (e.g. the enterprises within a region). */
+  readonly enterpriseCodes?: readonly string[];
+  /** Raised within [from, to], epoch ms. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
 /** Port: durable alarm state and dead-letter records. */
 export interface AlarmStore {
-  loadActive(): Alarm[];
-  list(filter: { status?: 'active' | 'all'; limit: number }): Alarm[];
+  /** Alarms not closed yet: active ones and cleared ones still waiting for acknowledgement or disposal. */
+  loadOpen(): Alarm[];
+  get(id: string): Alarm | undefined;
+  /** Newest raised first, with the total matching. */
+  query(filter: AlarmFilter): { total: number; items: Alarm[] };
   /** Commits every given alarm state in one transaction before returning. */
   saveAll(alarms: readonly Alarm[]): void;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
   close(): void;
   health(): StoreHealth;
+}
+
+/** One entry of the append-only audit log; `hash` chains it to the entry before. */
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: string;
+  /** Who: a user name, or `system` for the rule core and timers. */
+  readonly actor: string;
+  /** Where from: the client address of an API call, or `system`. */
+  readonly origin: string;
+  readonly action: AlarmEventKind;
+  readonly alarmId: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type AuditRecord = Pick<AuditEntry, 'at' | 'actor' | 'origin' | 'action' | 'alarmId' | 'detail'>;
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** Hash of the newest entry: keep it elsewhere to detect a cut-off tail later. */
+  readonly head: string;
+  /** The first entry that does not check out, and why. */
+  readonly problem: { readonly seq: number; readonly reason: string } | null;
+}
+
+/** Port: append-only, hash-chained audit log. */
+export interface AuditLog {
+  /** Appends in one transaction, each entry chained to the one before. */
+  append(records: readonly AuditRecord[]): void;
+  list(filter: { alarmId?: string; offset: number; limit: number }): { total: number; items: AuditEntry[] };
+  verify(): AuditVerification;
 }
 
 export const SERIES_STORE = Symbol('SERIES_STORE');

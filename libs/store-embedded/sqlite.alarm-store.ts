@@ -1,4 +1,4 @@
-import type { Alarm, AlarmStore, DeadLetter, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, StoreHealth } from '#libs/contracts/index.js';
 import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
@@ -19,27 +19,53 @@ export class SqliteAlarmStore implements AlarmStore {
       CREATE TABLE IF NOT EXISTS dead_letters (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
         topic TEXT NOT NULL, payload TEXT NOT NULL);`);
+    const columns = this.db.prepare('PRAGMA table_info(alarms)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'closed_at')) {
+      // Alarms stored before the closed loop existed: a cleared one was final then, so it is closed now.
+      this.db.exec(`ALTER TABLE alarms ADD COLUMN closed_at TEXT;
+        UPDATE alarms SET closed_at = updated_at WHERE status IN ('CLEARED_UNACK', 'CLEARED_ACK');`);
+    }
+    this.db.exec('CREATE INDEX IF NOT EXISTS alarms_open ON alarms (closed_at, raised_at); CREATE INDEX IF NOT EXISTS alarms_raised ON alarms (raised_at)');
     const upsert = this.db.prepare(
-      `INSERT INTO alarms (id, status, raised_at, updated_at, body) VALUES (@id, @status, @raisedAt, @updatedAt, @body)
-       ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
+      `INSERT INTO alarms (id, status, raised_at, updated_at, closed_at, body) VALUES (@id, @status, @raisedAt, @updatedAt, @closedAt, @body)
+       ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, closed_at = excluded.closed_at, body = excluded.body`,
     );
     this.upsertAll = this.db.transaction((alarms: readonly Alarm[]) => {
-      for (const a of alarms) upsert.run({ id: a.id, status: a.status, raisedAt: a.raisedAt, updatedAt: a.updatedAt, body: JSON.stringify(a) });
+      for (const a of alarms) upsert.run({ id: a.id, status: a.status, raisedAt: a.raisedAt, updatedAt: a.updatedAt, closedAt: a.closedAt, body: JSON.stringify(a) });
     });
     const insertDl = this.db.prepare('INSERT INTO dead_letters (at, reason, detail, topic, payload) VALUES (?, ?, ?, ?, ?)');
     this.insertDeadLetter = (l) => insertDl.run(l.at, l.reason, l.detail, l.topic, l.payloadExcerpt);
   }
 
-  loadActive(): Alarm[] {
-    return this.bodies(this.db.prepare("SELECT body FROM alarms WHERE status IN ('ACTIVE_UNACK', 'ACTIVE_ACK') ORDER BY raised_at").all());
+  loadOpen(): Alarm[] {
+    return this.bodies(this.db.prepare('SELECT body FROM alarms WHERE closed_at IS NULL ORDER BY raised_at').all());
   }
 
-  list(filter: { status?: 'active' | 'all'; limit: number }): Alarm[] {
-    const rows =
-      filter.status === 'active'
-        ? this.db.prepare("SELECT body FROM alarms WHERE status IN ('ACTIVE_UNACK', 'ACTIVE_ACK') ORDER BY updated_at DESC LIMIT ?").all(filter.limit)
-        : this.db.prepare('SELECT body FROM alarms ORDER BY updated_at DESC LIMIT ?').all(filter.limit);
-    return this.bodies(rows);
+  get(id: string): Alarm | undefined {
+    return this.bodies(this.db.prepare('SELECT body FROM alarms WHERE id = ?').all(id))[0];
+  }
+
+  query(f: AlarmFilter): { total: number; items: Alarm[] } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (sql: string, ...values: (string | number)[]): void => {
+      where.push(sql);
+      args.push(...values);
+    };
+    if (f.state === 'active') add("status IN ('ACTIVE_UNACK', 'ACTIVE_ACK')");
+    else if (f.state === 'open') add('closed_at IS NULL');
+    else if (f.state === 'closed') add('closed_at IS NOT NULL');
+    if (f.status !== undefined) add('status = ?', f.status);
+    for (const [field, value] of [['severity', f.severity], ['condition', f.condition], ['enterpriseCode', f.enterpriseCode], ['hazardSourceCode', f.hazardSourceCode]] as const) {
+      if (value !== undefined) add(`json_extract(body, '$.${field}') = ?`, value);
+    }
+    if (f.enterpriseCodes !== undefined) add(`json_extract(body, '$.enterpriseCode') IN (${f.enterpriseCodes.map(() => '?').join(', ') || 'NULL'})`, ...f.enterpriseCodes);
+    if (f.from !== undefined) add('raised_at >= ?', new Date(f.from).toISOString());
+    if (f.to !== undefined) add('raised_at <= ?', new Date(f.to).toISOString());
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM alarms ${clause}`).get(...args) as { n: number };
+    const rows = this.db.prepare(`SELECT body FROM alarms ${clause} ORDER BY raised_at DESC, id LIMIT ? OFFSET ?`).all(...args, f.limit, f.offset);
+    return { total: n, items: this.bodies(rows) };
   }
 
   saveAll(alarms: readonly Alarm[]): void {
@@ -74,17 +100,30 @@ export class SqliteAlarmStore implements AlarmStore {
 }
 
 /** An alarm as stored before the rule core had conditions other than limits (one per point and side). */
-interface LimitAlarmV1 extends Omit<Alarm, 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey'> {
+interface LimitAlarmV1 extends Omit<Alarm, 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey' | keyof typeof LIFECYCLE_DEFAULTS> {
   readonly side: 'high' | 'low';
   readonly type: 'HH' | 'H' | 'L' | 'LL';
   readonly pointCode: string;
 }
 
+/** Fields of the closed loop, for alarms stored before it existed. */
+const LIFECYCLE_DEFAULTS = {
+  acknowledged: null,
+  shelved: null,
+  disposal: null,
+  assignee: null,
+  comments: [],
+  escalation: { level: 'enterprise', steps: [] },
+  closedAt: null,
+} as const;
+
 function upgraded(a: Alarm | LimitAlarmV1): Alarm {
-  if (!('side' in a)) return a;
+  if (!('side' in a)) return { ...LIFECYCLE_DEFAULTS, ...a };
   const { side, type, ...rest } = a;
   return {
+    ...LIFECYCLE_DEFAULTS,
     ...rest,
+    closedAt: a.clearedAt,
     key: `${a.enterpriseCode}/point:${a.pointCode}/limit_${side}`,
     originatorKind: 'point',
     originatorCode: a.pointCode,

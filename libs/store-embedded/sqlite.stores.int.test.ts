@@ -6,6 +6,9 @@ import { AlarmBook } from '#libs/alarms/index.js';
 import { aLimitChange, aPoint, aReading } from '#libs/testing/builders.js';
 import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { SqliteAlarmStore } from './sqlite.alarm-store.js';
+import { SqliteAuditLog } from './sqlite.audit-log.js';
+import Database from 'better-sqlite3';
+import type { AuditRecord } from '#libs/contracts/index.js';
 import { SqliteSeriesStore } from './sqlite.series-store.js';
 
 const dirs: string[] = [];
@@ -58,24 +61,67 @@ describe('SqliteSeriesStore retention', () => {
 });
 
 describe('SqliteAlarmStore', () => {
-  it('keeps alarms and dead letters across a reopen', () => {
+  const policy = { bySeverity: { critical: null, major: null, minor: null, warning: null }, disposalRequired: [], maxShelveS: 60 } as const;
+
+  it('keeps open alarms and dead letters across a reopen, and answers filtered, paged queries', () => {
     const file = join(tempDir(), 'alarms.db');
     let store = new SqliteAlarmStore(file);
-    const book = new AlarmBook([], () => 'alarm-1');
+    let n = 0;
+    const book = new AlarmBook([], policy, () => undefined, () => `alarm-${++n}`);
     const point = aPoint();
-    const raised = book.apply(aLimitChange(point, null, 'HH', 55, 1000))!.alarm;
-    store.saveAll([raised]);
+    const raised = book.apply(aLimitChange(point, null, 'HH', 55, 1000))[0]!.alarm;
+    const other = book.apply(aLimitChange(aPoint({ code: 'T102-TE' }), null, 'H', 45, 2000))[0]!.alarm;
+    store.saveAll([raised, other]);
     store.recordDeadLetter({ reason: 'bad_json', detail: 'x', topic: 't', payloadExcerpt: '{', at: '2026-11-25T00:00:00.000Z' });
     store.close();
 
     store = new SqliteAlarmStore(file);
-    expect(store.loadActive()).toEqual([raised]);
-    const cleared = new AlarmBook(store.loadActive()).apply(aLimitChange(point, 'HH', null, 30, 2000))!.alarm;
-    expect(cleared).toMatchObject({ id: 'alarm-1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:02.000Z' });
-    store.saveAll([cleared]);
-    expect(store.loadActive()).toEqual([]);
-    expect(store.list({ status: 'all', limit: 10 })).toEqual([cleared]);
+    expect(store.loadOpen()).toEqual([raised, other]);
+    const reopened = new AlarmBook(store.loadOpen(), policy);
+    const cleared = reopened.apply(aLimitChange(point, 'HH', null, 30, 3000))[0]!.alarm;
+    expect(cleared).toMatchObject({ id: 'alarm-1', status: 'CLEARED_UNACK', clearedAt: '1970-01-01T00:00:03.000Z' });
+    const acked = reopened.act('alarm-1', { kind: 'ack', by: 'wang' }, '1970-01-01T00:00:04.000Z');
+    expect(acked.ok && acked.alarm.closedAt).toBe('1970-01-01T00:00:04.000Z');
+    if (acked.ok) store.saveAll([acked.alarm]);
+    expect(store.loadOpen().map((a) => a.id)).toEqual(['alarm-2']);
+    expect(store.get('alarm-1')).toMatchObject({ status: 'CLEARED_ACK', closedAt: '1970-01-01T00:00:04.000Z' });
+    expect(store.query({ state: 'all', offset: 0, limit: 10 })).toMatchObject({ total: 2, items: [{ id: 'alarm-2' }, { id: 'alarm-1' }] });
+    expect(store.query({ state: 'closed', offset: 0, limit: 10 }).items.map((a) => a.id)).toEqual(['alarm-1']);
+    expect(store.query({ severity: 'critical', offset: 0, limit: 10 }).items.map((a) => a.id)).toEqual(['alarm-1']);
+    expect(store.query({ enterpriseCodes: [], offset: 0, limit: 10 }).total).toBe(0);
+    expect(store.query({ from: 1500, offset: 0, limit: 10 }).items.map((a) => a.id)).toEqual(['alarm-2']);
+    expect(store.query({ state: 'all', offset: 1, limit: 1 })).toMatchObject({ total: 2, items: [{ id: 'alarm-1' }] });
     expect(store.listDeadLetters(5)).toMatchObject([{ reason: 'bad_json', topic: 't' }]);
     store.close();
+  });
+});
+
+describe('SqliteAuditLog', () => {
+  const record = (i: number): AuditRecord => ({ at: new Date(i * 1000).toISOString(), actor: i % 2 ? 'system' : 'wang', origin: 'system', action: 'raise', alarmId: `a${i}`, detail: { n: i } });
+
+  it('chains every entry to the one before and finds an edited or a deleted entry', () => {
+    const file = join(tempDir(), 'audit.db');
+    const log = new SqliteAuditLog(file);
+    log.append([record(1), record(2)]);
+    log.append([record(3), record(4), record(5)]);
+    const good = log.verify();
+    expect(good).toMatchObject({ ok: true, entries: 5, problem: null });
+    expect(log.list({ alarmId: 'a3', offset: 0, limit: 10 }).items).toMatchObject([{ seq: 3, actor: 'system', detail: { n: 3 } }]);
+    log.close();
+
+    const raw = new Database(file);
+    raw.prepare("UPDATE audit SET actor = 'li' WHERE seq = 2").run();
+    raw.close();
+    const edited = new SqliteAuditLog(file);
+    expect(edited.verify()).toMatchObject({ ok: false, problem: { seq: 2, reason: 'content does not match its hash (edited?)' } });
+    edited.close();
+
+    const raw2 = new Database(file);
+    raw2.prepare("UPDATE audit SET actor = 'wang' WHERE seq = 2").run();
+    raw2.prepare('DELETE FROM audit WHERE seq = 4').run();
+    raw2.close();
+    const cut = new SqliteAuditLog(file);
+    expect(cut.verify()).toMatchObject({ ok: false, entries: 3, problem: { seq: 5, reason: 'entry 4 missing (deleted?)' } });
+    cut.close();
   });
 });

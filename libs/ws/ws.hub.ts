@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Alarm, GatewayStatus, Point, Reading, ReadingBatch } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEventKind, GatewayStatus, Point, Reading, ReadingBatch } from '#libs/contracts/index.js';
 
 export interface LiveValue {
   readonly enterpriseCode: string;
@@ -75,8 +75,9 @@ export class WsHub {
     return this.wss.clients.size;
   }
 
-  publishAlarm(alarm: Alarm): void {
-    this.broadcast(JSON.stringify({ type: 'alarm', seq: ++this.seq, alarm }), true);
+  /** One alarm change; `event` says what happened (raise, update, clear, ack, escalate, close…). */
+  publishAlarm(alarm: Alarm, event: AlarmEventKind = 'update'): void {
+    this.broadcast(JSON.stringify({ type: 'alarm', seq: ++this.seq, event, alarm }), true);
   }
 
   publishGateway(status: GatewayStatus): void {

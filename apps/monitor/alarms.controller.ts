@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { z } from 'zod';
+import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType } from '#libs/contracts/index.js';
+import type { Action } from '#libs/alarms/index.js';
+import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
+import { RUNTIME, type MonitorRuntime } from './runtime.js';
+
+const STATES = ['active', 'open', 'closed', 'all'] as const;
+const STATUSES: readonly AlarmStatus[] = ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK', 'CLEARED_ACK'];
+const SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'warning'];
+const CONDITIONS: readonly ConditionType[] = [
+  'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
+  'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
+];
+
+const who = z.string().trim().min(1, 'who acts: a non-empty name').max(100);
+const text = (what: string) => z.string().trim().min(1, `${what}: a non-empty text`).max(2000);
+const BODIES = {
+  ack: z.strictObject({ by: who }),
+  dispose: z.strictObject({ by: who, cause: text('cause'), action: text('action'), handler: who }),
+  shelve: z.strictObject({ by: who, reason: text('reason'), forS: z.number().int().positive() }),
+  unshelve: z.strictObject({ by: who }),
+  comments: z.strictObject({ by: who, text: text('text') }),
+  assign: z.strictObject({ by: who, assignee: who }),
+} as const;
+
+type Verb = keyof typeof BODIES;
+
+function actionOf(verb: Verb, body: unknown): Action {
+  const parsed = BODIES[verb].safeParse(body ?? {});
+  if (!parsed.success) {
+    throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  const b = parsed.data as Record<string, unknown> & { by: string };
+  switch (verb) {
+    case 'ack':
+      return { kind: 'ack', by: b.by };
+    case 'dispose':
+      return { kind: 'dispose', by: b.by, cause: b.cause as string, action: b.action as string, handler: b.handler as string };
+    case 'shelve':
+      return { kind: 'shelve', by: b.by, reason: b.reason as string, forS: b.forS as number };
+    case 'unshelve':
+      return { kind: 'unshelve', by: b.by };
+    case 'comments':
+      return { kind: 'comment', by: b.by, text: b.text as string };
+    case 'assign':
+      return { kind: 'assign', by: b.by, assignee: b.assignee as string };
+  }
+}
+
+/** Alarms: query, one alarm, its audit trail, and the closed loop (acknowledge, dispose, shelve, comment, assign). */
+@Controller('api')
+export class AlarmsController {
+  constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
+
+  /**
+   * Newest raised first, paged (X-Total-Count, Link). `state`: active | open (not closed) | closed | all; the
+   * former `status=active|all` still works.
+   */
+  @Get('alarms')
+  list(@Query() q: Record<string, string | undefined>, @Res({ passthrough: true }) res: ServerResponse): Alarm[] {
+    const legacy = q.status === 'active' || q.status === 'all' ? q.status : undefined;
+    const page = pageOf(q.offset, q.limit, 500, 5000);
+    const regionCode = regionParam(q.regionCode);
+    const filter = {
+      state: oneOf('state', q.state ?? legacy, STATES) ?? 'all',
+      status: legacy ? undefined : oneOf('status', q.status, STATUSES),
+      severity: oneOf('severity', q.severity, SEVERITIES),
+      condition: oneOf('condition', q.condition, CONDITIONS),
+      enterpriseCode: q.enterpriseCode,
+      hazardSourceCode: q.hazardSourceCode,
+      enterpriseCodes: regionCode === undefined ? undefined : this.rt.registry.registry.queryEnterprises({ regionCode }).map((e) => e.code),
+      from: q.from === undefined ? undefined : instant('from', q.from, 0),
+      to: q.to === undefined ? undefined : instant('to', q.to, 0),
+      ...page,
+    };
+    const { total, items } = this.rt.alarmStore.query(filter);
+    setPageHeaders(res, '/api/alarms', q, page, total);
+    return items;
+  }
+
+  @Get('alarms/:id')
+  one(@Param('id') id: string): Alarm {
+    const alarm = this.rt.pipeline.book.find(id) ?? this.rt.alarmStore.get(id);
+    if (!alarm) throw new NotFoundException(`no alarm ${id}`);
+    return alarm;
+  }
+
+  @Get('alarms/:id/audit')
+  trail(@Param('id') id: string): AuditEntry[] {
+    this.one(id);
+    return this.rt.auditLog.list({ alarmId: id, offset: 0, limit: 10_000 }).items;
+  }
+
+  @Post('alarms/:id/:verb')
+  @HttpCode(200)
+  action(@Param('id') id: string, @Param('verb') verb: string, @Body() body: unknown, @Req() req: IncomingMessage): Alarm {
+    if (!(verb in BODIES)) throw new NotFoundException(`no action ${verb}; expected one of ${Object.keys(BODIES).join(', ')}`);
+    const action = actionOf(verb as Verb, body);
+    const result = this.rt.pipeline.act(id, action, req.socket.remoteAddress ?? 'unknown');
+    if (result.ok) return result.alarm;
+    const { refusal } = result;
+    if (refusal.kind === 'not_found') {
+      const closed = this.rt.alarmStore.get(id);
+      if (closed) throw new ConflictException(`alarm ${id} was closed at ${closed.closedAt ?? '?'}`);
+      throw new NotFoundException(refusal.reason);
+    }
+    if (refusal.kind === 'invalid') throw new BadRequestException(refusal.reason);
+    throw new ConflictException(refusal.reason);
+  }
+
+  @Get('audit')
+  audit(@Query() q: Record<string, string | undefined>, @Res({ passthrough: true }) res: ServerResponse): AuditEntry[] {
+    const page = pageOf(q.offset, q.limit, 500, 5000);
+    const { total, items } = this.rt.auditLog.list({ ...(q.alarmId !== undefined && { alarmId: q.alarmId }), ...page });
+    setPageHeaders(res, '/api/audit', q, page, total);
+    return items;
+  }
+
+  @Get('audit/verify')
+  verify(): AuditVerification {
+    return this.rt.auditLog.verify();
+  }
+}

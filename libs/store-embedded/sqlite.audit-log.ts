@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '#libs/contracts/index.js';
+import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+
+const GENESIS = '0'.repeat(64);
+
+interface Row {
+  seq: number;
+  at: string;
+  actor: string;
+  origin: string;
+  action: string;
+  alarm_id: string;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The hash of an entry: SHA-256 over the previous hash and the entry's fields in a fixed order. */
+export function entryHash(prevHash: string, e: Omit<AuditEntry, 'hash' | 'prevHash'>): string {
+  const canonical = JSON.stringify([e.seq, e.at, e.actor, e.origin, e.action, e.alarmId, e.detail]);
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+}
+
+/**
+ * Append-only audit log in its own SQLite file, each entry chained to the one before by hash, so an edited or
+ * deleted entry breaks the chain at that point (verify). The head hash, kept elsewhere, also guards the tail.
+ */
+export class SqliteAuditLog implements AuditLog {
+  private readonly db: SqliteDb;
+  private readonly appendAll: (records: readonly AuditRecord[]) => void;
+
+  constructor(file: string) {
+    this.db = openSqlite(file);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, origin TEXT NOT NULL, action TEXT NOT NULL,
+      alarm_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS audit_alarm ON audit (alarm_id, seq);`);
+    const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    const insert = this.db.prepare(
+      'INSERT INTO audit (seq, at, actor, origin, action, alarm_id, detail, prev_hash, hash) VALUES (@seq, @at, @actor, @origin, @action, @alarmId, @detail, @prevHash, @hash)',
+    );
+    this.appendAll = this.db.transaction((records: readonly AuditRecord[]) => {
+      const head = last.get() as { seq: number; hash: string } | undefined;
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS;
+      for (const r of records) {
+        seq++;
+        const hash = entryHash(prevHash, { ...r, seq });
+        insert.run({ seq, at: r.at, actor: r.actor, origin: r.origin, action: r.action, alarmId: r.alarmId, detail: JSON.stringify(r.detail), prevHash, hash });
+        prevHash = hash;
+      }
+    });
+  }
+
+  append(records: readonly AuditRecord[]): void {
+    if (records.length > 0) this.appendAll(records);
+  }
+
+  list(filter: { alarmId?: string; offset: number; limit: number }): { total: number; items: AuditEntry[] } {
+    const where = filter.alarmId === undefined ? '' : 'WHERE alarm_id = ?';
+    const args = filter.alarmId === undefined ? [] : [filter.alarmId];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM audit ${where}`).get(...args) as { n: number };
+    const rows = this.db.prepare(`SELECT * FROM audit ${where} ORDER BY seq LIMIT ? OFFSET ?`).all(...args, filter.limit, filter.offset) as Row[];
+    return { total: n, items: rows.map(toEntry) };
+  }
+
+  verify(): AuditVerification {
+    let prevHash = GENESIS;
+    let expected = 1;
+    for (const row of this.db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<Row>) {
+      const e = toEntry(row);
+      const fail = (reason: string): AuditVerification => ({ ok: false, entries: expected - 1, head: prevHash, problem: { seq: e.seq, reason } });
+      if (e.seq !== expected) return fail(`entry ${expected}${e.seq > expected + 1 ? `–${e.seq - 1}` : ''} missing (deleted?)`);
+      if (e.prevHash !== prevHash) return fail('does not chain to the entry before it');
+      if (entryHash(prevHash, e) !== e.hash) return fail('content does not match its hash (edited?)');
+      prevHash = e.hash;
+      expected++;
+    }
+    return { ok: true, entries: expected - 1, head: prevHash, problem: null };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toEntry(r: Row): AuditEntry {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    origin: r.origin,
+    action: r.action as AuditEntry['action'],
+    alarmId: r.alarm_id,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
