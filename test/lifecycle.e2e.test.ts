@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alarm, AuditEntry } from '#libs/contracts/index.js';
+import type { Alarm, AuditEntry, RiskHistoryEntry } from '#libs/contracts/index.js';
 import { freePort, startMosquitto, type TestService } from '#libs/testing/services.js';
 import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
 
@@ -83,6 +83,10 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: raisedAt, readings: [{ point: 'T101-TE', value: 56 }] }), { qos: 1 });
     const raise = await ws.waitFor(alarmEvent('raise', (a) => a.pointCode === 'T101-TE'));
     const id = (raise.alarm as Alarm).id;
+    // Four-colour risk: the grade-3 tank farm (20 points) with one HH alarm (30) turns orange, and the enterprise with it.
+    const orange = await ws.waitFor((f) => f.type === 'risk' && (f.changes as RiskHistoryEntry[]).some((c) => c.hazardSourceCode === 'TF-1' && c.to === 'orange'));
+    expect((orange.changes as RiskHistoryEntry[]).find((c) => c.hazardSourceCode === 'TF-1')).toMatchObject({ from: 'blue', score: 50, reasons: [{ points: 20, reason: 'inherent grade 3 (GB 18218-2018)' }, { points: 30, reason: '1 critical alarm active (T101-TE)' }] });
+    expect((orange.changes as RiskHistoryEntry[]).find((c) => c.hazardSourceCode === null)).toMatchObject({ enterpriseCode: E, to: 'orange' });
     const county = await ws.waitFor(alarmEvent('escalate', (a) => a.id === id));
     expect((county.alarm as Alarm).escalation).toMatchObject({ level: 'county', steps: [{ level: 'county', regionCode: '320594' }] });
     const countyAt = (county.alarm as Alarm).escalation.steps[0]!.at;
@@ -108,16 +112,28 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect((await post(`${base}/dispose`, { by: 'wang', cause: 'c', action: 'a', handler: 'wang' })).status).toBe(409);
     const ack = await post(`${base}/ack`, { by: '王工 wang' });
     expect(ack).toMatchObject({ status: 200, body: { status: 'ACTIVE_ACK', acknowledged: { by: '王工 wang' } } });
-    expect(await post(`${base}/ack`, { by: 'li' })).toMatchObject({ status: 409, body: { message: expect.stringMatching(/^already acknowledged by 王工 wang at /) } });
-    expect(await post(`${base}/dispose`, { by: 'wang', action: 'a', handler: 'wang' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('cause') } });
+    const again = await post(`${base}/ack`, { by: 'li' });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toMatch(/^already acknowledged by 王工 wang at /);
+    const incomplete = await post(`${base}/dispose`, { by: 'wang', action: 'a', handler: 'wang' });
+    expect(incomplete.status).toBe(400);
+    expect(incomplete.body.message).toMatch(/^cause: /);
     const disposed = await post(`${base}/dispose`, { by: 'wang', cause: '冷却水中断 cooling water lost', action: '启用备用泵 standby pump started', handler: '王工 wang' });
     expect(disposed).toMatchObject({ status: 200, body: { disposal: { handler: '王工 wang' }, closedAt: null } });
 
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings: [{ point: 'T101-TE', value: 20 }] }), { qos: 1 });
     const closed = await ws.waitFor(alarmEvent('close', (a) => a.id === id));
-    expect(closed.alarm).toMatchObject({ status: 'CLEARED_ACK', closedAt: expect.any(String) });
+    expect((closed.alarm as Alarm).status).toBe('CLEARED_ACK');
+    expect((closed.alarm as Alarm).closedAt).not.toBeNull();
     expect((await post(`${base}/comments`, { by: 'li', text: 'late' })).status).toBe(409);
+    await ws.waitFor((f) => f.type === 'risk' && (f.changes as RiskHistoryEntry[]).some((c) => c.hazardSourceCode === 'TF-1' && c.to === 'blue'));
     ws.close();
+    const history = (await (await fetch(`${monitor.url}/api/risk/history?enterpriseCode=${E}`)).json()) as RiskHistoryEntry[];
+    expect(history.filter((h) => h.hazardSourceCode === 'TF-1').map((h) => h.to)).toEqual(['blue', 'orange']);
+    const cities = (await (await fetch(`${monitor.url}/api/risk/regions?level=city`)).json()) as { regionCode: string; enterprises: Record<string, number> }[];
+    expect(cities.find((c) => c.regionCode === '320500')?.enterprises).toEqual({ red: 0, orange: 0, yellow: 0, blue: 1 });
+    const sources = (await (await fetch(`${monitor.url}/api/risk/hazard-sources?enterpriseCode=${E}`)).json()) as { hazardSourceCode: string; colour: string }[];
+    expect(sources.map((x) => [x.hazardSourceCode, x.colour]).sort()).toEqual([['RX-1', 'blue'], ['TF-1', 'blue']]);
 
     const trail = (await (await fetch(`${base}/audit`)).json()) as AuditEntry[];
     expect(trail.map((e) => [e.action, e.actor])).toEqual([

@@ -95,7 +95,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
   it('refuses bad API input with a 400 and a reason', async () => {
     const res = await fetch(`${monitor.url}/api/alarms?status=bogus`);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { message: string }).message).toContain('status must be "active" or "all"');
+    expect(((await res.json()) as { message: string }).message).toBe('status must be one of ACTIVE_UNACK, ACTIVE_ACK, CLEARED_UNACK, CLEARED_ACK, got "bogus"');
     expect((await fetch(`${monitor.url}/api/points`)).status).toBe(200);
   });
 

@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import type { Alarm, DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
+import type { DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 

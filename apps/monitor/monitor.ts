@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import { concatMap } from 'rxjs';
 import type { AlarmStore, Point, SeriesStore } from '#libs/contracts/index.js';
-import { loadEscalationPolicy, type AppConfig } from '#libs/config/index.js';
+import { loadEscalationPolicy, loadRiskWeights, type AppConfig } from '#libs/config/index.js';
 import { LiveRegistry, loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import { MqttIngest } from '#libs/ingest-mqtt/index.js';
@@ -45,6 +45,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
   const log = options.log ?? pino({ level: config.logLevel });
   const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir));
   const escalation = loadEscalationPolicy(config.configDir);
+  const riskWeights = loadRiskWeights(config.configDir);
   const metrics = createMetrics();
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -96,6 +97,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       alarmStore,
       auditLog,
       escalation,
+      riskWeights,
       hub,
       metrics,
       log,

@@ -1,9 +1,9 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject, interval } from 'rxjs';
-import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
+import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
-import { AlarmBook, type Action, type ActionResult } from '#libs/alarms/index.js';
+import { AlarmBook, RiskBoard, type Action, type ActionResult, type RiskChange } from '#libs/alarms/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import { evaluateRules, RuleEngine, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
@@ -16,6 +16,7 @@ export interface PipelineDeps {
   readonly alarmStore: AlarmStore;
   readonly auditLog: AuditLog;
   readonly escalation: EscalationPolicy;
+  readonly riskWeights: RiskWeights;
   readonly hub: WsHub;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -48,6 +49,7 @@ const POWER_INTERVALS_KEPT = 192;
 export class MonitorPipeline {
   readonly book: AlarmBook;
   readonly engine: RuleEngine;
+  readonly risk: RiskBoard;
   private readonly inputs$ = new Subject<RuleInput>();
   private readonly gatewayStates = new Map<string, GatewayStatus>();
   /** Refused messages and readings since boot, per `enterprise/gateway` and reason. */
@@ -63,6 +65,8 @@ export class MonitorPipeline {
     this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region);
     this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
     this.engine.restore(this.book.conditions());
+    this.risk = new RiskBoard(deps.riskWeights, deps.registry.registry);
+    this.risk.assess(this.book.activeAlarms(), Date.now());
     this.engine.onInterval = (i) => {
       const list = this.power.get(i.enterpriseCode) ?? [];
       list.push(i);
@@ -76,7 +80,11 @@ export class MonitorPipeline {
   start(messages$: Observable<RawMessage>): void {
     const { registry } = this.deps;
     this.subscriptions.push(
-      registry.swaps$.subscribe(({ next }) => this.engine.reload(next.ruleContext())),
+      registry.swaps$.subscribe(({ next }) => {
+        this.engine.reload(next.ruleContext());
+        this.risk.reindex(next);
+        this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
+      }),
       this.inputs$.pipe(evaluateRules(this.engine, { tickMs: this.deps.ruleTickMs ?? 5000 })).subscribe((c) => {
         const events = this.book.apply(c);
         if (events.length === 0) return;
@@ -204,6 +212,27 @@ export class MonitorPipeline {
       this.deps.hub.publishAlarm(alarm, kind);
     }
     this.deps.seriesStore.recordAlarmEvents(events);
+    this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
+  }
+
+  /** Stores and pushes changes of four-colour risk. */
+  private publishRisk(changes: readonly RiskChange[]): void {
+    if (changes.length === 0) return;
+    const entries: RiskHistoryEntry[] = changes.map(({ at, from, assessment: a }) => ({
+      at,
+      enterpriseCode: a.enterpriseCode,
+      hazardSourceCode: a.hazardSourceCode,
+      from,
+      to: a.colour,
+      score: a.score,
+      reasons: a.reasons,
+    }));
+    try {
+      this.deps.alarmStore.recordRiskChanges(entries);
+    } catch (err) {
+      this.deps.log.error({ err }, 'risk history write failed');
+    }
+    this.deps.hub.publishRisk(entries);
   }
 
   private deadLetter(msg: RawMessage, rejection: Rejection): void {

@@ -355,6 +355,45 @@ export interface Alarm {
 
 export type JurisdictionLevel = 'enterprise' | 'county' | 'city';
 
+export type RiskColour = 'red' | 'orange' | 'yellow' | 'blue';
+
+/** Weights of the four-colour risk (四色), from config/risk.yaml (docs/risk.md). */
+export interface RiskWeights {
+  /** Points for the inherent GB 18218 grade (`ungraded` for sites without one, e.g. dust). */
+  readonly grade: Readonly<Record<'1' | '2' | '3' | '4' | 'ungraded', number>>;
+  /** Points per active alarm of that severity on the hazard source. */
+  readonly activeAlarm: Readonly<Record<AlarmSeverity, number>>;
+  /** Points per sensor fault (bad quality, out of range, stuck, no data), instead of its severity's points. */
+  readonly sensorFault: number;
+  /** Points when a gateway carrying the hazard source's points is offline. */
+  readonly gatewayOffline: number;
+  /** Points per alarm escalated past the enterprise because nobody acknowledged it. */
+  readonly overdueAcknowledgement: number;
+  /** Lowest score of each colour; below `yellow` is blue. */
+  readonly thresholds: { readonly red: number; readonly orange: number; readonly yellow: number };
+}
+
+/** One colour with the reasons behind it, each with its points. */
+export interface RiskAssessment {
+  readonly enterpriseCode: string;
+  /** Null for the enterprise as a whole. */
+  readonly hazardSourceCode: string | null;
+  readonly colour: RiskColour;
+  readonly score: number;
+  readonly reasons: readonly { readonly points: number; readonly reason: string }[];
+}
+
+/** One change of colour, as stored. */
+export interface RiskHistoryEntry {
+  readonly at: string;
+  readonly enterpriseCode: string;
+  readonly hazardSourceCode: string | null;
+  readonly from: RiskColour | null;
+  readonly to: RiskColour;
+  readonly score: number;
+  readonly reasons: RiskAssessment['reasons'];
+}
+
 /** Escalation (逐级上报) and closing rules, from config/escalation.yaml. */
 export interface EscalationPolicy {
   /** By severity: seconds without acknowledgement before the county, then the city, is alerted; null: never escalates. */
@@ -486,6 +525,9 @@ export interface AlarmStore {
   saveAll(alarms: readonly Alarm[]): void;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
+  /** Appends changes of four-colour risk (their history). */
+  recordRiskChanges(changes: readonly RiskHistoryEntry[]): void;
+  riskHistory(filter: { enterpriseCode?: string; offset: number; limit: number }): { total: number; items: RiskHistoryEntry[] };
   close(): void;
   health(): StoreHealth;
 }

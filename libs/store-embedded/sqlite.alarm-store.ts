@@ -1,4 +1,4 @@
-import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
 import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
@@ -18,7 +18,10 @@ export class SqliteAlarmStore implements AlarmStore {
       CREATE INDEX IF NOT EXISTS alarms_status ON alarms (status, updated_at);
       CREATE TABLE IF NOT EXISTS dead_letters (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
-        topic TEXT NOT NULL, payload TEXT NOT NULL);`);
+        topic TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS risk_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, enterprise TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS risk_changes_enterprise ON risk_changes (enterprise, seq);`);
     const columns = this.db.prepare('PRAGMA table_info(alarms)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'closed_at')) {
       // Alarms stored before the closed loop existed: a cleared one was final then, so it is closed now.
@@ -84,6 +87,21 @@ export class SqliteAlarmStore implements AlarmStore {
       .prepare('SELECT at, reason, detail, topic, payload FROM dead_letters ORDER BY seq DESC LIMIT ?')
       .all(limit) as { at: string; reason: DeadLetter['reason']; detail: string; topic: string; payload: string }[];
     return rows.map((r) => ({ at: r.at, reason: r.reason, detail: r.detail, topic: r.topic, payloadExcerpt: r.payload }));
+  }
+
+  recordRiskChanges(changes: readonly RiskHistoryEntry[]): void {
+    const insert = this.db.prepare('INSERT INTO risk_changes (at, enterprise, body) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const c of changes) insert.run(c.at, c.enterpriseCode, JSON.stringify(c));
+    })();
+  }
+
+  riskHistory(filter: { enterpriseCode?: string; offset: number; limit: number }): { total: number; items: RiskHistoryEntry[] } {
+    const where = filter.enterpriseCode === undefined ? '' : 'WHERE enterprise = ?';
+    const args = filter.enterpriseCode === undefined ? [] : [filter.enterpriseCode];
+    const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM risk_changes ${where}`).get(...args) as { n: number };
+    const rows = this.db.prepare(`SELECT body FROM risk_changes ${where} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...args, filter.limit, filter.offset) as { body: string }[];
+    return { total: n, items: rows.map((r) => JSON.parse(r.body) as RiskHistoryEntry) };
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Alarm, AlarmEventKind, GatewayStatus, Point, Reading, ReadingBatch } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEventKind, GatewayStatus, RiskHistoryEntry, Point, Reading, ReadingBatch } from '#libs/contracts/index.js';
 
 export interface LiveValue {
   readonly enterpriseCode: string;
@@ -78,6 +78,11 @@ export class WsHub {
   /** One alarm change; `event` says what happened (raise, update, clear, ack, escalate, close…). */
   publishAlarm(alarm: Alarm, event: AlarmEventKind = 'update'): void {
     this.broadcast(JSON.stringify({ type: 'alarm', seq: ++this.seq, event, alarm }), true);
+  }
+
+  /** Changes of four-colour risk of hazard sources and enterprises. */
+  publishRisk(changes: readonly RiskHistoryEntry[]): void {
+    this.broadcast(JSON.stringify({ type: 'risk', changes }), true);
   }
 
   publishGateway(status: GatewayStatus): void {
