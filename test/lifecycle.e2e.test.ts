@@ -134,6 +134,10 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect(cities.find((c) => c.regionCode === '320500')?.enterprises).toEqual({ red: 0, orange: 0, yellow: 0, blue: 1 });
     const sources = (await (await fetch(`${monitor.url}/api/risk/hazard-sources?enterpriseCode=${E}`)).json()) as { hazardSourceCode: string; colour: string }[];
     expect(sources.map((x) => [x.hazardSourceCode, x.colour]).sort()).toEqual([['RX-1', 'blue'], ['TF-1', 'blue']]);
+    const report = (await (await fetch(`${monitor.url}/api/reports/alarms?enterpriseCode=${E}`)).json()) as { enterprises: Record<string, unknown>[]; isa: Record<string, unknown> };
+    expect(report.enterprises).toEqual([expect.objectContaining({ enterpriseCode: E, raised: 1, escalated: 1, overdue: 0, bySeverity: { critical: 1, major: 0, minor: 0, warning: 0 } })]);
+    expect(report.enterprises[0]!.meanMinutesToAcknowledge).toBeGreaterThan(0.08);
+    expect(report.isa).toMatchObject({ alarmsPer10MinPeak: 1, stale: 0 });
 
     const trail = (await (await fetch(`${base}/audit`)).json()) as AuditEntry[];
     expect(trail.map((e) => [e.action, e.actor])).toEqual([

@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { z } from 'zod';
 import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType } from '#libs/contracts/index.js';
-import type { Action } from '#libs/alarms/index.js';
+import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 const STATES = ['active', 'open', 'closed', 'all'] as const;
+const REPORT_MAX_ALARMS = 200_000;
 const STATUSES: readonly AlarmStatus[] = ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK', 'CLEARED_ACK'];
 const SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'warning'];
 const CONDITIONS: readonly ConditionType[] = [
@@ -108,6 +109,24 @@ export class AlarmsController {
     }
     if (refusal.kind === 'invalid') throw new BadRequestException(refusal.reason);
     throw new ConflictException(refusal.reason);
+  }
+
+  /**
+   * Supervisors' report over alarms raised in [from, to] (default: the last 24 h): per enterprise per day, mean
+   * times to acknowledge and dispose, escalated and overdue alarms, gateway offline hours, ISA-18.2 figures.
+   */
+  @Get('reports/alarms')
+  report(@Query() q: Record<string, string | undefined>): { from: string; to: string } & ReturnType<typeof alarmReport> {
+    const now = Date.now();
+    const to = instant('to', q.to, now);
+    const from = instant('from', q.from, to - 86_400_000);
+    if (from > to) throw new BadRequestException(`from (${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
+    const regionCode = regionParam(q.regionCode);
+    const enterprises = regionCode === undefined ? undefined : new Set(this.rt.registry.registry.queryEnterprises({ regionCode }).map((e) => e.code));
+    const keep = (a: Alarm): boolean => (q.enterpriseCode === undefined || a.enterpriseCode === q.enterpriseCode) && (enterprises === undefined || enterprises.has(a.enterpriseCode));
+    const raised = this.rt.alarmStore.query({ state: 'all', from, to, offset: 0, limit: REPORT_MAX_ALARMS }).items.filter(keep);
+    const open = this.rt.pipeline.book.openAlarms().filter(keep);
+    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...alarmReport(raised, open, { from, to, now, utcOffsetMin: 480 }) };
   }
 
   @Get('audit')

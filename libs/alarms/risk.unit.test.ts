@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmSeverity, ConditionType, HazardSource } from '#libs/contracts/index.js';
 import { DEFAULT_RISK_WEIGHTS as W } from '#libs/config/index.js';
+import { anAlarm } from '#libs/testing/builders.js';
 import { assessRisk } from './risk.js';
 
 const E = '91320594MA1WKTRP3E';
@@ -8,38 +9,19 @@ const NOW = Date.parse('2026-11-25T10:00:00Z');
 const hs = (code: string, grade: HazardSource['grade']): HazardSource => ({ code, name: code, enterpriseCode: E, kind: 'tank_farm', grade, r: null, location: null });
 
 function alarm(o: { hs?: string | null; severity?: AlarmSeverity; condition?: ConditionType; code?: string; escalated?: boolean; acked?: boolean; kind?: Alarm['originatorKind'] }): Alarm {
-  return {
-    id: Math.random().toString(36),
-    key: 'k',
-    originatorKind: o.kind ?? 'point',
-    originatorCode: o.code ?? 'T101-TE',
-    enterpriseCode: E,
-    gatewayCode: 'GW01',
-    hazardSourceCode: o.hs === undefined ? 'TF-1' : o.hs,
-    pointCode: 'T101-TE',
-    condition: o.condition ?? 'limit_high',
-    name: null,
-    level: 'HH',
-    severity: o.severity ?? 'critical',
-    status: o.acked ? 'ACTIVE_ACK' : 'ACTIVE_UNACK',
-    value: 1,
-    peakValue: 1,
-    threshold: 1,
-    unit: '°C',
-    message: '',
-    chattering: false,
-    floodKey: null,
-    raisedAt: new Date(NOW - 12 * 60_000).toISOString(),
-    updatedAt: new Date(NOW).toISOString(),
-    clearedAt: null,
-    acknowledged: o.acked ? { by: 'x', at: new Date(NOW).toISOString() } : null,
-    shelved: null,
-    disposal: null,
-    assignee: null,
-    comments: [],
-    escalation: o.escalated ? { level: 'county', steps: [{ level: 'county', regionCode: '320594', at: new Date(NOW).toISOString() }] } : { level: 'enterprise', steps: [] },
-    closedAt: null,
-  };
+  const at = new Date(NOW).toISOString();
+  return anAlarm(
+    {
+      originatorKind: o.kind ?? 'point',
+      originatorCode: o.code ?? 'T101-TE',
+      hazardSourceCode: o.hs === undefined ? 'TF-1' : o.hs,
+      condition: o.condition ?? 'limit_high',
+      severity: o.severity ?? 'critical',
+      acknowledged: o.acked ? { by: 'x', at } : null,
+      escalation: o.escalated ? { level: 'county', steps: [{ level: 'county', regionCode: '320594', at }] } : { level: 'enterprise', steps: [] },
+    },
+    new Date(NOW - 12 * 60_000).toISOString(),
+  );
 }
 
 const gatewaysOf = new Map([['TF-1', new Set(['GW01'])], ['RX-1', new Set(['GW02'])]]);

@@ -1,4 +1,4 @@
-import type { ConditionChange, ConditionLevel, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
+import type { Alarm, ConditionChange, ConditionLevel, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
 
 type PointOverrides = Omit<Partial<Point>, 'limits' | 'rules'> & { limits?: Partial<PointLimits>; rules?: Partial<PointRules> };
 
@@ -67,5 +67,42 @@ export function aLimitChange(
     message: `${point.name}: ${value} ${point.unit}`,
     chattering: false,
     floodKey: null,
+  };
+}
+
+/** An active, unacknowledged HH alarm of T101-TE raised at `raisedAt`, with any field overridden. */
+export function anAlarm(overrides: Partial<Alarm> = {}, raisedAt = '2026-11-25T09:48:00.000Z'): Alarm {
+  return {
+    id: `alarm-${Math.random().toString(36).slice(2)}`,
+    key: '91320594MA1WKTRP3E/point:T101-TE/limit_high',
+    originatorKind: 'point',
+    originatorCode: 'T101-TE',
+    enterpriseCode: '91320594MA1WKTRP3E',
+    gatewayCode: 'GW01',
+    hazardSourceCode: 'TF-1',
+    pointCode: 'T101-TE',
+    condition: 'limit_high',
+    name: null,
+    level: 'HH',
+    severity: 'critical',
+    status: 'ACTIVE_UNACK',
+    value: 55,
+    peakValue: 55,
+    threshold: 50,
+    unit: '°C',
+    message: 'T-101 temperature: 55 °C ≥ HH 50 °C',
+    chattering: false,
+    floodKey: null,
+    raisedAt,
+    updatedAt: raisedAt,
+    clearedAt: null,
+    acknowledged: null,
+    shelved: null,
+    disposal: null,
+    assignee: null,
+    comments: [],
+    escalation: { level: 'enterprise', steps: [] },
+    closedAt: null,
+    ...overrides,
   };
 }
