@@ -99,6 +99,18 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     expect((await fetch(`${monitor.url}/api/points`)).status).toBe(200);
   });
 
+  it('serves its OpenAPI document and UI at /api/docs', async () => {
+    const doc = (await (await fetch(`${monitor.url}/api/docs/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const path of ['/api/alarms', '/api/alarms/{id}/{verb}', '/api/risk/enterprises', '/api/reports/alarms', '/api/audit/verify', '/api/points/{enterpriseCode}/{code}/series']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    expect(Object.keys(doc.paths['/api/alarms/{id}/{verb}']!)).toEqual(['post']);
+    const ui = await fetch(`${monitor.url}/api/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+  });
+
   it('shows the alarm on the command-centre page in headless Chromium, and its clearing', async () => {
     const profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
