@@ -125,6 +125,16 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       await row.waitFor();
       expect(await row.textContent()).toContain('HH');
       await page.locator('.conn.up').waitFor();
+      // The tank farm with its HH alarm shows orange on the four-colour panel.
+      await page.locator(`.risk-tile.risk-orange[data-source="${E}/TF-1"]`).waitFor();
+
+      // Acknowledge from the page: refused without an operator name, then recorded with it.
+      await row.locator('button.ack').click();
+      expect(await page.locator('#action-msg').textContent()).toContain('Enter the operator name first');
+      await page.fill('#operator', '值班员 zhao');
+      await row.locator('button.ack').click();
+      await row.filter({ hasText: 'ACTIVE_ACK' }).waitFor();
+      expect(await row.textContent()).toContain('值班员 zhao');
 
       await gateway.publishAsync(`sites/${E}/GW01/status`, 'offline', { qos: 1, retain: true });
       await page.locator(`.gw.offline[data-gateway="${E}/GW01"]`).waitFor();

@@ -62,7 +62,7 @@ function renderAlarms() {
   $('alarm-count').textContent = String(rows.length);
   const body = $('alarms');
   if (rows.length === 0) {
-    body.innerHTML = '<tr class="empty"><td colspan="8">无报警 No active alarms</td></tr>';
+    body.innerHTML = '<tr class="empty"><td colspan="9">无报警 No active alarms</td></tr>';
   } else {
     body.innerHTML = rows.map((a) => {
       const label = a.level === 'ACTIVE' ? (CONDITION[a.condition] || a.condition) : a.level;
@@ -71,7 +71,8 @@ function renderAlarms() {
       const unit = a.unit || '';
       return '<tr class="alarm" data-id="' + esc(a.id) + '" data-condition="' + esc(a.condition) + '"><td><span class="lvl lvl-' + esc(lvl) + '">' + esc(label) + '</span></td><td>' + esc(originatorName(a)) +
         '</td><td>' + esc(state.sourceName.get(a.enterpriseCode + '/' + a.hazardSourceCode) || a.hazardSourceCode || '') + '</td><td>' + esc(a.value === null ? '' : fmt(a.value) + ' ' + unit) + '</td><td>' + esc(a.threshold === null ? '' : a.threshold + ' ' + unit) +
-        '</td><td>' + esc(a.message) + marks + '</td><td>' + esc(a.status) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) + '</td></tr>';
+        '</td><td>' + esc(a.message) + marks + '</td><td>' + esc(a.status) + escalationBadge(a) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) +
+        '</td><td>' + (a.acknowledged ? esc(a.acknowledged.by) : '<button class="ack" data-id="' + esc(a.id) + '">确认 Ack</button>') + '</td></tr>';
     }).join('');
   }
   for (const [k, p] of state.points) {
@@ -83,6 +84,37 @@ function renderAlarms() {
     if (limit) tile.classList.add('alarm-' + limit.level);
     if (FAULTS.some((c) => state.alarms.has(prefix + c))) tile.classList.add('fault');
   }
+}
+
+function escalationBadge(a) {
+  const level = a.escalation && a.escalation.level;
+  if (!level || level === 'enterprise') return '';
+  return ' <span class="esc esc-' + esc(level) + '">' + (level === 'county' ? '已上报区县 county' : '已上报市 city') + '</span>';
+}
+
+const operatorInput = $('operator');
+operatorInput.value = localStorage.getItem('sentinel.operator') || '';
+operatorInput.addEventListener('change', () => localStorage.setItem('sentinel.operator', operatorInput.value.trim()));
+
+// Acknowledge from the page: the server records who (the operator field) and from where, and pushes the change.
+$('alarms').addEventListener('click', async (ev) => {
+  const button = ev.target.closest('button.ack');
+  if (!button) return;
+  const by = operatorInput.value.trim();
+  if (!by) { $('action-msg').textContent = '请先填写值班员姓名 Enter the operator name first'; operatorInput.focus(); return; }
+  button.disabled = true;
+  const res = await fetch('/api/alarms/' + encodeURIComponent(button.dataset.id) + '/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by }) });
+  const body = await res.json();
+  $('action-msg').textContent = res.ok ? '已确认 acknowledged by ' + by : '未确认 not acknowledged: ' + body.message;
+  if (!res.ok) button.disabled = false;
+});
+
+const COLOUR_NAME = { red: '红 red', orange: '橙 orange', yellow: '黄 yellow', blue: '蓝 blue' };
+async function loadRisk() {
+  const list = await fetch('/api/risk/hazard-sources').then((r) => r.json());
+  $('risk').innerHTML = list.map((r) => '<div class="risk-tile risk-' + esc(r.colour) + '" data-source="' + esc(r.enterpriseCode + '/' + r.hazardSourceCode) + '" title="' +
+    esc(r.reasons.map((x) => '+' + x.points + ' ' + x.reason).join('\n')) + '"><b>' + esc(state.sourceName.get(r.enterpriseCode + '/' + r.hazardSourceCode) || r.hazardSourceCode) +
+    '</b> <span class="colour">' + esc(COLOUR_NAME[r.colour]) + '</span> <small>' + esc(r.score) + '</small></div>').join('');
 }
 
 function applyAlarm(a) {
@@ -152,6 +184,8 @@ function connect(delay) {
       renderAlarms();
     } else if (msg.type === 'gateway') {
       applyGateway(msg.gateway);
+    } else if (msg.type === 'risk') {
+      loadRisk();
     } else if (msg.type === 'registry') {
       // The registry was reloaded: rebuild the tiles, then reconnect for a snapshot that matches them.
       loadPoints().then(() => ws.close(), () => ws.close());
@@ -163,5 +197,5 @@ function connect(delay) {
   };
 }
 
-loadPoints().then(() => connect(500), (err) => { $('conn').textContent = 'load failed: ' + err; });
+loadPoints().then(() => { connect(500); loadRisk(); }, (err) => { $('conn').textContent = 'load failed: ' + err; });
 setInterval(refreshAges, 1000);
