@@ -163,6 +163,34 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect(((await bad.json()) as { message: string }).message).toBe('severity must be one of critical, major, minor, warning, got "loud"');
   });
 
+  it('takes a point out of service: its alarm is recorded with the mark and does not colour the risk map', async () => {
+    const point = `${monitor.url}/api/points/${E}/R201-TE`;
+    expect((await post(`${point}/in-service`, { by: 'li' })).status).toBe(409);
+    const window = await post(`${point}/out-of-service`, { by: 'li', reason: '检修 calibration', forS: 600 });
+    expect(window).toMatchObject({ status: 200, body: { pointCode: 'R201-TE', by: 'li', reason: '检修 calibration' } });
+    expect((await post(`${monitor.url}/api/points/${E}/NOPE/out-of-service`, { by: 'li', reason: 'x', forS: 60 })).status).toBe(404);
+    expect((await post(`${point}/out-of-service`, { by: 'li', reason: 'x', forS: 0 })).status).toBe(400);
+
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    await ws.waitFor((f) => f.type === 'snapshot');
+    await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings: [{ point: 'R201-TE', value: 140 }] }), { qos: 1 });
+    const raise = await ws.waitFor(alarmEvent('raise', (a) => a.pointCode === 'R201-TE' && a.condition === 'limit_high'));
+    expect((raise.alarm as Alarm).outOfService).toMatchObject({ by: 'li', reason: '检修 calibration' });
+    const risk = (await (await fetch(`${monitor.url}/api/risk/hazard-sources?enterpriseCode=${E}`)).json()) as { hazardSourceCode: string; colour: string }[];
+    expect(risk.find((r) => r.hazardSourceCode === 'RX-1')?.colour).toBe('blue');
+
+    expect(await post(`${point}/in-service`, { by: 'li' })).toMatchObject({ status: 200, body: { inService: true } });
+    const back = await ws.waitFor(alarmEvent('in_service', (a) => a.pointCode === 'R201-TE'));
+    expect((back.alarm as Alarm).outOfService).toBeNull();
+    expect(await (await fetch(`${monitor.url}/api/maintenance`)).json()).toEqual([]);
+    ws.close();
+    const trail = (await (await fetch(`${monitor.url}/api/audit?alarmId=point:${E}/R201-TE`)).json()) as AuditEntry[];
+    expect(trail.map((e) => [e.action, e.actor])).toEqual([
+      ['out_of_service', 'li'],
+      ['in_service', 'li'],
+    ]);
+  });
+
   it('the audit verify command finds the chain intact, and finds an edited entry', async () => {
     await monitor.kill9();
     const run = (): { code: number; out: string } => {

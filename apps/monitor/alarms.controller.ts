@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { z } from 'zod';
-import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType } from '#libs/contracts/index.js';
+import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, MaintenanceWindow } from '#libs/contracts/index.js';
 import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
@@ -28,6 +28,7 @@ const BODIES = {
 } as const;
 
 type Verb = keyof typeof BODIES;
+const MAINTENANCE = z.strictObject({ by: who, reason: text('reason'), forS: z.number().int().positive().max(30 * 86_400) });
 
 function actionOf(verb: Verb, body: unknown): Action {
   const parsed = BODIES[verb].safeParse(body ?? {});
@@ -151,6 +152,35 @@ export class AlarmsController {
     const raised = this.rt.alarmStore.query({ state: 'all', from, to, offset: 0, limit: REPORT_MAX_ALARMS }).items.filter(keep);
     const open = this.rt.pipeline.book.openAlarms().filter(keep);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...alarmReport(raised, open, { from, to, now, utcOffsetMin: 480 }) };
+  }
+
+  /** Takes a point out of service for maintenance (检修) for `forS` seconds (at most 30 days). */
+  @Post('points/:enterpriseCode/:code/out-of-service')
+  @HttpCode(200)
+  outOfService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): MaintenanceWindow {
+    this.pointOrThrow(e, code);
+    const parsed = MAINTENANCE.safeParse(body ?? {});
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    return this.rt.pipeline.takeOutOfService(e, code, parsed.data.by, parsed.data.reason, parsed.data.forS, req.socket.remoteAddress ?? 'unknown');
+  }
+
+  @Post('points/:enterpriseCode/:code/in-service')
+  @HttpCode(200)
+  inService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): { inService: true } {
+    this.pointOrThrow(e, code);
+    const parsed = BODIES.unshelve.safeParse(body ?? {});
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    if (!this.rt.pipeline.putInService(e, code, parsed.data.by, req.socket.remoteAddress ?? 'unknown')) throw new ConflictException(`point ${code} is not out of service`);
+    return { inService: true };
+  }
+
+  @Get('maintenance')
+  maintenance(): MaintenanceWindow[] {
+    return this.rt.pipeline.book.maintenanceWindows();
+  }
+
+  private pointOrThrow(e: string, code: string): void {
+    if (!this.rt.registry.registry.findPoint(e, code)) throw new NotFoundException(`no point ${code} in enterprise ${e}`);
   }
 
   @Get('audit')

@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject, interval } from 'rxjs';
-import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
+import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook, RiskBoard, type Action, type ActionResult, type RiskChange } from '#libs/alarms/index.js';
@@ -38,6 +38,7 @@ function auditRecord({ kind, alarm: a }: AlarmEvent, actor: string, origin: stri
   if (kind === 'comment') detail.comment = a.comments.at(-1);
   if (kind === 'assign') detail.assignee = a.assignee;
   if (kind === 'escalate') detail.escalation = a.escalation.steps.at(-1);
+  if (kind === 'out_of_service') detail.outOfService = a.outOfService;
   return { at: a.updatedAt, actor, origin, action: kind, alarmId: a.id, detail };
 }
 const POWER_INTERVALS_KEPT = 192;
@@ -62,7 +63,7 @@ export class MonitorPipeline {
   private readonly power = new Map<string, PowerInterval[]>();
 
   constructor(private readonly deps: PipelineDeps) {
-    this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region);
+    this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region, undefined, deps.alarmStore.loadMaintenance());
     this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
     this.engine.restore(this.book.conditions());
     this.risk = new RiskBoard(deps.riskWeights, deps.registry.registry);
@@ -94,7 +95,13 @@ export class MonitorPipeline {
       }),
       // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving.
       interval(this.deps.ruleTickMs ?? 5000).subscribe(() => {
-        this.changed.push(...this.book.tick(Date.now()));
+        const now = Date.now();
+        for (const w of this.book.maintenanceWindows()) {
+          if (Date.parse(w.until) > now) continue;
+          this.deps.alarmStore.removeMaintenance(w.enterpriseCode, w.pointCode);
+          this.auditPoint(w.enterpriseCode, w.pointCode, 'in_service', 'system', 'system', { reason: 'maintenance window ended' });
+        }
+        this.changed.push(...this.book.tick(now));
         if (this.changed.length > 0) this.commitAlarms();
       }),
       messages$.subscribe((msg) => {
@@ -184,6 +191,36 @@ export class MonitorPipeline {
       this.commitAlarms(action.by, origin);
     }
     return result;
+  }
+
+  /** Takes a point out of service for maintenance (its alarms are marked, not escalated, not counted in risk). */
+  takeOutOfService(enterpriseCode: string, pointCode: string, by: string, reason: string, forS: number, origin: string): MaintenanceWindow {
+    const now = Date.now();
+    const window: MaintenanceWindow = { enterpriseCode, pointCode, by, reason, at: new Date(now).toISOString(), until: new Date(now + forS * 1000).toISOString() };
+    this.deps.alarmStore.saveMaintenance(window);
+    this.auditPoint(enterpriseCode, pointCode, 'out_of_service', by, origin, { reason, until: window.until });
+    this.changed.push(...this.book.takeOutOfService(window));
+    this.commitAlarms(by, origin);
+    return window;
+  }
+
+  /** Puts a point back in service; false when it was not out of service. */
+  putInService(enterpriseCode: string, pointCode: string, by: string, origin: string): boolean {
+    const events = this.book.putInService(enterpriseCode, pointCode, new Date().toISOString());
+    if (events === null) return false;
+    this.deps.alarmStore.removeMaintenance(enterpriseCode, pointCode);
+    this.auditPoint(enterpriseCode, pointCode, 'in_service', by, origin, {});
+    this.changed.push(...events);
+    this.commitAlarms(by, origin);
+    return true;
+  }
+
+  private auditPoint(enterpriseCode: string, pointCode: string, action: 'out_of_service' | 'in_service', actor: string, origin: string, detail: Record<string, unknown>): void {
+    try {
+      this.deps.auditLog.append([{ at: new Date().toISOString(), actor, origin, action, alarmId: `point:${enterpriseCode}/${pointCode}`, detail }]);
+    } catch (err) {
+      this.deps.log.error({ err }, 'audit log write failed');
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Alarm, AlarmEvent, AlarmEventKind, ConditionChange, ConditionLevel, EscalationPolicy, JurisdictionLevel, Region } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEvent, AlarmEventKind, ConditionChange, ConditionLevel, EscalationPolicy, JurisdictionLevel, MaintenanceWindow, Region } from '#libs/contracts/index.js';
 import { act, closeIfDone, escalationDue, rank, type Action, type Done, type Outcome } from './lifecycle.js';
 
 export type ActionResult = { readonly ok: true; readonly alarm: Alarm; readonly events: AlarmEvent[] } | Extract<Outcome, { ok: false }> | { readonly ok: false; readonly refusal: { readonly kind: 'not_found'; readonly reason: string } };
@@ -14,17 +14,49 @@ const LEVELS: readonly JurisdictionLevel[] = ['enterprise', 'county', 'city'];
 export class AlarmBook {
   private readonly active = new Map<string, Alarm>();
   private readonly open = new Map<string, Alarm>();
+  /** Points out of service, by `enterprise/point`. */
+  private readonly maintenance = new Map<string, MaintenanceWindow>();
 
   constructor(
     openAlarms: readonly Alarm[],
     private readonly policy: EscalationPolicy,
     private readonly regionOf: (enterpriseCode: string) => Region | undefined = () => undefined,
     private readonly newId: () => string = randomUUID,
+    maintenance: readonly MaintenanceWindow[] = [],
   ) {
     for (const a of openAlarms) {
       this.open.set(a.id, a);
       if (a.clearedAt === null) this.active.set(a.key, a);
     }
+    for (const w of maintenance) this.maintenance.set(`${w.enterpriseCode}/${w.pointCode}`, w);
+  }
+
+  /**
+   * Takes a point out of service until `window.until`: its open alarms and any it raises meanwhile are marked,
+   * still recorded and cleared, but not escalated nor counted in risk.
+   */
+  takeOutOfService(window: MaintenanceWindow): AlarmEvent[] {
+    this.maintenance.set(`${window.enterpriseCode}/${window.pointCode}`, window);
+    return this.markPoint(window.enterpriseCode, window.pointCode, window, 'out_of_service', window.at);
+  }
+
+  /** Puts a point back in service; null when it was not out of service. */
+  putInService(enterpriseCode: string, pointCode: string, at: string): AlarmEvent[] | null {
+    if (!this.maintenance.delete(`${enterpriseCode}/${pointCode}`)) return null;
+    return this.markPoint(enterpriseCode, pointCode, null, 'in_service', at);
+  }
+
+  maintenanceWindows(): MaintenanceWindow[] {
+    return [...this.maintenance.values()];
+  }
+
+  private markPoint(enterpriseCode: string, pointCode: string, window: MaintenanceWindow | null, kind: AlarmEventKind, at: string): AlarmEvent[] {
+    const events: AlarmEvent[] = [];
+    for (const a of [...this.open.values()]) {
+      if (a.enterpriseCode !== enterpriseCode || a.pointCode !== pointCode) continue;
+      events.push(...this.keep({ ok: true, alarm: { ...a, outOfService: window, updatedAt: at }, events: [kind] }));
+    }
+    return events;
   }
 
   /** The alarm events a condition change makes: none (e.g. a clear of no alarm), or a raise, update or clear (and close). */
@@ -91,6 +123,7 @@ export class AlarmBook {
       clearedAt: null,
       acknowledged: null,
       shelved: null,
+      outOfService: o.kind === 'point' ? (this.maintenance.get(`${o.enterpriseCode}/${o.code}`) ?? null) : null,
       disposal: null,
       assignee: null,
       comments: [],
@@ -115,6 +148,9 @@ export class AlarmBook {
   tick(now: number): AlarmEvent[] {
     const at = new Date(now).toISOString();
     const events: AlarmEvent[] = [];
+    for (const w of [...this.maintenance.values()]) {
+      if (Date.parse(w.until) <= now) events.push(...(this.putInService(w.enterpriseCode, w.pointCode, at) ?? []));
+    }
     for (const a of [...this.open.values()]) {
       let alarm = a;
       if (alarm.shelved && Date.parse(alarm.shelved.until) <= now) {

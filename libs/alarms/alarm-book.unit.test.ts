@@ -131,4 +131,26 @@ describe('AlarmBook: the closed loop', () => {
     expect(ok(b.act('a1', { kind: 'comment', by: 'li', text: '现场确认 checked on site' }, at(1))).comments).toEqual([{ by: 'li', text: '现场确认 checked on site', at: at(1) }]);
     expect(ok(b.act('a1', { kind: 'assign', by: 'li', assignee: 'zhang' }, at(2))).assignee).toBe('zhang');
   });
+
+  it('takes a point out of service: its alarms are marked, not escalated; the window ends by itself', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    const window = { enterpriseCode: E, pointCode: 'T101-TE', by: 'li', reason: '检修 calibration', at: at(0), until: at(3600) };
+    expect(b.takeOutOfService(window)).toMatchObject([{ kind: 'out_of_service', alarm: { id: 'a1', outOfService: window } }]);
+    expect(b.tick(T0 + 1_800_000)).toEqual([]);
+    // A new alarm of the point while out of service is recorded with the mark.
+    b.apply(limit(null, 'L', -1, T0 + 10_000, 'limit_low'));
+    expect(b.openAlarms().find((a) => a.condition === 'limit_low')!.outOfService).toEqual(window);
+    // Back in service at the end of the window, the overdue alarms escalate in the same tick, each step recorded.
+    const back = b.tick(T0 + 3_600_000);
+    expect(back.map((e) => `${e.kind}:${e.alarm.condition}:${e.alarm.escalation.level}`)).toEqual([
+      'in_service:limit_high:enterprise',
+      'in_service:limit_low:enterprise',
+      'escalate:limit_high:county',
+      'escalate:limit_high:city',
+      'escalate:limit_low:county',
+      'escalate:limit_low:city',
+    ]);
+    expect(b.putInService(E, 'T101-TE', at(3601))).toBeNull();
+  });
 });

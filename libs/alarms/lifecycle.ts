@@ -66,7 +66,7 @@ export function closeIfDone(a: Alarm, events: AlarmEventKind[], at: string, poli
 /** The escalation level an unacknowledged, unshelved alarm has reached at `now` (ms); the level it has otherwise. */
 export function escalationDue(a: Alarm, policy: EscalationPolicy, now: number): JurisdictionLevel {
   const steps = policy.bySeverity[a.severity];
-  if (steps === null || a.acknowledged !== null || a.shelved !== null || a.closedAt !== null) return a.escalation.level;
+  if (steps === null || a.acknowledged !== null || a.shelved !== null || a.outOfService !== null || a.closedAt !== null) return a.escalation.level;
   const waited = (now - Date.parse(a.raisedAt)) / 1000;
   const due: JurisdictionLevel = waited >= steps.cityAfterS ? 'city' : waited >= steps.countyAfterS ? 'county' : 'enterprise';
   return rank(due) > rank(a.escalation.level) ? due : a.escalation.level;

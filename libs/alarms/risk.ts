@@ -21,11 +21,14 @@ const COLOUR_RANK: Record<RiskColour, number> = { blue: 0, yellow: 1, orange: 2,
 
 /**
  * Four-colour risk (四色) of each hazard source of one enterprise and of the enterprise: inherent grade plus live
- * state (active alarms by severity, sensor faults, offline gateways, overdue acknowledgements), each with its
+ * state (active alarms by severity, sensor faults, offline gateways, overdue acknowledgements; alarms of points out
+ * of service for maintenance excluded), each with its
  * points and a reason an operator reads. The enterprise takes its worst hazard source plus what belongs to no
  * hazard source (e.g. its own offline gateway), and never shows better than its worst hazard source.
  */
-export function assessRisk(input: RiskInput, w: RiskWeights): { hazardSources: RiskAssessment[]; enterprise: RiskAssessment } {
+export function assessRisk(given: RiskInput, w: RiskWeights): { hazardSources: RiskAssessment[]; enterprise: RiskAssessment } {
+  // Alarms of points out of service for maintenance are known and expected: they do not colour the map.
+  const input = { ...given, alarms: given.alarms.filter((a) => a.outOfService === null) };
   const offline = new Set(input.alarms.filter((a) => a.condition === 'gateway_offline').map((a) => a.originatorCode));
   const sources = input.hazardSources.map((hs) => {
     const reasons: { points: number; reason: string }[] = [];

@@ -340,6 +340,8 @@ export interface Alarm {
   readonly acknowledged: { readonly by: string; readonly at: string } | null;
   /** Timed shelving: hidden from escalation until `until` (or unshelved), with who and why. */
   readonly shelved: { readonly by: string; readonly reason: string; readonly at: string; readonly until: string } | null;
+  /** Set while the alarm's point is out of service for maintenance: recorded, not escalated, not counted in risk. */
+  readonly outOfService: MaintenanceWindow | null;
   /** 消警: what caused it, what was done, who handled it. */
   readonly disposal: { readonly cause: string; readonly action: string; readonly handler: string; readonly at: string } | null;
   readonly assignee: string | null;
@@ -404,7 +406,30 @@ export interface EscalationPolicy {
   readonly maxShelveS: number;
 }
 
-export type AlarmEventKind = 'raise' | 'update' | 'clear' | 'ack' | 'dispose' | 'shelve' | 'unshelve' | 'comment' | 'assign' | 'escalate' | 'close';
+export type AlarmEventKind =
+  | 'raise'
+  | 'update'
+  | 'clear'
+  | 'ack'
+  | 'dispose'
+  | 'shelve'
+  | 'unshelve'
+  | 'comment'
+  | 'assign'
+  | 'escalate'
+  | 'close'
+  | 'out_of_service'
+  | 'in_service';
+
+/** A point taken out of service for maintenance (检修), until a time or until put back. */
+export interface MaintenanceWindow {
+  readonly enterpriseCode: string;
+  readonly pointCode: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly until: string;
+}
 
 /** One change of an alarm, as it happened. */
 export interface AlarmEvent {
@@ -525,6 +550,10 @@ export interface AlarmStore {
   saveAll(alarms: readonly Alarm[]): void;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
+  /** Points out of service, kept across restarts. */
+  loadMaintenance(): MaintenanceWindow[];
+  saveMaintenance(window: MaintenanceWindow): void;
+  removeMaintenance(enterpriseCode: string, pointCode: string): void;
   /** Appends changes of four-colour risk (their history). */
   recordRiskChanges(changes: readonly RiskHistoryEntry[]): void;
   riskHistory(filter: { enterpriseCode?: string; offset: number; limit: number }): { total: number; items: RiskHistoryEntry[] };

@@ -1,4 +1,4 @@
-import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, MaintenanceWindow, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
 import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
@@ -21,7 +21,8 @@ export class SqliteAlarmStore implements AlarmStore {
         topic TEXT NOT NULL, payload TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS risk_changes (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, enterprise TEXT NOT NULL, body TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS risk_changes_enterprise ON risk_changes (enterprise, seq);`);
+      CREATE INDEX IF NOT EXISTS risk_changes_enterprise ON risk_changes (enterprise, seq);
+      CREATE TABLE IF NOT EXISTS maintenance (enterprise TEXT NOT NULL, point TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (enterprise, point));`);
     const columns = this.db.prepare('PRAGMA table_info(alarms)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'closed_at')) {
       // Alarms stored before the closed loop existed: a cleared one was final then, so it is closed now.
@@ -89,6 +90,18 @@ export class SqliteAlarmStore implements AlarmStore {
     return rows.map((r) => ({ at: r.at, reason: r.reason, detail: r.detail, topic: r.topic, payloadExcerpt: r.payload }));
   }
 
+  loadMaintenance(): MaintenanceWindow[] {
+    return (this.db.prepare('SELECT body FROM maintenance').all() as { body: string }[]).map((r) => JSON.parse(r.body) as MaintenanceWindow);
+  }
+
+  saveMaintenance(w: MaintenanceWindow): void {
+    this.db.prepare('INSERT OR REPLACE INTO maintenance (enterprise, point, body) VALUES (?, ?, ?)').run(w.enterpriseCode, w.pointCode, JSON.stringify(w));
+  }
+
+  removeMaintenance(enterpriseCode: string, pointCode: string): void {
+    this.db.prepare('DELETE FROM maintenance WHERE enterprise = ? AND point = ?').run(enterpriseCode, pointCode);
+  }
+
   recordRiskChanges(changes: readonly RiskHistoryEntry[]): void {
     const insert = this.db.prepare('INSERT INTO risk_changes (at, enterprise, body) VALUES (?, ?, ?)');
     this.db.transaction(() => {
@@ -128,6 +141,7 @@ interface LimitAlarmV1 extends Omit<Alarm, 'key' | 'originatorKind' | 'originato
 const LIFECYCLE_DEFAULTS = {
   acknowledged: null,
   shelved: null,
+  outOfService: null,
   disposal: null,
   assignee: null,
   comments: [],

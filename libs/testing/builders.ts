@@ -98,6 +98,7 @@ export function anAlarm(overrides: Partial<Alarm> = {}, raisedAt = '2026-11-25T0
     clearedAt: null,
     acknowledged: null,
     shelved: null,
+    outOfService: null,
     disposal: null,
     assignee: null,
     comments: [],
