@@ -83,6 +83,8 @@ export class MonitorPipeline {
     this.subscriptions.push(
       registry.swaps$.subscribe(({ next }) => {
         this.engine.reload(next.ruleContext());
+        this.changed.push(...this.book.retire((key) => this.engine.covers(key), new Date().toISOString(), 'no longer monitored: removed from the registry by a reload'));
+        if (this.changed.length > 0) this.commitAlarms();
         this.risk.reindex(next);
         this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
       }),

@@ -135,6 +135,21 @@ export class AlarmBook {
     return [{ kind: 'raise', alarm }];
   }
 
+  /**
+   * Clears the active alarms whose condition is no longer evaluated (e.g. their point was removed by a registry
+   * reload), with a message saying so; they then close through the usual loop.
+   */
+  retire(stillEvaluated: (key: string) => boolean, at: string, message: string): AlarmEvent[] {
+    const events: AlarmEvent[] = [];
+    for (const a of [...this.active.values()]) {
+      if (stillEvaluated(a.key)) continue;
+      this.active.delete(a.key);
+      const cleared: Alarm = { ...a, status: a.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK', message, updatedAt: at, clearedAt: at, shelved: null };
+      events.push(...this.keep(closeIfDone(cleared, ['clear'], at, this.policy)));
+    }
+    return events;
+  }
+
   /** A person's action on an open alarm; refused with a reason when its state does not allow it. */
   act(id: string, action: Action, at: string): ActionResult {
     const alarm = this.open.get(id);

@@ -153,4 +153,13 @@ describe('AlarmBook: the closed loop', () => {
     ]);
     expect(b.putInService(E, 'T101-TE', at(3601))).toBeNull();
   });
+
+  it('retires the active alarms of conditions no longer evaluated (e.g. a point removed by a reload)', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    b.apply({ ...limit(null, 'H', 45, T0), key: 'other/point:X/limit_high' });
+    const events = b.retire((key) => key.startsWith('other/'), at(5), 'no longer monitored: removed from the registry by a reload');
+    expect(events).toMatchObject([{ kind: 'clear', alarm: { id: 'a1', status: 'CLEARED_UNACK', clearedAt: at(5), message: 'no longer monitored: removed from the registry by a reload' } }]);
+    expect(b.activeAlarms().map((a) => a.id)).toEqual(['a2']);
+  });
 });

@@ -253,6 +253,25 @@ export class RuleEngine {
     }
   }
 
+  /** Whether a condition key still names something the rules evaluate (after a reload: a removed point does not). */
+  covers(key: string): boolean {
+    const k = parseConditionKey(key);
+    if (!k) return false;
+    const e = k.enterpriseCode;
+    switch (k.kind) {
+      case 'point':
+        return this.findPoint(e, k.code) !== undefined;
+      case 'gateway':
+        return this.gateways.has(`${e}/${k.code}`);
+      case 'area':
+        return this.ctx.votingGroups.some((g) => g.enterpriseCode === e && g.code === k.code);
+      case 'hazard_source':
+        return this.ctx.composites.some((c) => c.enterpriseCode === e && c.hazardSourceCode === k.code && c.name === k.name);
+      case 'enterprise':
+        return k.condition === 'alarm_flood' || this.ctx.electricity.some((x) => x.enterpriseCode === e);
+    }
+  }
+
   /** Keys of conditions currently held back as chattering. */
   chatteringKeys(): string[] {
     return this.chatter.chatteringKeys();

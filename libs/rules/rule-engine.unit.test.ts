@@ -360,5 +360,11 @@ describe('restart and reload', () => {
     h.feed(a2, [2, 46.5], [3, 45.5]);
     expect(h.briefs).toEqual(['limit_high:->H@1', 'limit_high:H>-@3']);
     expect(h.out[1]!.threshold).toBe(47);
+    // What the reloaded registry still evaluates, so the alarms of what it dropped can be retired.
+    expect(h.engine.covers(`${E}/point:A/limit_high`)).toBe(true);
+    expect(h.engine.covers(`${E}/point:B/limit_high`)).toBe(false);
+    expect(h.engine.covers(`${E}/gateway:GW01/gateway_offline`)).toBe(true);
+    expect(h.engine.covers(`${E}/area:NOPE/vote`)).toBe(false);
+    expect(h.engine.covers(`${E}/enterprise:${E}/alarm_flood`)).toBe(true);
   });
 });
