@@ -30,12 +30,15 @@ const BODIES = {
 type Verb = keyof typeof BODIES;
 const MAINTENANCE = z.strictObject({ by: who, reason: text('reason'), forS: z.number().int().positive().max(30 * 86_400) });
 
+/** The body checked against `schema`, or a 400 naming each bad field. */
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
 function actionOf(verb: Verb, body: unknown): Action {
-  const parsed = BODIES[verb].safeParse(body ?? {});
-  if (!parsed.success) {
-    throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  }
-  const b = parsed.data as Record<string, unknown> & { by: string };
+  const b = parseBody(BODIES[verb], body) as Record<string, unknown> & { by: string };
   switch (verb) {
     case 'ack':
       return { kind: 'ack', by: b.by };
@@ -159,18 +162,16 @@ export class AlarmsController {
   @HttpCode(200)
   outOfService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): MaintenanceWindow {
     this.pointOrThrow(e, code);
-    const parsed = MAINTENANCE.safeParse(body ?? {});
-    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    return this.rt.pipeline.takeOutOfService(e, code, parsed.data.by, parsed.data.reason, parsed.data.forS, req.socket.remoteAddress ?? 'unknown');
+    const { by, reason, forS } = parseBody(MAINTENANCE, body);
+    return this.rt.pipeline.takeOutOfService(e, code, by, reason, forS, req.socket.remoteAddress ?? 'unknown');
   }
 
   @Post('points/:enterpriseCode/:code/in-service')
   @HttpCode(200)
   inService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): { inService: true } {
     this.pointOrThrow(e, code);
-    const parsed = BODIES.unshelve.safeParse(body ?? {});
-    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-    if (!this.rt.pipeline.putInService(e, code, parsed.data.by, req.socket.remoteAddress ?? 'unknown')) throw new ConflictException(`point ${code} is not out of service`);
+    const { by } = parseBody(BODIES.unshelve, body);
+    if (!this.rt.pipeline.putInService(e, code, by, req.socket.remoteAddress ?? 'unknown')) throw new ConflictException(`point ${code} is not out of service`);
     return { inService: true };
   }
 
