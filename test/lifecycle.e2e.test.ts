@@ -205,7 +205,7 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect(intact.code).toBe(0);
     expect(intact.out).toMatch(/^audit log intact: \d+ entries; head [0-9a-f]{64}/);
     const { default: Database } = await import('better-sqlite3');
-    const db = new Database(join(dataDir, 'audit.db'));
+    const db = new Database(join(dataDir, 'alarms.db'));
     db.prepare("UPDATE audit SET actor = 'nobody' WHERE action = 'ack'").run();
     db.close();
     const broken = run();

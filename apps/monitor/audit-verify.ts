@@ -1,4 +1,4 @@
-// `npm run audit:verify`: checks the hash chain of DATA_DIR/audit.db; exit code 0 when intact, 1 when not.
+// `npm run audit:verify`: checks the hash chain of the audit log in DATA_DIR/alarms.db; exit code 0 when intact, 1 when not.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadEnvConfig } from '#libs/config/index.js';
@@ -6,7 +6,7 @@ import { SqliteAuditLog } from '#libs/store-embedded/index.js';
 
 function main(): number {
   const config = loadEnvConfig();
-  const file = join(config.dataDir, 'audit.db');
+  const file = join(config.dataDir, 'alarms.db');
   if (!existsSync(file)) {
     console.error(`${file}: no audit log (set DATA_DIR to the monitor's data folder)`);
     return 1;

@@ -67,10 +67,10 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       log.info({ port: broker.port }, 'embedded MQTT broker listening');
     }
 
-    const alarmStore: AlarmStore = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'));
+    const sqliteAlarms = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'));
+    const alarmStore: AlarmStore = sqliteAlarms;
     closers.push(() => alarmStore.close());
-    const auditLog = new SqliteAuditLog(join(config.dataDir, 'audit.db'));
-    closers.push(() => auditLog.close());
+    const auditLog = new SqliteAuditLog(sqliteAlarms.db);
     let seriesStore: SeriesStore;
     if (config.influx) {
       const influx = new InfluxSeriesStore({

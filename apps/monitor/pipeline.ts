@@ -29,6 +29,10 @@ export interface PipelineDeps {
 const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
 
+function riskEntries(changes: readonly RiskChange[]): RiskHistoryEntry[] {
+  return changes.map(({ at, from, assessment: a }) => ({ at, enterpriseCode: a.enterpriseCode, hazardSourceCode: a.hazardSourceCode, from, to: a.colour, score: a.score, reasons: a.reasons }));
+}
+
 /** What the audit log keeps of an alarm event: the facts of that step, not the whole alarm. */
 function auditRecord({ kind, alarm: a }: AlarmEvent, actor: string, origin: string): AuditRecord {
   const detail: Record<string, unknown> = { key: a.key, status: a.status, level: a.level };
@@ -234,15 +238,16 @@ export class MonitorPipeline {
     this.changed = [];
     const latest = new Map<string, Alarm>();
     for (const e of events) latest.set(e.alarm.id, e.alarm);
+    const risk = riskEntries(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
+    // One transaction: alarm states, their audit entries and the risk changes they cause never disagree.
     try {
-      this.deps.alarmStore.saveAll([...latest.values()]);
+      this.deps.alarmStore.transaction(() => {
+        this.deps.alarmStore.saveAll([...latest.values()]);
+        this.deps.auditLog.append(events.map((e) => auditRecord(e, actor, origin)));
+        if (risk.length > 0) this.deps.alarmStore.recordRiskChanges(risk);
+      });
     } catch (err) {
       this.deps.log.error({ err, alarms: latest.size }, 'alarm store write failed');
-    }
-    try {
-      this.deps.auditLog.append(events.map((e) => auditRecord(e, actor, origin)));
-    } catch (err) {
-      this.deps.log.error({ err, entries: events.length }, 'audit log write failed');
     }
     this.deps.metrics.activeAlarms.set(this.book.activeCount);
     for (const { kind, alarm } of events) {
@@ -250,22 +255,14 @@ export class MonitorPipeline {
       this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, status: alarm.status, message: alarm.message, actor }, 'alarm');
       this.deps.hub.publishAlarm(alarm, kind);
     }
+    if (risk.length > 0) this.deps.hub.publishRisk(risk);
     this.deps.seriesStore.recordAlarmEvents(events);
-    this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
   }
 
-  /** Stores and pushes changes of four-colour risk. */
+  /** Stores and pushes changes of four-colour risk that no alarm change caused (e.g. after a registry reload). */
   private publishRisk(changes: readonly RiskChange[]): void {
-    if (changes.length === 0) return;
-    const entries: RiskHistoryEntry[] = changes.map(({ at, from, assessment: a }) => ({
-      at,
-      enterpriseCode: a.enterpriseCode,
-      hazardSourceCode: a.hazardSourceCode,
-      from,
-      to: a.colour,
-      score: a.score,
-      reasons: a.reasons,
-    }));
+    const entries = riskEntries(changes);
+    if (entries.length === 0) return;
     try {
       this.deps.alarmStore.recordRiskChanges(entries);
     } catch (err) {

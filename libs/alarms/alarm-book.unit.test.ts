@@ -116,6 +116,11 @@ describe('AlarmBook: the closed loop', () => {
     other.apply(limit(null, 'HH', 55, T0));
     ok(other.act('a1', { kind: 'ack', by: 'wang' }, at(10)));
     expect(other.tick(T0 + 3_600_000)).toEqual([]);
+    // Nor once it has cleared by itself: it only waits for its acknowledgement.
+    const passed = book();
+    passed.apply(limit(null, 'HH', 55, T0));
+    passed.apply(limit('HH', null, 30, T0 + 1000));
+    expect(passed.tick(T0 + 3_600_000)).toEqual([]);
   });
 
   it('after a restart catches up on escalations that fell due while it was down, each step recorded', () => {

@@ -63,10 +63,14 @@ export function closeIfDone(a: Alarm, events: AlarmEventKind[], at: string, poli
   return { ok: true, alarm: { ...a, closedAt: at }, events: [...events, 'close'] };
 }
 
-/** The escalation level an unacknowledged, unshelved alarm has reached at `now` (ms); the level it has otherwise. */
+/**
+ * The escalation level an active, unacknowledged alarm (not shelved, not out of service) has reached at `now`
+ * (ms); the level it has otherwise. An alarm that has cleared by itself no longer escalates: the danger is over, it
+ * only waits for its acknowledgement.
+ */
 export function escalationDue(a: Alarm, policy: EscalationPolicy, now: number): JurisdictionLevel {
   const steps = policy.bySeverity[a.severity];
-  if (steps === null || a.acknowledged !== null || a.shelved !== null || a.outOfService !== null || a.closedAt !== null) return a.escalation.level;
+  if (steps === null || !isActive(a) || a.acknowledged !== null || a.shelved !== null || a.outOfService !== null || a.closedAt !== null) return a.escalation.level;
   const waited = (now - Date.parse(a.raisedAt)) / 1000;
   const due: JurisdictionLevel = waited >= steps.cityAfterS ? 'city' : waited >= steps.countyAfterS ? 'county' : 'enterprise';
   return rank(due) > rank(a.escalation.level) ? due : a.escalation.level;

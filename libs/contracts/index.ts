@@ -548,6 +548,8 @@ export interface AlarmStore {
   query(filter: AlarmFilter): { total: number; items: Alarm[] };
   /** Commits every given alarm state in one transaction before returning. */
   saveAll(alarms: readonly Alarm[]): void;
+  /** Runs `work` in one transaction (nested saves join it): alarm states, their audit entries and risk changes commit together. */
+  transaction<T>(work: () => T): T;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
   /** Points out of service, kept across restarts. */

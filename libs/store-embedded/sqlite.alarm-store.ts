@@ -1,11 +1,11 @@
 import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, MaintenanceWindow, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
-import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
 
 /** Durable alarm state and dead-letter records; every save is committed before it returns. */
 export class SqliteAlarmStore implements AlarmStore {
-  private readonly db: SqliteDb;
+  readonly db: SqliteDb;
   private readonly upsertAll: (alarms: readonly Alarm[]) => void;
   private readonly insertDeadLetter: (letter: DeadLetter) => void;
   private deadLetterInserts = 0;
@@ -76,6 +76,10 @@ export class SqliteAlarmStore implements AlarmStore {
     this.upsertAll(alarms);
   }
 
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
   recordDeadLetter(letter: DeadLetter): void {
     this.insertDeadLetter(letter);
     if (++this.deadLetterInserts % 1000 === 0) {
@@ -118,7 +122,7 @@ export class SqliteAlarmStore implements AlarmStore {
   }
 
   close(): void {
-    this.db.close();
+    closeSqlite(this.db);
   }
 
   health(): StoreHealth {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '#libs/contracts/index.js';
-import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 const GENESIS = '0'.repeat(64);
 
@@ -23,15 +23,18 @@ export function entryHash(prevHash: string, e: Omit<AuditEntry, 'hash' | 'prevHa
 }
 
 /**
- * Append-only audit log in its own SQLite file, each entry chained to the one before by hash, so an edited or
- * deleted entry breaks the chain at that point (verify). The head hash, kept elsewhere, also guards the tail.
+ * Append-only audit log, each entry chained to the one before by hash, so an edited or deleted entry breaks the
+ * chain at that point (verify). The head hash, kept elsewhere, also guards the tail. It lives in the alarm
+ * database (pass its handle) so an alarm change and its audit entry commit in one transaction.
  */
 export class SqliteAuditLog implements AuditLog {
   private readonly db: SqliteDb;
+  private readonly owned: boolean;
   private readonly appendAll: (records: readonly AuditRecord[]) => void;
 
-  constructor(file: string) {
-    this.db = openSqlite(file);
+  constructor(fileOrDb: string | SqliteDb) {
+    this.owned = typeof fileOrDb === 'string';
+    this.db = typeof fileOrDb === 'string' ? openSqlite(fileOrDb) : fileOrDb;
     this.db.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, origin TEXT NOT NULL, action TEXT NOT NULL,
       alarm_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
@@ -81,7 +84,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   close(): void {
-    this.db.close();
+    if (this.owned) closeSqlite(this.db);
   }
 }
 

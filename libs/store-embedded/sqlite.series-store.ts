@@ -1,5 +1,5 @@
 import type { AggregateSample, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
-import { openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 export interface StoredReading {
   readonly enterpriseCode: string;
@@ -78,7 +78,7 @@ export class SqliteSeriesStore implements SeriesStore {
   async close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.flush();
-    this.db.close();
+    closeSqlite(this.db);
   }
 
   /** Deletes readings stamped before `cutoff` (epoch ms); returns how many. */
