@@ -69,8 +69,4 @@ export class RiskBoard {
   list(kind: 'enterprise' | 'hazard_source'): RiskAssessment[] {
     return [...this.current.values()].filter((a) => (kind === 'enterprise') === (a.hazardSourceCode === null));
   }
-
-  find(enterpriseCode: string, hazardSourceCode: string | null): RiskAssessment | undefined {
-    return this.current.get(`${enterpriseCode}/${hazardSourceCode ?? ''}`);
-  }
 }

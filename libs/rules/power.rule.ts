@@ -25,7 +25,6 @@ export class PowerProfile {
   private readonly days = new Uint16Array(SLOTS);
   private active!: Map<string, ConditionLevel>;
   private setting: ElectricitySetting;
-  private points: readonly Point[] = [];
   private readonly originator: Originator;
 
   constructor(setting: ElectricitySetting, points: readonly Point[]) {
@@ -41,7 +40,6 @@ export class PowerProfile {
     const old = new Map([...this.acc].map(([p, a]) => [`${p.code}`, a]));
     this.acc.clear();
     for (const p of points) this.acc.set(p, old.get(p.code) ?? new Accumulator());
-    this.points = points;
     return this;
   }
 
@@ -100,11 +98,6 @@ export class PowerProfile {
     if (on) this.active.set(key, 'ACTIVE');
     else this.active.delete(key);
     emit(change({ originator: this.originator, condition, from: on ? null : 'ACTIVE', to: on ? 'ACTIVE' : null, severity, value: kw, threshold, unit: 'kW', ts, message: on ? raise : clear }));
-  }
-
-  /** Point count, for tests and the API. */
-  get pointCount(): number {
-    return this.points.length;
   }
 }
 
