@@ -19,4 +19,7 @@ COPY package.json ./
 COPY apps/monitor/public apps/monitor/public
 COPY config config
 EXPOSE 3000 1883
-CMD ["node", "dist/apps/monitor/main.js"]
+# Heap cap: 96 MB keeps RSS near 150 MB for site- and park-sized registries; a registry holds ~200 B per point,
+# so raise SENTINEL_HEAP_MB (e.g. 256 for the 440,000-point national scale). docs/benchmarks.md has the trade-off.
+ENV SENTINEL_HEAP_MB=96
+CMD ["sh", "-c", "exec node --max-old-space-size=$SENTINEL_HEAP_MB --max-semi-space-size=2 dist/apps/monitor/main.js"]

@@ -189,7 +189,8 @@ async function latency(target: Target, pub: MqttClient): Promise<{ p50: number; 
 
 async function startSentinel(mqttUrl: string, influxUrl: string, dataDir: string): Promise<Target> {
   const port = await freePort();
-  const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  // The flags `npm start` and the Docker image ship (heap cap), unless the run asks for others.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=96 --max-semi-space-size=2').split(' ').filter(Boolean);
   if (process.env.BENCH_PROFILE) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`);
   // The workloads toggle one point across HH hundreds of times a minute to count alarm deliveries; chatter
   // protection would rightly hold those back (the peer flow has none), so it is off here, and only here.

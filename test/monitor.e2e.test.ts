@@ -105,10 +105,13 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     for (const path of ['/api/alarms', '/api/alarms/{id}/{verb}', '/api/risk/enterprises', '/api/reports/alarms', '/api/audit/verify', '/api/points/{enterpriseCode}/{code}/series']) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
-    expect(Object.keys(doc.paths['/api/alarms/{id}/{verb}']!)).toEqual(['post']);
+    const actions = doc.paths['/api/alarms/{id}/{verb}']!;
+    expect(Object.keys(actions)).toEqual(['post']);
+    expect(actions.post).toMatchObject({ tags: ['alarms'], summary: expect.stringContaining('ack, dispose, shelve') as unknown, requestBody: { content: { 'application/json': { schema: { required: ['by'] } } } } });
     const ui = await fetch(`${monitor.url}/api/docs`);
     expect(ui.status).toBe(200);
-    expect(await ui.text()).toContain('swagger');
+    expect(await ui.text()).toContain('/api/docs/openapi.json');
+    expect((await fetch(`${monitor.url}/api/docs/ui/swagger-ui-bundle.js`)).status).toBe(200);
   });
 
   it('shows the alarm on the command-centre page in headless Chromium, and its clearing', async () => {

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { z } from 'zod';
 import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, MaintenanceWindow } from '#libs/contracts/index.js';
@@ -18,7 +17,7 @@ const CONDITIONS: readonly ConditionType[] = [
 
 const who = z.string().trim().min(1, 'who acts: a non-empty name').max(100);
 const text = (what: string) => z.string().trim().min(1, `${what}: a non-empty text`).max(2000);
-const BODIES = {
+export const BODIES = {
   ack: z.strictObject({ by: who }),
   dispose: z.strictObject({ by: who, cause: text('cause'), action: text('action'), handler: who }),
   shelve: z.strictObject({ by: who, reason: text('reason'), forS: z.number().int().positive() }),
@@ -56,7 +55,6 @@ function actionOf(verb: Verb, body: unknown): Action {
 }
 
 /** Alarms: query, one alarm, its audit trail, and the closed loop (acknowledge, dispose, shelve, comment, assign). */
-@ApiTags('alarms')
 @Controller('api')
 export class AlarmsController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
@@ -66,7 +64,6 @@ export class AlarmsController {
    * former `status=active|all` still works.
    */
   @Get('alarms')
-  @ApiOperation({ summary: 'Alarms, newest raised first; filters state, status, severity, condition, enterpriseCode, hazardSourceCode, regionCode, from, to; paged by offset/limit (X-Total-Count, Link)' })
   list(@Query() q: Record<string, string | undefined>, @Res({ passthrough: true }) res: ServerResponse): Alarm[] {
     const legacy = q.status === 'active' || q.status === 'all' ? q.status : undefined;
     const page = pageOf(q.offset, q.limit, 500, 5000);
@@ -103,27 +100,6 @@ export class AlarmsController {
 
   @Post('alarms/:id/:verb')
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'Act on an open alarm: ack, dispose, shelve, unshelve, comments, assign',
-    description: '200 with the alarm after the action; 400 naming a bad field; 404 for an unknown alarm or action; 409 with the reason when the alarm\'s state does not allow it (e.g. dispose before acknowledge, anything but reading once closed).',
-  })
-  @ApiParam({ name: 'verb', enum: Object.keys(BODIES) })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      required: ['by'],
-      properties: {
-        by: { type: 'string', description: 'who acts' },
-        cause: { type: 'string', description: 'dispose: what caused the alarm' },
-        action: { type: 'string', description: 'dispose: what was done' },
-        handler: { type: 'string', description: 'dispose: who handled it' },
-        reason: { type: 'string', description: 'shelve: why' },
-        forS: { type: 'integer', description: 'shelve: seconds, at most maxShelveS of config/escalation.yaml' },
-        text: { type: 'string', description: 'comments: the comment' },
-        assignee: { type: 'string', description: 'assign: the person on duty' },
-      },
-    },
-  })
   action(@Param('id') id: string, @Param('verb') verb: string, @Body() body: unknown, @Req() req: IncomingMessage): Alarm {
     if (!(verb in BODIES)) throw new NotFoundException(`no action ${verb}; expected one of ${Object.keys(BODIES).join(', ')}`);
     const action = actionOf(verb as Verb, body);

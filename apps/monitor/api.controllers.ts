@@ -1,4 +1,3 @@
-import { ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import type { DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
@@ -11,7 +10,6 @@ function parseLimit(raw: string | undefined, max: number): number {
   return n;
 }
 
-@ApiTags('monitor')
 @Controller()
 export class HealthController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
@@ -42,7 +40,6 @@ export interface GatewayView {
   readonly refused: Readonly<Partial<Record<DeadLetterReason, number>>>;
 }
 
-@ApiTags('monitor')
 @Controller('api')
 export class ApiController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}

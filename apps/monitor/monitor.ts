@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -41,9 +42,18 @@ export interface StartOptions {
   readonly brokerWaitMs?: number;
 }
 
+/** A heap cap too small for the registry ends in an out-of-memory crash under load: say so at boot, with the fix. */
+function warnIfHeapTight(log: Logger, points: number): void {
+  const { used_heap_size: used, heap_size_limit: limit } = getHeapStatistics();
+  if (used < limit * 0.5) return;
+  const mb = (n: number): number => Math.round(n / 2 ** 20);
+  log.warn({ usedMb: mb(used), limitMb: mb(limit), points }, `the registry leaves little heap (${mb(used)} of ${mb(limit)} MB used after loading ${points} points); raise SENTINEL_HEAP_MB to about ${Math.ceil((mb(used) * 2.5) / 32) * 32}`);
+}
+
 export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
   const log = options.log ?? pino({ level: config.logLevel });
   const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir));
+  warnIfHeapTight(log, registry.registry.pointCount);
   const escalation = loadEscalationPolicy(config.configDir);
   const riskWeights = loadRiskWeights(config.configDir);
   const metrics = createMetrics();

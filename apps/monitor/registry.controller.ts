@@ -1,4 +1,3 @@
-import { ApiTags } from '@nestjs/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -33,7 +32,6 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** Registry reads (enterprises, hazard sources, points, effective limits) and the admin reload. */
-@ApiTags('registry')
 @Controller('api')
 export class RegistryController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}

@@ -1,4 +1,3 @@
-import { ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { RiskAssessment, RiskColour, RiskHistoryEntry } from '#libs/contracts/index.js';
@@ -10,7 +9,6 @@ type Counts = Record<RiskColour, number>;
 const zero = (): Counts => ({ red: 0, orange: 0, yellow: 0, blue: 0 });
 
 /** Four-colour risk (风险一张图): current colours with reasons, counts per county and city, and the history of changes. */
-@ApiTags('risk')
 @Controller('api/risk')
 export class RiskController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}

@@ -1,4 +1,3 @@
-import { ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Controller, Get, Inject, NotFoundException, Param, Query } from '@nestjs/common';
 import type { Point, SeriesResult } from '#libs/contracts/index.js';
 import { instant, integerParam } from './paging.js';
@@ -23,7 +22,6 @@ interface Window {
 }
 
 /** History of points from the series store in force (InfluxDB or embedded), with the limits to draw. */
-@ApiTags('history')
 @Controller('api')
 export class SeriesController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
