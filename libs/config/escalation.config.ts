@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { EscalationPolicy } from '#libs/contracts/index.js';
-import { ConfigError } from './config-error.js';
-import { readConfigFile } from './yaml-files.js';
+import { readOptionalConfigFile } from './yaml-files.js';
 
 const seconds = z.number().finite().positive();
 const steps = z
@@ -27,11 +24,7 @@ export const DEFAULT_ESCALATION: EscalationPolicy = {
 
 /** Reads `escalation.yaml` under configDir (optional); throws ConfigError naming the file, key and expectation. */
 export function loadEscalationPolicy(configDir: string): EscalationPolicy {
-  const path = join(configDir, 'escalation.yaml');
-  if (!existsSync(path)) return DEFAULT_ESCALATION;
-  const problems: string[] = [];
-  const loaded = readConfigFile(path, escalationFileSchema, problems);
-  if (!loaded) throw new ConfigError(problems);
-  const c = loaded.content;
+  const c = readOptionalConfigFile(configDir, 'escalation.yaml', escalationFileSchema);
+  if (c === null) return DEFAULT_ESCALATION;
   return { bySeverity: c.escalation, disposalRequired: c.disposalRequired, maxShelveS: c.maxShelveS };
 }

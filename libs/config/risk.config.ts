@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { RiskWeights } from '#libs/contracts/index.js';
-import { ConfigError } from './config-error.js';
-import { readConfigFile } from './yaml-files.js';
+import { readOptionalConfigFile } from './yaml-files.js';
 
 const points = z.number().finite().min(0);
 const riskFileSchema = z.strictObject({
@@ -29,10 +26,5 @@ export const DEFAULT_RISK_WEIGHTS: RiskWeights = {
 
 /** Reads `risk.yaml` under configDir (optional); throws ConfigError naming the file, key and expectation. */
 export function loadRiskWeights(configDir: string): RiskWeights {
-  const path = join(configDir, 'risk.yaml');
-  if (!existsSync(path)) return DEFAULT_RISK_WEIGHTS;
-  const problems: string[] = [];
-  const loaded = readConfigFile(path, riskFileSchema, problems);
-  if (!loaded) throw new ConfigError(problems);
-  return loaded.content;
+  return readOptionalConfigFile(configDir, 'risk.yaml', riskFileSchema) ?? DEFAULT_RISK_WEIGHTS;
 }

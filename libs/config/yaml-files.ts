@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
+import { ConfigError } from './config-error.js';
 
 export interface LoadedFile<T> {
   /** Path as shown in messages: relative to the working directory. */
@@ -66,4 +67,17 @@ export function readConfigFile<S extends z.ZodType>(path: string, schema: S, pro
 function yamlProblem(err: unknown): string {
   if (err instanceof yaml.YAMLException) return `${err.reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}`;
   return String(err);
+}
+
+/**
+ * Reads `name` under configDir when it exists (else null), checked against `schema`; throws ConfigError naming the
+ * file, key and expectation.
+ */
+export function readOptionalConfigFile<S extends z.ZodType>(configDir: string, name: string, schema: S): z.infer<S> | null {
+  const path = join(configDir, name);
+  if (!existsSync(path)) return null;
+  const problems: string[] = [];
+  const loaded = readConfigFile(path, schema, problems);
+  if (!loaded) throw new ConfigError(problems);
+  return loaded.content;
 }
