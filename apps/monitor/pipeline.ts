@@ -84,6 +84,7 @@ export class MonitorPipeline {
 
   start(messages$: Observable<RawMessage>): void {
     const { registry } = this.deps;
+    const tickMs = this.deps.ruleTickMs ?? 5000;
     this.subscriptions.push(
       registry.swaps$.subscribe(({ next }) => {
         this.engine.reload(next.ruleContext());
@@ -92,7 +93,7 @@ export class MonitorPipeline {
         this.risk.reindex(next);
         this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
       }),
-      this.inputs$.pipe(evaluateRules(this.engine, { tickMs: this.deps.ruleTickMs ?? 5000 })).subscribe((c) => {
+      this.inputs$.pipe(evaluateRules(this.engine, { tickMs })).subscribe((c) => {
         const events = this.book.apply(c);
         if (events.length === 0) return;
         this.changed.push(...events);
@@ -100,14 +101,12 @@ export class MonitorPipeline {
         if (!this.inMessage) this.commitAlarms();
       }),
       // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving.
-      interval(this.deps.ruleTickMs ?? 5000).subscribe(() => {
-        const now = Date.now();
-        for (const w of this.book.maintenanceWindows()) {
-          if (Date.parse(w.until) > now) continue;
+      interval(tickMs).subscribe(() => {
+        const windowEnded = (w: MaintenanceWindow): void => {
           this.deps.alarmStore.removeMaintenance(w.enterpriseCode, w.pointCode);
           this.auditPoint(w.enterpriseCode, w.pointCode, 'in_service', 'system', 'system', { reason: 'maintenance window ended' });
-        }
-        this.changed.push(...this.book.tick(now));
+        };
+        this.changed.push(...this.book.tick(Date.now(), windowEnded));
         if (this.changed.length > 0) this.commitAlarms();
       }),
       messages$.subscribe((msg) => {

@@ -159,12 +159,17 @@ export class AlarmBook {
     return { ok: true, alarm: outcome.alarm, events: this.keep(outcome) };
   }
 
-  /** The clock: shelving that has run out ends; unacknowledged alarms escalate to the county, then the city. */
-  tick(now: number): AlarmEvent[] {
+  /**
+   * The clock: maintenance windows and shelving that have run out end (`onWindowEnded` hears of each window, e.g.
+   * to forget it in the store); unacknowledged alarms escalate to the county, then the city.
+   */
+  tick(now: number, onWindowEnded: (w: MaintenanceWindow) => void = () => undefined): AlarmEvent[] {
     const at = new Date(now).toISOString();
     const events: AlarmEvent[] = [];
     for (const w of [...this.maintenance.values()]) {
-      if (Date.parse(w.until) <= now) events.push(...(this.putInService(w.enterpriseCode, w.pointCode, at) ?? []));
+      if (Date.parse(w.until) > now) continue;
+      events.push(...(this.putInService(w.enterpriseCode, w.pointCode, at) ?? []));
+      onWindowEnded(w);
     }
     for (const a of [...this.open.values()]) {
       let alarm = a;

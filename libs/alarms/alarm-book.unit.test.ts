@@ -147,7 +147,9 @@ describe('AlarmBook: the closed loop', () => {
     b.apply(limit(null, 'L', -1, T0 + 10_000, 'limit_low'));
     expect(b.openAlarms().find((a) => a.condition === 'limit_low')!.outOfService).toEqual(window);
     // Back in service at the end of the window, the overdue alarms escalate in the same tick, each step recorded.
-    const back = b.tick(T0 + 3_600_000);
+    const ended: string[] = [];
+    const back = b.tick(T0 + 3_600_000, (w) => ended.push(w.pointCode));
+    expect(ended).toEqual(['T101-TE']);
     expect(back.map((e) => `${e.kind}:${e.alarm.condition}:${e.alarm.escalation.level}`)).toEqual([
       'in_service:limit_high:enterprise',
       'in_service:limit_low:enterprise',
