@@ -23,7 +23,7 @@ export class RiskBoard {
   private readonly current = new Map<string, RiskAssessment>();
   private sources = new Map<string, HazardSource[]>();
   private gateways = new Map<string, Map<string, Set<string>>>();
-  private enterprises: string[] = [];
+  private enterprises = new Set<string>();
 
   constructor(
     private readonly weights: RiskWeights,
@@ -35,25 +35,25 @@ export class RiskBoard {
   /** After a registry reload. */
   reindex(sites: RiskSites): void {
     this.sources = new Map();
-    for (const hs of sites.allHazardSources()) this.sources.set(hs.enterpriseCode, [...(this.sources.get(hs.enterpriseCode) ?? []), hs]);
+    for (const hs of sites.allHazardSources()) pushTo(this.sources, hs.enterpriseCode, hs);
     this.gateways = new Map();
     for (const p of sites.allPoints()) {
       const byHs = this.gateways.get(p.enterpriseCode) ?? new Map<string, Set<string>>();
       byHs.set(p.hazardSourceCode, (byHs.get(p.hazardSourceCode) ?? new Set()).add(p.gatewayCode));
       this.gateways.set(p.enterpriseCode, byHs);
     }
-    this.enterprises = sites.allEnterprises().map((e) => e.code);
+    this.enterprises = new Set(sites.allEnterprises().map((e) => e.code));
   }
 
   /** Re-assesses the given enterprises (all when omitted) against their active alarms; returns the colour changes. */
   assess(activeAlarms: readonly Alarm[], now: number, enterpriseCodes: Iterable<string> = this.enterprises): RiskChange[] {
     const wanted = new Set(enterpriseCodes);
     const byEnterprise = new Map<string, Alarm[]>();
-    for (const a of activeAlarms) if (wanted.has(a.enterpriseCode)) byEnterprise.set(a.enterpriseCode, [...(byEnterprise.get(a.enterpriseCode) ?? []), a]);
+    for (const a of activeAlarms) if (wanted.has(a.enterpriseCode)) pushTo(byEnterprise, a.enterpriseCode, a);
     const at = new Date(now).toISOString();
     const changes: RiskChange[] = [];
     for (const e of wanted) {
-      if (!this.enterprises.includes(e)) continue;
+      if (!this.enterprises.has(e)) continue;
       const r = assessRisk({ enterpriseCode: e, hazardSources: this.sources.get(e) ?? [], alarms: byEnterprise.get(e) ?? [], gatewaysOf: this.gateways.get(e) ?? new Map(), now }, this.weights);
       for (const a of [...r.hazardSources, r.enterprise]) {
         const key = `${a.enterpriseCode}/${a.hazardSourceCode ?? ''}`;
@@ -69,4 +69,10 @@ export class RiskBoard {
   list(kind: 'enterprise' | 'hazard_source'): RiskAssessment[] {
     return [...this.current.values()].filter((a) => (kind === 'enterprise') === (a.hazardSourceCode === null));
   }
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }

@@ -8,6 +8,7 @@ export class SqliteAlarmStore implements AlarmStore {
   readonly db: SqliteDb;
   private readonly upsertAll: (alarms: readonly Alarm[]) => void;
   private readonly insertDeadLetter: (letter: DeadLetter) => void;
+  private readonly insertRiskChanges: (changes: readonly RiskHistoryEntry[]) => void;
   private deadLetterInserts = 0;
 
   constructor(file: string) {
@@ -39,6 +40,10 @@ export class SqliteAlarmStore implements AlarmStore {
     });
     const insertDl = this.db.prepare('INSERT INTO dead_letters (at, reason, detail, topic, payload) VALUES (?, ?, ?, ?, ?)');
     this.insertDeadLetter = (l) => insertDl.run(l.at, l.reason, l.detail, l.topic, l.payloadExcerpt);
+    const insertRisk = this.db.prepare('INSERT INTO risk_changes (at, enterprise, body) VALUES (?, ?, ?)');
+    this.insertRiskChanges = this.db.transaction((changes: readonly RiskHistoryEntry[]) => {
+      for (const c of changes) insertRisk.run(c.at, c.enterpriseCode, JSON.stringify(c));
+    });
   }
 
   loadOpen(): Alarm[] {
@@ -107,10 +112,7 @@ export class SqliteAlarmStore implements AlarmStore {
   }
 
   recordRiskChanges(changes: readonly RiskHistoryEntry[]): void {
-    const insert = this.db.prepare('INSERT INTO risk_changes (at, enterprise, body) VALUES (?, ?, ?)');
-    this.db.transaction(() => {
-      for (const c of changes) insert.run(c.at, c.enterpriseCode, JSON.stringify(c));
-    })();
+    this.insertRiskChanges(changes);
   }
 
   riskHistory(filter: { enterpriseCode?: string; offset: number; limit: number }): { total: number; items: RiskHistoryEntry[] } {
