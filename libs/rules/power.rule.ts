@@ -23,21 +23,22 @@ export class PowerProfile {
   private readonly acc = new Map<Point, Accumulator>();
   private readonly baseline = new Float64Array(SLOTS);
   private readonly days = new Uint16Array(SLOTS);
-  private active!: Map<string, ConditionLevel>;
-  private setting: ElectricitySetting;
   private readonly originator: Originator;
 
-  constructor(setting: ElectricitySetting, points: readonly Point[]) {
-    this.setting = setting;
+  /** `active` is the engine's map of conditions in force, where this profile's conditions are kept too. */
+  constructor(
+    private setting: ElectricitySetting,
+    private active: Map<string, ConditionLevel>,
+  ) {
     const e = setting.enterpriseCode;
     this.originator = { kind: 'enterprise', enterpriseCode: e, code: e, hazardSourceCode: null, gatewayCode: null };
-    this.reconfigure(setting, points, new Map());
   }
 
+  /** The settings and power points of the enterprise (again after a reload), keeping the running interval's sums. */
   reconfigure(setting: ElectricitySetting, points: readonly Point[], active: Map<string, ConditionLevel>): this {
     this.setting = setting;
     this.active = active;
-    const old = new Map([...this.acc].map(([p, a]) => [`${p.code}`, a]));
+    const old = new Map([...this.acc].map(([p, a]) => [p.code, a]));
     this.acc.clear();
     for (const p of points) this.acc.set(p, old.get(p.code) ?? new Accumulator());
     return this;

@@ -310,7 +310,7 @@ export class RuleEngine {
     const power = new Map<string, PowerProfile>();
     for (const setting of ctx.electricity) {
       const points = ctx.points.filter((p) => p.enterpriseCode === setting.enterpriseCode && p.type === 'power');
-      power.set(setting.enterpriseCode, (this.power.get(setting.enterpriseCode) ?? new PowerProfile(setting, points)).reconfigure(setting, points, this.active));
+      power.set(setting.enterpriseCode, (this.power.get(setting.enterpriseCode) ?? new PowerProfile(setting, this.active)).reconfigure(setting, points, this.active));
     }
     this.power = power;
   }
