@@ -74,7 +74,7 @@ export class ChatterGuard {
       if (!st.chattering || !st.held) continue;
       const held = st.held;
       const message = `chattering over: ${held.message}`;
-      if (held.to !== st.shown || held.to !== null) emit({ ...held, from: st.shown, chattering: false, message });
+      if (held.to !== null || st.shown !== null) emit({ ...held, from: st.shown, chattering: false, message });
     }
   }
 

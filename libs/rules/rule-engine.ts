@@ -14,7 +14,7 @@ import type {
   VotingGroup,
 } from '#libs/contracts/index.js';
 import { ChatterGuard, ISA_CHATTER, type ChatterSettings } from './chatter.guard.js';
-import { change, conditionKey, num, parseConditionKey, pointOriginator } from './condition.js';
+import { change, conditionKey, num, parseConditionKey } from './condition.js';
 import { compositeHolds, compositeSlopeWindowS } from './composite.rule.js';
 import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
@@ -172,19 +172,7 @@ export class RuleEngine {
       // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point.
       if (this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`)?.offline) continue;
       const s = st ?? this.stateOf(p, this.startedAt);
-      s.flags |= NO_DATA;
-      this.sink(
-        change({
-          originator: pointOriginator(p),
-          condition: 'no_data',
-          from: null,
-          to: 'ACTIVE',
-          severity: 'minor',
-          ts: now,
-          unit: p.unit,
-          message: `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`,
-        }),
-      );
+      this.raiseFlag(s, NO_DATA, 'no_data', now, null, `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`);
       this.evaluateComposites(s, now);
     }
     for (const profile of this.power.values()) profile.closeIfDue(now, this.options.powerGraceMs, this.sink, this.onInterval);
