@@ -59,8 +59,11 @@ export class AlarmBook {
     return events;
   }
 
-  /** The alarm events a condition change makes: none (e.g. a clear of no alarm), or a raise, update or clear (and close). */
-  apply(c: ConditionChange): AlarmEvent[] {
+  /**
+   * The alarm events a condition change makes: none (e.g. a clear of no alarm), or a raise, update or clear (and
+   * close). `now` is the server time (escalation counts from it); the change's own time is the reading's.
+   */
+  apply(c: ConditionChange, now: number = c.ts): AlarmEvent[] {
     const existing = this.active.get(c.key);
     const at = new Date(c.ts).toISOString();
     if (c.to === null) {
@@ -119,6 +122,7 @@ export class AlarmBook {
       chattering: c.chattering,
       floodKey: c.floodKey,
       raisedAt: at,
+      detectedAt: new Date(now).toISOString(),
       updatedAt: at,
       clearedAt: null,
       acknowledged: null,

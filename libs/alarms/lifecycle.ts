@@ -71,7 +71,8 @@ export function closeIfDone(a: Alarm, events: AlarmEventKind[], at: string, poli
 export function escalationDue(a: Alarm, policy: EscalationPolicy, now: number): JurisdictionLevel {
   const steps = policy.bySeverity[a.severity];
   if (steps === null || !isActive(a) || a.acknowledged !== null || a.shelved !== null || a.outOfService !== null || a.closedAt !== null) return a.escalation.level;
-  const waited = (now - Date.parse(a.raisedAt)) / 1000;
+  // Server time on both sides: a gateway clock hours behind must not escalate its alarms at once.
+  const waited = (now - Date.parse(a.detectedAt)) / 1000;
   const due: JurisdictionLevel = waited >= steps.cityAfterS ? 'city' : waited >= steps.countyAfterS ? 'county' : 'enterprise';
   return rank(due) > rank(a.escalation.level) ? due : a.escalation.level;
 }

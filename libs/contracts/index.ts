@@ -193,13 +193,19 @@ export type ConditionType =
   | 'power_over_capacity'
   | 'power_while_stopped'
   | 'power_abnormal'
-  | 'alarm_flood';
+  | 'alarm_flood'
+  | 'clock_skew'
+  | 'evaluation_error'
+  | 'storage_unavailable';
 
 export type ConditionLevel = LimitLevel | 'ACTIVE';
 
-export type OriginatorKind = 'point' | 'gateway' | 'area' | 'hazard_source' | 'enterprise';
+export type OriginatorKind = 'point' | 'gateway' | 'area' | 'hazard_source' | 'enterprise' | 'system';
 
-/** What raised a condition: a point, a gateway, a voting area, a hazard source (composite rules) or an enterprise. */
+/**
+ * What raised a condition: a point, a gateway, a voting area, a hazard source (composite rules), an enterprise, or
+ * the system itself (a store it cannot write; enterprise code `system`).
+ */
 export interface Originator {
   readonly kind: OriginatorKind;
   readonly enterpriseCode: string;
@@ -334,7 +340,10 @@ export interface Alarm {
   readonly message: string;
   readonly chattering: boolean;
   readonly floodKey: string | null;
+  /** Event time of the reading that raised it. */
   readonly raisedAt: string;
+  /** Server time when it was raised: escalation deadlines count from here, not from a gateway's clock. */
+  readonly detectedAt: string;
   readonly updatedAt: string;
   readonly clearedAt: string | null;
   readonly acknowledged: { readonly by: string; readonly at: string } | null;
@@ -462,7 +471,8 @@ export type DeadLetterReason =
   | 'future_timestamp'
   | 'unknown_point'
   | 'wrong_gateway'
-  | 'bad_status';
+  | 'bad_status'
+  | 'internal_error';
 
 export interface DeadLetter {
   readonly reason: DeadLetterReason;

@@ -1,4 +1,5 @@
 import type { ConditionChange, ConditionLevel } from '#libs/contracts/index.js';
+import { rankOf } from './limit.rule.js';
 import { TimeWindow } from './time-window.js';
 
 export interface ChatterSettings {
@@ -15,24 +16,32 @@ class ChatterState {
   /** The level last passed on, and the latest change held back while chattering. */
   shown: ConditionLevel | null = null;
   held: ConditionChange | null = null;
-  lastTs = 0;
+  /** Server time of the latest transition. */
+  lastAt = 0;
   constructor(settings: ChatterSettings) {
     this.transitions = new TimeWindow(settings.windowMs, settings.maxTransitions + 1);
   }
 }
 
+/** Rank of a level for chatter: a rise is never held (ACTIVE ranks as a first alarm). */
+function rank(level: ConditionLevel | null): number {
+  return level === 'ACTIVE' ? 1 : rankOf(level);
+}
+
 /**
- * Chatter protection. A condition that changes more than 5 times in 5 minutes is marked chattering and latched:
- * its alarm stays active (a clear that would start the chatter is turned into a flag update), further
- * transitions are held back, and once it has been quiet for 5 minutes its latest state is passed on. Nothing is
- * lost: the final state always goes out.
+ * Chatter protection. A condition that changes more than 5 times in 5 minutes (server clock) is marked chattering
+ * and latched: its alarm stays active (a clear that would start the chatter is turned into a flag update), and
+ * repeated clears and returns to a level already shown are held back; once it has been quiet for 5 minutes its
+ * latest state is passed on. A rise above the level shown (H → HH) is never held: it goes out at once, still
+ * marked chattering. Nothing is lost: the final state always goes out.
  */
 export class ChatterGuard {
   private readonly states = new Map<string, ChatterState>();
 
   constructor(private readonly settings: ChatterSettings = ISA_CHATTER) {}
 
-  pass(c: ConditionChange, emit: (c: ConditionChange) => void): void {
+  /** `now` is the server time of the change: windows of people's attention run on the server clock. */
+  pass(c: ConditionChange, now: number, emit: (c: ConditionChange) => void): void {
     if (c.from === c.to) {
       emit(c);
       return;
@@ -42,11 +51,15 @@ export class ChatterGuard {
       st = new ChatterState(this.settings);
       this.states.set(c.key, st);
     }
-    st.lastTs = c.ts;
-    st.transitions.push(c.ts);
-    const transitions = st.transitions.expire(c.ts);
+    st.lastAt = now;
+    st.transitions.push(now);
+    const transitions = st.transitions.expire(now);
     if (st.chattering) {
       st.held = c;
+      if (rank(c.to) > rank(st.shown)) {
+        emit({ ...c, from: st.shown, chattering: true, message: `chattering, rise passed at once: ${c.message}` });
+        st.shown = c.to;
+      }
       return;
     }
     if (transitions > this.settings.maxTransitions) {
@@ -69,7 +82,7 @@ export class ChatterGuard {
   /** Releases conditions quiet for a whole window, and forgets ones with no transition left in it. */
   tick(now: number, emit: (c: ConditionChange) => void): void {
     for (const [key, st] of this.states) {
-      if (now - st.lastTs < this.settings.windowMs) continue;
+      if (now - st.lastAt < this.settings.windowMs) continue;
       this.states.delete(key);
       if (!st.chattering || !st.held) continue;
       const held = st.held;

@@ -22,7 +22,7 @@ class FloodState {
 }
 
 /**
- * Flood mode per enterprise: past 10 raises in 10 minutes, one `alarm_flood` alarm is raised and every further
+ * Flood mode per enterprise: past 10 raises in 10 minutes (server clock), one `alarm_flood` alarm is raised and every further
  * raise still goes out, marked with the flood's key so screens group it under the flood. The flood clears when
  * fewer than 5 raises remain in the window.
  */
@@ -31,7 +31,8 @@ export class FloodGuard {
 
   constructor(private readonly settings: FloodSettings = ISA_FLOOD) {}
 
-  pass(c: ConditionChange, emit: (c: ConditionChange) => void): void {
+  /** `now` is the server time of the change: the flood window runs on the server clock. */
+  pass(c: ConditionChange, now: number, emit: (c: ConditionChange) => void): void {
     if (c.from !== null || c.to === null || c.condition === 'alarm_flood') {
       emit(c);
       return;
@@ -42,8 +43,8 @@ export class FloodGuard {
       st = new FloodState(this.settings.windowMs);
       this.states.set(e, st);
     }
-    st.raises.push(c.ts);
-    const raises = st.raises.expire(c.ts);
+    st.raises.push(now);
+    const raises = st.raises.expire(now);
     if (st.floodKey === null && raises > this.settings.maxRaises) {
       const flood = change({
         originator: { kind: 'enterprise', enterpriseCode: e, code: e, hazardSourceCode: null, gatewayCode: null },

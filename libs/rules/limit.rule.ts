@@ -33,18 +33,22 @@ export function limitOf(level: LimitLevel, limits: PointLimits): number {
 }
 
 /**
- * One side's level with on- and off-delay, in event time. A move away from the current level (up: raise or
- * escalate; down: de-escalate or clear) takes effect once the value has stayed on that side of the current level
- * for the delay, at the first reading that shows it; the level applied is the one the latest reading calls for.
+ * One side's level with on- and off-delay. A move away from the current level (up: raise or escalate; down:
+ * de-escalate or clear) takes effect once the value has stayed on that side of the current level for the delay,
+ * measured in event time by the readings or on the server clock since the reading that began it arrived,
+ * whichever confirms first: a gateway that reports by exception (one HH value, then silence) is confirmed by the
+ * clock (`confirm`). The level applied is the one the latest reading calls for.
  */
 export class DelayedLevel<L extends LimitLevel> {
   level: L | null = null;
-  /** Direction of a pending move (1 up, -1 down, 0 none) and the event time it began. */
+  /** Direction of a pending move (1 up, -1 down, 0 none), its event time and server time, and the level it aims at. */
   private pendingDir = 0;
   private pendingSince = 0;
+  private pendingArrival = 0;
+  private pendingLevel: L | null = null;
 
   /** Returns true when `level` changed. */
-  step(desired: L | null, ts: number, onDelayMs: number, offDelayMs: number): boolean {
+  step(desired: L | null, ts: number, arrival: number, onDelayMs: number, offDelayMs: number): boolean {
     const dir = Math.sign(rankOf(desired) - rankOf(this.level));
     if (dir === 0) {
       this.pendingDir = 0;
@@ -53,10 +57,34 @@ export class DelayedLevel<L extends LimitLevel> {
     if (dir !== this.pendingDir) {
       this.pendingDir = dir;
       this.pendingSince = ts;
+      this.pendingArrival = arrival;
     }
-    if (ts - this.pendingSince < (dir > 0 ? onDelayMs : offDelayMs)) return false;
-    this.level = desired;
-    this.pendingDir = 0;
+    this.pendingLevel = desired;
+    const delay = dir > 0 ? onDelayMs : offDelayMs;
+    if (ts - this.pendingSince < delay && arrival - this.pendingArrival < delay) return false;
+    this.apply();
     return true;
+  }
+
+  /** Whether a move is waiting for its delay. */
+  get pending(): boolean {
+    return this.pendingDir !== 0;
+  }
+
+  /** The clock: applies a pending move whose delay has passed on the server clock. Returns true when `level` changed. */
+  confirm(now: number, onDelayMs: number, offDelayMs: number): boolean {
+    if (this.pendingDir === 0 || now - this.pendingArrival < (this.pendingDir > 0 ? onDelayMs : offDelayMs)) return false;
+    this.apply();
+    return true;
+  }
+
+  /** Forgets a pending move (its times belong to a clock that was reset). */
+  restart(): void {
+    this.pendingDir = 0;
+  }
+
+  private apply(): void {
+    this.level = this.pendingLevel;
+    this.pendingDir = 0;
   }
 }

@@ -1,4 +1,4 @@
-import type { ConditionType, Originator, Point } from '#libs/contracts/index.js';
+import type { ConditionType, Originator, Point, Reading } from '#libs/contracts/index.js';
 import { conditionKey, pointOriginator } from './condition.js';
 import { DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
 import { SlopeWindow } from './slope-window.js';
@@ -10,6 +10,8 @@ export const STUCK = 4;
 export const NO_DATA = 8;
 export const RATE = 16;
 export const TREND = 32;
+/** The rules threw on the point's latest reading: its other alarms may be wrong. */
+export const EVALUATION_ERROR = 64;
 /** Faults that make the point's value unusable for other rules. */
 export const UNUSABLE = BAD_QUALITY | OUT_OF_RANGE | NO_DATA;
 
@@ -26,6 +28,9 @@ export class PointState {
   stuckAnchor = Number.NaN;
   stuckCount = 0;
   slope: SlopeWindow | null;
+  /** Server time since which every reading arrived older than `lastTs` (NaN: none did), and the latest of them. */
+  lateRunSince = Number.NaN;
+  lateLast: Reading | null = null;
   private originatorOf: Originator | null = null;
   private keyHigh: string | null = null;
   private keyLow: string | null = null;
@@ -48,6 +53,11 @@ export class PointState {
     if (condition === 'limit_high') return (this.keyHigh ??= conditionKey(this.originator, condition, null));
     if (condition === 'limit_low') return (this.keyLow ??= conditionKey(this.originator, condition, null));
     return conditionKey(this.originator, condition, null);
+  }
+
+  /** After the point's clock was reset: samples of the old time base cannot be fitted with the new. */
+  restartSlope(): void {
+    if (this.slope !== null) this.slope = new SlopeWindow(this.slope.windowMs);
   }
 
   /** After a reload: the point object changed, its identity did not. */

@@ -18,7 +18,7 @@ import { change, conditionKey, num, parseConditionKey } from './condition.js';
 import { compositeHolds, compositeSlopeWindowS } from './composite.rule.js';
 import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
-import { BAD_QUALITY, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
+import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
 import { PowerProfile } from './power.rule.js';
 
 export interface EngineOptions {
@@ -30,6 +30,10 @@ export interface EngineOptions {
   readonly flood: FloodSettings;
   /** A power interval still open this long after its end is closed by the clock. */
   readonly powerGraceMs: number;
+  /** A gateway clock further than this from the server's (ahead, or behind beyond a reporting period) is skewed. */
+  readonly clockSkewToleranceMs: number;
+  /** A gateway behind by more than the tolerance for this long (server clock) raises clock_skew (a replayed buffer is briefly behind too). */
+  readonly clockSkewConfirmMs: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -38,12 +42,16 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   chatter: ISA_CHATTER,
   flood: ISA_FLOOD,
   powerGraceMs: 60_000,
+  clockSkewToleranceMs: 60_000,
+  clockSkewConfirmMs: 300_000,
 };
 
 export type Emit = (c: ConditionChange) => void;
 
 class GatewayState {
   offline: 'status' | 'silence' | null = null;
+  /** Server time since which every message was outside the clock tolerance; null while within it. */
+  skewSince: number | null = null;
   constructor(
     readonly gateway: Gateway,
     public lastArrival: number,
@@ -59,11 +67,21 @@ class VoteState {
 }
 
 class CompositeState {
+  /** Event time and server time since which the rule has held, waiting for its on-delay. */
   pendingSince: number | null = null;
+  pendingArrival = 0;
   constructor(
     readonly rule: CompositeRule,
     readonly key: string,
   ) {}
+}
+
+/** Where the rule core failed, for the caller to log and dead-letter; the stream goes on. */
+export interface EngineFault {
+  readonly error: unknown;
+  /** `reading` (one reading's evaluation), `tick` (a clock check) or `gateway` (a status message). */
+  readonly during: 'reading' | 'tick' | 'gateway';
+  readonly reading?: Reading;
 }
 
 export interface EngineStats {
@@ -73,6 +91,8 @@ export interface EngineStats {
   tooLate: number;
   /** Same timestamp as the point's newest (a redelivery): ignored. */
   duplicate: number;
+  /** Points whose clock was reset after their readings kept arriving older than their newest (a clock set back). */
+  clockResets: number;
 }
 
 const noop = (): void => undefined;
@@ -87,9 +107,11 @@ function severityOfLimit(level: LimitLevel): 'critical' | 'major' {
  * for arrivals and ticks). Conditions go out through chatter protection, then flood grouping.
  */
 export class RuleEngine {
-  readonly stats: EngineStats = { late: 0, tooLate: 0, duplicate: 0 };
+  readonly stats: EngineStats = { late: 0, tooLate: 0, duplicate: 0, clockResets: 0 };
   /** Called with each closed 15-minute power interval. */
   onInterval: (i: PowerInterval) => void = noop;
+  /** Called with each exception contained by the engine (the rest of the batch and the clock go on). */
+  onFault: (f: EngineFault) => void = noop;
   private ctx!: RuleContext;
   private readonly options: EngineOptions;
   private states = new Map<Point, PointState>();
@@ -102,11 +124,22 @@ export class RuleEngine {
   private compositesByPoint = new Map<Point, CompositeState[]>();
   private compositeSlopeS = new Map<Point, number>();
   private power = new Map<string, PowerProfile>();
+  /** Points with an on- or off-delay running, for the clock to confirm. */
+  private readonly delayed = new Set<PointState>();
+  /** Points whose latest readings all arrived older than their newest, since `lateRunSince`. */
+  private readonly lateRuns = new Set<PointState>();
+  /** Composite rules holding and waiting for their on-delay, for the clock to confirm. */
+  private readonly pendingComposites = new Set<CompositeState>();
   private readonly chatter: ChatterGuard;
   private readonly flood: FloodGuard;
   private emitOut: Emit = noop;
-  private readonly toFlood: Emit = (c) => this.flood.pass(c, this.emitOut);
-  private readonly sink: Emit = (c) => this.chatter.pass(c, this.toFlood);
+  /** Server time of the input being handled (arrival, status or tick), on the engine's monotonic clock. */
+  private now = 0;
+  /** The monotonic clock: server time plus what backward steps of the server clock have taken away. */
+  private clockBack = 0;
+  private lastNow = -Infinity;
+  private readonly toFlood: Emit = (c) => this.flood.pass(c, this.now, this.emitOut);
+  private readonly sink: Emit = (c) => this.chatter.pass(c, this.now, this.toFlood);
 
   constructor(
     ctx: RuleContext,
@@ -119,65 +152,196 @@ export class RuleEngine {
     this.index(ctx);
   }
 
-  /** Evaluates one batch (one gateway message). Readings are taken in event-time order. */
-  readings(batch: ReadingBatch, arrivedAt: number, emit: Emit): void {
+  /**
+   * Evaluates one batch (one gateway message). Readings are taken in event-time order; a reading's time is bounded
+   * by its arrival (`clockAheadMs`: how far ahead of arrival the sender stamped it before it was clamped).
+   */
+  readings(batch: ReadingBatch, arrivedAt: number, emit: Emit, clockAheadMs = 0): void {
     this.emitOut = emit;
+    const at = this.monotonic(arrivedAt);
     const ordered = isOrdered(batch) ? batch : [...batch].sort((a, b) => a.ts - b.ts);
     let gw: GatewayState | undefined;
+    let newest = -Infinity;
+    let ahead = clockAheadMs;
     for (let i = 0; i < ordered.length; i++) {
-      const r = ordered[i]!;
-      const p = r.point;
-      let st = this.states.get(p);
-      if (st === undefined) st = this.stateOf(p, arrivedAt);
-      st.lastArrival = arrivedAt;
-      if (gw === undefined || gw.gateway.code !== p.gatewayCode || gw.gateway.enterpriseCode !== p.enterpriseCode) {
-        gw = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
-        if (gw) this.gatewaySeen(gw, arrivedAt, r.ts);
+      let r = ordered[i]!;
+      if (r.ts > arrivedAt) {
+        ahead = Math.max(ahead, r.ts - arrivedAt);
+        r = { ...r, ts: arrivedAt };
       }
-      if (r.ts <= st.lastTs) {
-        this.late(st, r);
-        continue;
+      if (r.ts > newest) newest = r.ts;
+      try {
+        const p = r.point;
+        let st = this.states.get(p);
+        if (st === undefined) st = this.stateOf(p, at);
+        st.lastArrival = at;
+        if (gw === undefined || gw.gateway.code !== p.gatewayCode || gw.gateway.enterpriseCode !== p.enterpriseCode) {
+          if (gw) this.checkClock(gw, arrivedAt, at, ahead, newest);
+          gw = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
+          if (gw) this.gatewaySeen(gw, at, r.ts);
+        }
+        if (r.ts <= st.lastTs) this.late(st, r, at);
+        else this.inOrder(st, r, at);
+      } catch (error) {
+        this.contain({ error, during: 'reading', reading: r });
       }
-      this.evaluate(st, r);
+    }
+    const last = gw;
+    if (last) this.contained('reading', () => this.checkClock(last, arrivedAt, at, ahead, newest));
+  }
+
+  /**
+   * Durations (delays, silences, chatter and flood windows, clock resets) are measured on a clock that never runs
+   * backwards: a step back of the server clock (an NTP correction) would otherwise stop every timer for as long.
+   * A step forward passes through (timers fire early: alarms come sooner, never later).
+   */
+  private monotonic(now: number): number {
+    let t = now + this.clockBack;
+    if (t < this.lastNow) {
+      this.clockBack += this.lastNow - t;
+      t = this.lastNow;
+    }
+    this.lastNow = t;
+    this.now = t;
+    return t;
+  }
+
+  private inOrder(st: PointState, r: Reading, arrivedAt: number): void {
+    if (!Number.isNaN(st.lateRunSince)) this.endLateRun(st);
+    this.evaluate(st, r, arrivedAt);
+    if (st.flags & EVALUATION_ERROR) this.clearFlag(st, EVALUATION_ERROR, 'evaluation_error', r.ts, `${st.point.name}: rules evaluated again`);
+  }
+
+  /**
+   * An exception while evaluating one reading: the point gets an `evaluation_error` alarm (its other alarms may be
+   * wrong until a reading evaluates cleanly), the caller hears of it, and the rest of the batch goes on.
+   */
+  private contain(f: EngineFault): void {
+    this.onFault(f);
+    const r = f.reading;
+    if (!r) return;
+    try {
+      const st = this.states.get(r.point);
+      if (st && !(st.flags & EVALUATION_ERROR)) {
+        const why = f.error instanceof Error ? f.error.message : String(f.error);
+        this.raiseFlag(st, EVALUATION_ERROR, 'evaluation_error', r.ts, Number.isFinite(r.value) ? r.value : null, `${st.point.name}: the rules failed on a reading (${why}); its alarms may be wrong until it evaluates again`);
+      }
+    } catch (error) {
+      this.onFault({ error, during: f.during });
+    }
+  }
+
+  private contained(during: EngineFault['during'], work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.onFault({ error, during });
     }
   }
 
   /** A gateway's status message (online / offline, e.g. its MQTT last will). */
   gatewayStatus(enterpriseCode: string, gatewayCode: string, state: 'online' | 'offline', at: number, emit: Emit): void {
     this.emitOut = emit;
+    const now = this.monotonic(at);
     const gs = this.gateways.get(`${enterpriseCode}/${gatewayCode}`);
     if (!gs) return;
-    gs.lastArrival = at;
-    if (state === 'online') this.gatewaySeen(gs, at, at);
-    else if (gs.offline !== 'status') this.setGatewayOffline(gs, 'status', at, 'gateway reported offline on its status topic');
+    gs.lastArrival = now;
+    this.contained('gateway', () => {
+      if (state === 'online') this.gatewaySeen(gs, now, at);
+      else if (gs.offline !== 'status') this.setGatewayOffline(gs, 'status', at, 'gateway reported offline on its status topic');
+    });
   }
 
-  /** The clock: data interruption, gateway silence, chatter release, flood end, power intervals. */
-  tick(now: number, emit: Emit): void {
+  /**
+   * The clock: on- and off-delays of points that went quiet, clocks set back, data interruption, gateway silence,
+   * chatter release, flood end, power intervals. Each check is contained: one that throws does not stop the others.
+   */
+  tick(serverNow: number, emit: Emit): void {
     this.emitOut = emit;
+    const now = this.monotonic(serverNow);
+    this.contained('tick', () => this.confirmDelays(now));
+    this.contained('tick', () => this.resetSetBackClocks(now));
+    this.contained('tick', () => this.silences(now));
+    this.contained('tick', () => {
+      for (const profile of this.power.values()) profile.closeIfDue(now, this.options.powerGraceMs, this.sink, this.onInterval);
+    });
+    this.contained('tick', () => this.chatter.tick(now, this.toFlood));
+    this.contained('tick', () => this.flood.tick(now, emit));
+  }
+
+  private confirmDelays(now: number): void {
+    for (const st of [...this.delayed]) {
+      this.contained('tick', () => {
+        const p = st.point;
+        const onMs = p.onDelayS * 1000;
+        const offMs = p.offDelayS * 1000;
+        // The event time the confirmation stands for: the newest reading's, moved on by the server time since it came.
+        const ts = st.lastTs + (now - st.lastArrival);
+        const prevHigh = st.high.level;
+        if (st.high.confirm(now, onMs, offMs)) this.highChanged(st, prevHigh, ts);
+        const prevLow = st.low.level;
+        if (st.low.confirm(now, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, st.value, ts);
+        if (!st.high.pending && !st.low.pending) this.delayed.delete(st);
+      });
+    }
+    for (const cs of [...this.pendingComposites]) {
+      if (now - cs.pendingArrival < cs.rule.onDelayS * 1000 || cs.pendingSince === null) continue;
+      this.raiseComposite(cs, cs.pendingSince + (now - cs.pendingArrival));
+    }
+  }
+
+  /**
+   * A point whose readings have all arrived older than its newest for two sample periods (server clock) has had its
+   * clock set back (a gateway's NTP correction, a server clock step): its latest reading is taken as current and
+   * its clock restarts from there, so it is never blind for longer than that.
+   */
+  private resetSetBackClocks(now: number): void {
+    for (const st of [...this.lateRuns]) {
+      if (now - st.lateRunSince < clockResetMs(st.point)) continue;
+      const r = st.lateLast!;
+      this.endLateRun(st);
+      this.contained('tick', () => this.resetClock(st, r, now));
+    }
+  }
+
+  /** Gateway silence and data interruption, each gateway and point checked on its own (one that throws is reported). */
+  private silences(now: number): void {
     for (const gs of this.gateways.values()) {
-      if (gs.offline !== null) continue;
-      const silentMs = now - gs.lastArrival;
-      const limitMs = this.options.gatewaySilencePeriods * gs.gateway.reportingPeriodS * 1000;
-      if (silentMs > limitMs) {
-        this.setGatewayOffline(gs, 'silence', now, `no message from the gateway for ${Math.round(silentMs / 1000)} s (${this.options.gatewaySilencePeriods} reporting periods of ${gs.gateway.reportingPeriodS} s)`);
+      try {
+        this.gatewaySilence(gs, now);
+      } catch (error) {
+        this.onFault({ error, during: 'tick' });
       }
     }
     for (const p of this.ctx.points) {
-      const periods = p.rules.noDataPeriods;
-      if (periods <= 0) continue;
-      const st = this.states.get(p);
-      const silentMs = now - (st?.lastArrival ?? this.startedAt);
-      if (silentMs <= periods * p.samplePeriodS * 1000 || (st !== undefined && (st.flags & NO_DATA) !== 0)) continue;
-      // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point.
-      if (this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`)?.offline) continue;
-      const s = st ?? this.stateOf(p, this.startedAt);
-      this.raiseFlag(s, NO_DATA, 'no_data', now, null, `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`);
-      this.evaluateComposites(s, now);
+      try {
+        this.dataInterruption(p, now);
+      } catch (error) {
+        this.onFault({ error, during: 'tick' });
+      }
     }
-    for (const profile of this.power.values()) profile.closeIfDue(now, this.options.powerGraceMs, this.sink, this.onInterval);
-    this.chatter.tick(now, this.toFlood);
-    this.flood.tick(now, emit);
+  }
+
+  private gatewaySilence(gs: GatewayState, now: number): void {
+    if (gs.offline !== null) return;
+    const silentMs = now - gs.lastArrival;
+    const limitMs = this.options.gatewaySilencePeriods * gs.gateway.reportingPeriodS * 1000;
+    if (silentMs > limitMs) {
+      this.setGatewayOffline(gs, 'silence', now, `no message from the gateway for ${Math.round(silentMs / 1000)} s (${this.options.gatewaySilencePeriods} reporting periods of ${gs.gateway.reportingPeriodS} s)`);
+    }
+  }
+
+  private dataInterruption(p: Point, now: number): void {
+    const periods = p.rules.noDataPeriods;
+    if (periods <= 0) return;
+    const st = this.states.get(p);
+    const silentMs = now - (st?.lastArrival ?? this.startedAt);
+    if (silentMs <= periods * p.samplePeriodS * 1000 || (st !== undefined && (st.flags & NO_DATA) !== 0)) return;
+    // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point.
+    if (this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`)?.offline) return;
+    const s = st ?? this.stateOf(p, this.startedAt);
+    this.raiseFlag(s, NO_DATA, 'no_data', now, null, `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`);
+    this.evaluateComposites(s, now);
   }
 
   /**
@@ -257,6 +421,8 @@ export class RuleEngine {
         return this.ctx.composites.some((c) => c.enterpriseCode === e && c.hazardSourceCode === k.code && c.name === k.name);
       case 'enterprise':
         return k.condition === 'alarm_flood' || this.ctx.electricity.some((x) => x.enterpriseCode === e);
+      case 'system':
+        return true;
     }
   }
 
@@ -309,7 +475,7 @@ export class RuleEngine {
     return st;
   }
 
-  private evaluate(st: PointState, r: Reading): void {
+  private evaluate(st: PointState, r: Reading, arrivedAt: number): void {
     const p = st.point;
     const { ts, value } = r;
     st.lastTs = ts;
@@ -334,13 +500,10 @@ export class RuleEngine {
     const onMs = p.onDelayS * 1000;
     const offMs = p.offDelayS * 1000;
     const prevHigh = st.high.level;
-    if (st.high.step(highLevel(prevHigh, value, p.limits, p.deadband), ts, onMs, offMs)) {
-      this.limitChange(st, 'limit_high', prevHigh, st.high.level, value, ts);
-      const votes = this.votesByPoint.get(p);
-      if (votes) this.vote(votes, p, st.high.level, ts);
-    }
+    if (st.high.step(highLevel(prevHigh, value, p.limits, p.deadband), ts, arrivedAt, onMs, offMs)) this.highChanged(st, prevHigh, ts);
     const prevLow = st.low.level;
-    if (st.low.step(lowLevel(prevLow, value, p.limits, p.deadband), ts, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, value, ts);
+    if (st.low.step(lowLevel(prevLow, value, p.limits, p.deadband), ts, arrivedAt, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, value, ts);
+    if (st.high.pending || st.low.pending) this.delayed.add(st);
 
     const stuck = p.rules.stuck;
     if (stuck !== null) this.stuck(st, stuck.periods, stuck.band, value, ts);
@@ -352,14 +515,32 @@ export class RuleEngine {
     if (p.type === 'power') this.power.get(p.enterpriseCode)?.add(p, value, ts, this.sink, this.onInterval);
   }
 
+  private highChanged(st: PointState, from: HighLevel, ts: number): void {
+    this.limitChange(st, 'limit_high', from, st.high.level, st.value, ts);
+    const votes = this.votesByPoint.get(st.point);
+    if (votes) this.vote(votes, st.point, st.high.level, ts);
+  }
+
   /**
    * A reading older than its point's newest cannot change the present state, which a newer reading decided.
    * Within the late window it is still checked: an excursion beyond the current level (e.g. in a buffer the
-   * gateway replays after a link outage) is recorded as raised and at once returned, so it is not missed.
+   * gateway replays after a link outage) is recorded as raised and at once returned, so it is not missed. When
+   * such readings keep coming with nothing newer for two sample periods, the point's clock was set back: the
+   * latest is taken as current (`resetClock`).
    */
-  private late(st: PointState, r: Reading): void {
+  private late(st: PointState, r: Reading, arrivedAt: number): void {
     if (r.ts === st.lastTs) {
       this.stats.duplicate++;
+      return;
+    }
+    if (Number.isNaN(st.lateRunSince)) {
+      st.lateRunSince = arrivedAt;
+      this.lateRuns.add(st);
+    }
+    st.lateLast = r;
+    if (arrivedAt - st.lateRunSince >= clockResetMs(st.point)) {
+      this.endLateRun(st);
+      this.resetClock(st, r, arrivedAt);
       return;
     }
     if (st.lastTs - r.ts > this.options.lateWindowMs) {
@@ -376,6 +557,52 @@ export class RuleEngine {
     if (rankOf(high) > rankOf(st.high.level)) this.excursion(st, 'limit_high', st.high.level, high!, v, r.ts, at);
     const low = lowLevel(null, v, p.limits, 0);
     if (rankOf(low) > rankOf(st.low.level)) this.excursion(st, 'limit_low', st.low.level, low!, v, r.ts, at);
+  }
+
+  private endLateRun(st: PointState): void {
+    st.lateRunSince = Number.NaN;
+    st.lateLast = null;
+    this.lateRuns.delete(st);
+  }
+
+  /** The point's clock restarts at `r`: delays and trends of the old time base are dropped, `r` is evaluated as current. */
+  private resetClock(st: PointState, r: Reading, arrivedAt: number): void {
+    this.stats.clockResets++;
+    st.lastTs = -Infinity;
+    st.high.restart();
+    st.low.restart();
+    st.restartSlope();
+    this.evaluate(st, r, arrivedAt);
+  }
+
+  /**
+   * Compares a gateway's clock with the server's on each message: stamped ahead of arrival (clamped) raises
+   * `clock_skew` at once; behind by more than the tolerance plus a reporting period for `clockSkewConfirmMs` does
+   * too (a buffer replayed after an outage is behind only briefly). A message within the tolerance clears it.
+   */
+  private checkClock(gs: GatewayState, arrivedAt: number, at: number, aheadMs: number, newestTs: number): void {
+    const { clockSkewToleranceMs: tol, clockSkewConfirmMs: confirmMs } = this.options;
+    const behindMs = arrivedAt - newestTs;
+    const aheadOut = aheadMs > tol;
+    const behindOut = behindMs > tol + gs.gateway.reportingPeriodS * 1000;
+    const o = gatewayOriginator(gs.gateway);
+    const key = conditionKey(o, 'clock_skew', null);
+    const active = this.active.has(key);
+    if (!aheadOut && !behindOut) {
+      gs.skewSince = null;
+      if (!active) return;
+      this.active.delete(key);
+      this.sink(change({ originator: o, condition: 'clock_skew', from: 'ACTIVE', to: null, severity: 'minor', ts: arrivedAt, message: `gateway ${gs.gateway.code}: clock within ${tol / 1000} s of the server again` }));
+      return;
+    }
+    gs.skewSince ??= at;
+    if (active || (!aheadOut && at - gs.skewSince < confirmMs)) return;
+    this.active.set(key, 'ACTIVE');
+    const off = aheadOut ? aheadMs : behindMs;
+    const message = aheadOut
+      ? `gateway ${gs.gateway.code}: clock ${Math.round(off / 1000)} s ahead of the server; its readings are taken at their arrival time`
+      : `gateway ${gs.gateway.code}: clock ${Math.round(off / 1000)} s behind the server for ${Math.round((at - gs.skewSince) / 1000)} s; alarm times show the gateway's clock`;
+    this.sink(change({ originator: o, condition: 'clock_skew', from: null, to: 'ACTIVE', severity: 'minor', value: Math.round(off / 1000), unit: 's', threshold: tol / 1000, ts: arrivedAt, message }));
   }
 
   private excursion(st: PointState, condition: 'limit_high' | 'limit_low', current: LimitLevel | null, peak: LimitLevel, value: number, ts: number, at: string): void {
@@ -498,6 +725,7 @@ export class RuleEngine {
       const rule = cs.rule;
       if (!holds) {
         cs.pendingSince = null;
+        this.pendingComposites.delete(cs);
         if (active) {
           this.active.delete(cs.key);
           this.sink(change({ originator: compositeOriginator(rule), condition: 'composite', name: rule.name, from: 'ACTIVE', to: null, severity: rule.severity, ts, message: `${rule.message}: no longer` }));
@@ -505,12 +733,25 @@ export class RuleEngine {
         continue;
       }
       if (active) continue;
-      cs.pendingSince ??= ts;
-      if (ts - cs.pendingSince < rule.onDelayS * 1000) continue;
-      cs.pendingSince = null;
-      this.active.set(cs.key, 'ACTIVE');
-      this.sink(change({ originator: compositeOriginator(rule), condition: 'composite', name: rule.name, from: null, to: 'ACTIVE', severity: rule.severity, ts, message: rule.message }));
+      if (cs.pendingSince === null) {
+        cs.pendingSince = ts;
+        cs.pendingArrival = this.now;
+      }
+      const delayMs = rule.onDelayS * 1000;
+      if (ts - cs.pendingSince < delayMs && this.now - cs.pendingArrival < delayMs) {
+        this.pendingComposites.add(cs);
+        continue;
+      }
+      this.raiseComposite(cs, ts);
     }
+  }
+
+  private raiseComposite(cs: CompositeState, ts: number): void {
+    const rule = cs.rule;
+    cs.pendingSince = null;
+    this.pendingComposites.delete(cs);
+    this.active.set(cs.key, 'ACTIVE');
+    this.sink(change({ originator: compositeOriginator(rule), condition: 'composite', name: rule.name, from: null, to: 'ACTIVE', severity: rule.severity, ts, message: rule.message }));
   }
 
   private gatewaySeen(gs: GatewayState, at: number, ts: number): void {
@@ -547,6 +788,7 @@ export class RuleEngine {
 }
 
 const POINT_FLAG: Partial<Record<ConditionType, number>> = {
+  evaluation_error: EVALUATION_ERROR,
   bad_quality: BAD_QUALITY,
   out_of_range: OUT_OF_RANGE,
   sensor_stuck: STUCK,
@@ -555,10 +797,16 @@ const POINT_FLAG: Partial<Record<ConditionType, number>> = {
   trend_to_limit: TREND,
 };
 
-const FLAG_SEVERITY: Partial<Record<ConditionType, 'minor' | 'warning'>> = {
+const FLAG_SEVERITY: Partial<Record<ConditionType, 'major' | 'minor' | 'warning'>> = {
+  evaluation_error: 'major',
   rate_of_change: 'warning',
   trend_to_limit: 'warning',
 };
+
+/** How long a point's readings may all arrive older than its newest before its clock is taken as set back. */
+function clockResetMs(p: Point): number {
+  return Math.max(2 * p.samplePeriodS * 1000, 1000);
+}
 
 function isOrdered(batch: ReadingBatch): boolean {
   for (let i = 1; i < batch.length; i++) if (batch[i]!.ts < batch[i - 1]!.ts) return false;

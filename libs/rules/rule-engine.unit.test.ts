@@ -339,7 +339,7 @@ describe('event time', () => {
     h.batch([aReading(point, 99, 10_000)], 100_003);
     expect(h.briefs).toEqual(['limit_high:->HH@90000', 'limit_high:HH>-@90000']);
     expect(h.out[0]!.message).toMatch(/late reading of 1970-01-01T00:01:30.000Z shows 55 °C beyond HH 50: momentary excursion/);
-    expect(h.engine.stats).toEqual({ late: 1, tooLate: 1, duplicate: 1 });
+    expect(h.engine.stats).toEqual({ late: 1, tooLate: 1, duplicate: 1, clockResets: 0 });
   });
 });
 

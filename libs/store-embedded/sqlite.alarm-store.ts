@@ -137,7 +137,7 @@ export class SqliteAlarmStore implements AlarmStore {
 }
 
 /** An alarm as stored before the rule core had conditions other than limits (one per point and side). */
-interface LimitAlarmV1 extends Omit<Alarm, 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey' | keyof typeof LIFECYCLE_DEFAULTS> {
+interface LimitAlarmV1 extends Omit<Alarm, 'detectedAt' | 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey' | keyof typeof LIFECYCLE_DEFAULTS> {
   readonly side: 'high' | 'low';
   readonly type: 'HH' | 'H' | 'L' | 'LL';
   readonly pointCode: string;
@@ -156,11 +156,13 @@ const LIFECYCLE_DEFAULTS = {
 } as const;
 
 function upgraded(a: Alarm | LimitAlarmV1): Alarm {
-  if (!('side' in a)) return { ...LIFECYCLE_DEFAULTS, ...a };
+  // Alarms stored before `detectedAt` existed count their escalation from `raisedAt`, as they did then.
+  if (!('side' in a)) return { ...LIFECYCLE_DEFAULTS, ...a, detectedAt: a.detectedAt ?? a.raisedAt };
   const { side, type, ...rest } = a;
   return {
     ...LIFECYCLE_DEFAULTS,
     ...rest,
+    detectedAt: a.raisedAt,
     closedAt: a.clearedAt,
     key: `${a.enterpriseCode}/point:${a.pointCode}/limit_${side}`,
     originatorKind: 'point',

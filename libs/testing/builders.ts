@@ -94,6 +94,7 @@ export function anAlarm(overrides: Partial<Alarm> = {}, raisedAt = '2026-11-25T0
     chattering: false,
     floodKey: null,
     raisedAt,
+    detectedAt: raisedAt,
     updatedAt: raisedAt,
     clearedAt: null,
     acknowledged: null,
