@@ -84,6 +84,11 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       rejections.push({ reason: 'bad_schema', detail: `readings[${i}].value must be a number (point ${r.point})` });
       continue;
     }
+    // JSON.parse reads 1e999 as Infinity; no store or rule can take it.
+    if (!Number.isFinite(value)) {
+      rejections.push({ reason: 'bad_schema', detail: `readings[${i}].value must be a finite number (point ${r.point})` });
+      continue;
+    }
     let quality: Quality = 'good';
     if (r.quality !== undefined) {
       if (r.quality !== 'good' && r.quality !== 'bad') {

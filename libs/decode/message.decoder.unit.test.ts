@@ -79,4 +79,18 @@ describe('decodeMessage', () => {
     const d = decode(`sites/${E}/GW02/telemetry`, { readings: [{ point: 'T101-TE', value: 1 }] });
     expect(d).toMatchObject({ kind: 'telemetry', readings: [], rejections: [{ reason: 'wrong_gateway', detail: 'point T101-TE is registered to gateway GW01, not GW02' }] });
   });
+
+  it.each(['1e999', '-1e999'])('refuses a value JSON reads as infinite (%s) and keeps the rest of the message', (raw) => {
+    const d = decode(`sites/${E}/GW01/telemetry`, `{"ts": ${NOW}, "readings": [{"point": "T101-TE", "value": 1}, {"point": "T101-TE", "value": ${raw}}, {"point": "T101-TE", "value": 3}]}`);
+    expect(d).toEqual({
+      kind: 'telemetry',
+      enterpriseCode: E,
+      gatewayCode: 'GW01',
+      readings: [
+        { point, ts: NOW, value: 1, quality: 'good' },
+        { point, ts: NOW, value: 3, quality: 'good' },
+      ],
+      rejections: [{ reason: 'bad_schema', detail: 'readings[1].value must be a finite number (point T101-TE)' }],
+    });
+  });
 });

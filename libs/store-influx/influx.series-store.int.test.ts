@@ -7,8 +7,17 @@ import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { startInfluxd, type InfluxService } from '#libs/testing/services.js';
 import { AGGREGATE_POLICY, ROLLUPS, rollupSelect } from './downsampling.js';
 import { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
+import type { Availability } from './spool-drainer.js';
 
 const spoolDir = (): string => mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
+
+const reasonOf = (a: Availability): string => (a.ok ? 'ok' : a.reason);
+
+async function until(done: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+  }
+}
 
 async function countOf(influx: InfluxService, db: string): Promise<number> {
   const rows = await influx.query('SELECT COUNT(value) FROM reading', db);
@@ -81,6 +90,7 @@ describe('InfluxSeriesStore against a real influxd', () => {
     for (let b = 1; b <= 20; b++) await write(b * 1000, 1000);
     expect(store.spoolStats().lines).toBeGreaterThanOrEqual(20_000);
     expect(store.health().ok).toBe(false);
+    expect(reasonOf(store.availability())).toMatch(/^InfluxDB unreachable: .*ECONNREFUSED/);
     await influx.resume();
     await store.flush();
     expect(await countOf(influx, 'it_outage')).toBe(21_000);
@@ -123,16 +133,38 @@ describe('InfluxSeriesStore against a real influxd', () => {
     expect(refused).toHaveLength(1);
     expect(String(refused[0]?.fields.line)).toContain('point=BAD');
     expect(String(refused[0]?.fields.reason)).toMatch(/HTTP 400.*field type conflict/);
+    expect(store.availability()).toEqual({ ok: true }); // the server works; it refused one line
+    expect(store.health()).toMatchObject({ ok: true, detail: 'writing; 0 lines spooled; refused lines dropped: 1' });
     await store.close();
   });
 
-  it('drops a whole batch the server refuses line by line (unknown database) instead of retrying forever', async () => {
-    const store = new InfluxSeriesStore(options('no_such_db'));
-    store.write([aReading(aPoint(), 1), aReading(aPoint(), 2, 1_700_000_000_001)], () => undefined);
-    await store.flush();
+  it('keeps every line while the database does not exist (HTTP 404), says so in health, and delivers all once it is created', async () => {
+    const db = 'it_not_yet';
+    const mine: string[] = [];
+    const store = new InfluxSeriesStore(options(db, { maxBatch: 400, log: (_level, msg) => mine.push(msg) }));
+    const t0 = Date.parse('2026-11-25T05:00:00Z');
+    const point = aPoint({ code: 'LATE-DB' });
+    for (let b = 0; b < 3; b++) {
+      await new Promise<void>((acked) => store.write(Array.from({ length: 500 }, (_, i) => aReading(point, i, t0 + b * 500 + i)), acked));
+    }
+    // Refused and retried more than once, not dropped: the lines stay in the spool.
+    await until(() => mine.filter((m) => m === 'influx write failed; kept in the spool, retrying').length >= 8, 'retries of the refused writes');
+    expect(mine).not.toContain('influx refused a line; dropped');
+    expect(store.spoolStats().lines).toBe(1500);
+    const availability = store.availability();
+    expect(reasonOf(availability)).toBe(`InfluxDB refuses writes: HTTP 404 database not found: "${db}"`);
+    expect(!availability.ok && availability.since).toBeGreaterThan(t0 - 1);
     expect(store.health().ok).toBe(false);
-    expect(store.health().detail).toMatch(/HTTP 404/);
-    expect(store.spoolStats().entries).toBe(0);
+    expect(store.health().detail).toMatch(/^InfluxDB refuses writes: HTTP 404 database not found: "it_not_yet"; 1500 lines spooled, oldest \d+ s$/);
+
+    const created = await fetch(`${influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE ${db}`)}`, { method: 'POST' });
+    expect(created.status).toBe(200);
+    await store.flush();
+    expect(await countOf(influx, db)).toBe(1500);
+    expect(store.availability()).toEqual({ ok: true });
+    expect(store.health()).toMatchObject({ ok: true, detail: 'writing; 0 lines spooled' });
+    expect(store.spoolStats()).toMatchObject({ entries: 0, lines: 0 });
+    expect(mine).not.toContain('influx refused a line; dropped');
     await store.close();
   });
 

@@ -1,11 +1,11 @@
-import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
+import { InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
 import type { AggregateSample, AlarmEvent, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
-import { PermanentWriteError } from './permanent-write-error.js';
 import { alarmEventLine, toLine } from './line-protocol.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
-import { SpoolDrainer } from './spool-drainer.js';
+import { SpoolDrainer, type Availability } from './spool-drainer.js';
 import { downsamplingStatements } from './downsampling.js';
+import { writeFailure } from './write-errors.js';
 
 export interface InfluxStoreOptions {
   readonly url: string;
@@ -117,12 +117,24 @@ export class InfluxSeriesStore implements SeriesStore {
     return this.spool.stats();
   }
 
+  /**
+   * Whether InfluxDB takes writes. Not ok from the first failed request of an outage (unreachable, credentials or
+   * permission refused, database not found, server errors) until a request succeeds; meanwhile every line stays in
+   * the spool. `since` is the epoch ms of that first failure. Lines refused for their content do not make it not ok.
+   */
+  availability(): Availability {
+    return this.drainer.availability;
+  }
+
+  /** Not ok while `availability()` is not (with its reason) or while the spool is full. */
   health(): StoreHealth {
-    const error = this.drainer.error;
+    const availability = this.availability();
     const { lines, oldestAt } = this.spool.stats();
     const age = oldestAt === null ? '' : `, oldest ${Math.round((Date.now() - oldestAt) / 1000)} s`;
     const full = this.drainer.waitingForSpace ? '; spool full, holding back acknowledgements' : '';
-    return { kind: 'influxdb', ok: error === null && full === '', detail: `${error ?? 'writing'}; ${lines} lines spooled${age}${full}` };
+    const refused = this.drainer.refusedLines === 0 ? '' : `; refused lines dropped: ${this.drainer.refusedLines}`;
+    const state = availability.ok ? 'writing' : availability.reason;
+    return { kind: 'influxdb', ok: availability.ok && full === '', detail: `${state}; ${lines} lines spooled${age}${full}${refused}` };
   }
 
   private async influxql(statement: string): Promise<unknown[][]> {
@@ -140,10 +152,7 @@ export class InfluxSeriesStore implements SeriesStore {
         headers: { 'content-type': 'text/plain; charset=utf-8' },
       });
     } catch (err) {
-      if (err instanceof HttpError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 429 && err.statusCode !== 408) {
-        throw new PermanentWriteError(`HTTP ${err.statusCode}: ${err.body ?? err.message}`);
-      }
-      throw err;
+      throw writeFailure(err);
     }
   }
 }

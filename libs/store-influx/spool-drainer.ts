@@ -1,9 +1,16 @@
-import { PermanentWriteError } from './permanent-write-error.js';
 import type { LineSpool, SpoolEntry } from './line-spool.js';
+import { RefusedLinesError, TooLargeError } from './write-errors.js';
+
+/** Whether the sink takes writes; while it does not, every line stays in the spool and is retried. */
+export type Availability = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly since: number };
 
 export interface SpoolDrainerOptions {
   readonly spool: LineSpool;
-  /** Sends line protocol; rejects with PermanentWriteError when the server refuses the content (HTTP 4xx). */
+  /**
+   * Sends line protocol. Rejects with RefusedLinesError when the server refuses lines for their content (they are
+   * isolated and dropped), with TooLargeError when the body is over its limit (split, never dropped); any other
+   * rejection keeps every line and is retried, and its message is the reason given by `availability`.
+   */
   readonly send: (body: string) => Promise<void>;
   /** Lines per request. */
   readonly maxBatchLines: number;
@@ -39,7 +46,8 @@ export class SpoolDrainer {
   private fromDisk: boolean;
   private cursor = 0;
   private inFlight = 0;
-  private lastError: string | null = null;
+  private outage: { reason: string; since: number } | null = null;
+  private refused = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
 
@@ -73,8 +81,14 @@ export class SpoolDrainer {
     this.closed = true;
   }
 
-  get error(): string | null {
-    return this.lastError;
+  /** Not ok from the first failed attempt of an outage until a request succeeds; `since` is that first failure. */
+  get availability(): Availability {
+    return this.outage === null ? { ok: true } : { ok: false, ...this.outage };
+  }
+
+  /** Lines the server refused for their content and that were dropped, since the start. */
+  get refusedLines(): number {
+    return this.refused;
   }
 
   get waitingForSpace(): boolean {
@@ -159,31 +173,38 @@ export class SpoolDrainer {
     this.pump();
   }
 
+  /**
+   * Sends a body until the server has taken it. Refused lines are isolated and dropped; a body too large is split;
+   * anything else (credentials, unknown database, server errors, network) keeps the lines and is retried.
+   */
   private async sendUntilTaken(body: string, lines: number): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
+      let failure: Error;
       try {
         await this.opts.send(body);
-        this.lastError = null;
+        this.outage = null;
         this.opts.onWritten?.(lines);
         return;
       } catch (err) {
-        this.lastError = err instanceof Error ? err.message : String(err);
-        if (err instanceof PermanentWriteError) {
-          await this.isolate(body.split('\n'), err.message);
-          return;
-        }
-        this.opts.onRetry?.(err, attempt + 1, lines);
-        await delay(Math.min(this.opts.maxBackoffMs ?? 5000, 100 * 2 ** attempt));
+        failure = err instanceof Error ? err : new Error(String(err));
       }
+      const refused = failure instanceof RefusedLinesError;
+      if ((refused || failure instanceof TooLargeError) && body.includes('\n')) return this.split(body.split('\n'));
+      if (refused) {
+        this.outage = null;
+        this.refused++;
+        this.opts.onRejectedLine?.(body, failure.message);
+        return;
+      }
+      const reason = failure instanceof TooLargeError ? `InfluxDB refuses a single line of ${Buffer.byteLength(body)} bytes as too large (${failure.message})` : failure.message;
+      this.outage = { reason, since: this.outage?.since ?? this.opts.now?.() ?? Date.now() };
+      this.opts.onRetry?.(failure, attempt + 1, lines);
+      await delay(Math.min(this.opts.maxBackoffMs ?? 5000, 100 * 2 ** attempt));
     }
   }
 
-  /** The server refused a batch: halve it until the refused lines stand alone, send the rest, report those. */
-  private async isolate(lines: string[], reason: string): Promise<void> {
-    if (lines.length === 1) {
-      this.opts.onRejectedLine?.(lines[0]!, reason);
-      return;
-    }
+  /** Halves a refused body and sends each half in order, so refused lines end up alone. */
+  private async split(lines: string[]): Promise<void> {
     const mid = lines.length >> 1;
     for (const half of [lines.slice(0, mid), lines.slice(mid)]) await this.sendUntilTaken(half.join('\n'), half.length);
   }
