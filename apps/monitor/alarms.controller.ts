@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req, Res, ServiceUnavailableException } from '@nestjs/common';
 import { z } from 'zod';
 import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, MaintenanceWindow } from '#libs/contracts/index.js';
 import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
+import { AlarmStoreUnavailable } from './pipeline.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 const STATES = ['active', 'open', 'closed', 'all'] as const;
@@ -13,7 +14,18 @@ const SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'war
 const CONDITIONS: readonly ConditionType[] = [
   'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
   'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
+  'clock_skew', 'evaluation_error', 'storage_unavailable',
 ];
+
+/** A person's change the alarm store could not take is refused whole: 503, nothing applied. */
+function stored<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof AlarmStoreUnavailable) throw new ServiceUnavailableException(err.message);
+    throw err;
+  }
+}
 
 const who = z.string().trim().min(1, 'who acts: a non-empty name').max(100);
 const text = (what: string) => z.string().trim().min(1, `${what}: a non-empty text`).max(2000);
@@ -103,7 +115,7 @@ export class AlarmsController {
   action(@Param('id') id: string, @Param('verb') verb: string, @Body() body: unknown, @Req() req: IncomingMessage): Alarm {
     if (!(verb in BODIES)) throw new NotFoundException(`no action ${verb}; expected one of ${Object.keys(BODIES).join(', ')}`);
     const action = actionOf(verb as Verb, body);
-    const result = this.rt.pipeline.act(id, action, req.socket.remoteAddress ?? 'unknown');
+    const result = stored(() => this.rt.pipeline.act(id, action, req.socket.remoteAddress ?? 'unknown'));
     if (result.ok) return result.alarm;
     const { refusal } = result;
     if (refusal.kind === 'not_found') {
@@ -139,7 +151,7 @@ export class AlarmsController {
   outOfService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): MaintenanceWindow {
     this.pointOrThrow(e, code);
     const { by, reason, forS } = parseBody(MAINTENANCE, body);
-    return this.rt.pipeline.takeOutOfService(e, code, by, reason, forS, req.socket.remoteAddress ?? 'unknown');
+    return stored(() => this.rt.pipeline.takeOutOfService(e, code, by, reason, forS, req.socket.remoteAddress ?? 'unknown'));
   }
 
   @Post('points/:enterpriseCode/:code/in-service')
@@ -147,7 +159,7 @@ export class AlarmsController {
   inService(@Param('enterpriseCode') e: string, @Param('code') code: string, @Body() body: unknown, @Req() req: IncomingMessage): { inService: true } {
     this.pointOrThrow(e, code);
     const { by } = parseBody(BODIES.unshelve, body);
-    if (!this.rt.pipeline.putInService(e, code, by, req.socket.remoteAddress ?? 'unknown')) throw new ConflictException(`point ${code} is not out of service`);
+    if (!stored(() => this.rt.pipeline.putInService(e, code, by, req.socket.remoteAddress ?? 'unknown'))) throw new ConflictException(`point ${code} is not out of service`);
     return { inService: true };
   }
 

@@ -17,7 +17,7 @@ export class HealthController {
   @Get('health')
   health(): { status: 'ok' | 'degraded'; broker: { connected: boolean; embedded: boolean }; stores: { series: StoreHealth; alarms: StoreHealth } } {
     const broker = { connected: this.rt.ingest.connected, embedded: this.rt.embeddedBroker };
-    const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.alarmStore.health() };
+    const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.pipeline.alarmStoreHealth() };
     const ok = broker.connected && stores.series.ok && stores.alarms.ok;
     return { status: ok ? 'ok' : 'degraded', broker, stores };
   }

@@ -9,6 +9,14 @@ function isAddressInUse(err: unknown): err is Error & { port?: number } {
 try {
   const config = loadEnvConfig();
   const log = pino({ level: config.logLevel });
+  // Last line of fault containment: what escaped every handler leaves the process in an unknown state, so it is
+  // logged and the process exits for its supervisor (systemd, compose) to restart it. A rejected promise nobody
+  // awaited is contained by nature: logged, and the process goes on.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; exiting for the supervisor to restart the monitor');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection contained'));
   const monitor = await startMonitor(config, { log });
   const port = new URL(monitor.url).port;
   console.error(

@@ -16,6 +16,12 @@ export function createMetrics() {
     }),
     alarmEvents: new Counter({ name: 'sentinel_alarm_events_total', help: 'Alarm raises, updates and clears', labelNames: ['kind'] as const, registers: [registry] }),
     seriesWritten: new Counter({ name: 'sentinel_series_written_total', help: 'Readings written to the series store', registers: [registry] }),
+    internalErrors: new Counter({
+      name: 'sentinel_internal_errors_total',
+      help: 'Exceptions contained while handling a message, a rule evaluation or a timer (each logged with its stack)',
+      labelNames: ['during'] as const,
+      registers: [registry],
+    }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
     wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
   };
@@ -40,7 +46,7 @@ export function watchSpool(metrics: Metrics, stats: () => { entries: number; lin
 }
 
 /** Readings the rule core took out of order, read at each scrape. */
-export function watchRuleCore(metrics: Metrics, stats: () => { late: number; tooLate: number; duplicate: number }, chattering: () => number): void {
+export function watchRuleCore(metrics: Metrics, stats: () => { late: number; tooLate: number; duplicate: number; clockResets: number }, chattering: () => number): void {
   const registers = [metrics.registry];
   new Gauge({
     name: 'sentinel_rule_readings_out_of_order',
@@ -54,5 +60,6 @@ export function watchRuleCore(metrics: Metrics, stats: () => { late: number; too
       this.set({ kind: 'duplicate' }, s.duplicate);
     },
   });
+  new Gauge({ name: 'sentinel_rule_clock_resets', help: 'Points whose clock was reset since boot after their readings kept arriving older than their newest (a clock set back)', registers, collect() { this.set(stats().clockResets); } });
   new Gauge({ name: 'sentinel_chattering_conditions', help: 'Conditions currently held back as chattering', registers, collect() { this.set(chattering()); } });
 }

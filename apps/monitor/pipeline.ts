@@ -1,11 +1,11 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject, interval } from 'rxjs';
-import type { Alarm, AuditLog, AuditRecord, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, RawMessage, SeriesStore } from '#libs/contracts/index.js';
+import type { Alarm, AuditLog, AuditRecord, ConditionChange, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, Originator, RawMessage, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
-import { AlarmBook, RiskBoard, type Action, type ActionResult, type RiskChange } from '#libs/alarms/index.js';
+import { AlarmBook, RiskBoard, type Action, type ActionResult, type BookSnapshot, type RiskChange } from '#libs/alarms/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
-import { evaluateRules, RuleEngine, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
+import { conditionKey, evaluateRules, RuleEngine, type EngineFault, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import { watchRuleCore, type Metrics } from './metrics.js';
@@ -20,7 +20,6 @@ export interface PipelineDeps {
   readonly hub: WsHub;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly maxFutureMs?: number;
   /** How often the rule core's clock runs (silences, chatter, floods, power intervals). */
   readonly ruleTickMs?: number;
   readonly ruleOptions?: Partial<EngineOptions>;
@@ -28,6 +27,41 @@ export interface PipelineDeps {
 
 const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
+/** Alarm changes kept in memory while the alarm store fails; past this, acknowledgements to the broker wait. */
+const MAX_UNSAVED_CHANGES = 50_000;
+
+/** The alarm store could not take a person's action: nothing of it was applied (HTTP 503). */
+export class AlarmStoreUnavailable extends Error {
+  override readonly name = 'AlarmStoreUnavailable';
+}
+
+/** What one commit writes: each alarm's last state, the audit entries of its steps, the risk changes they caused. */
+interface CommitBatch {
+  readonly alarms: readonly Alarm[];
+  readonly audit: readonly AuditRecord[];
+  readonly risk: readonly RiskHistoryEntry[];
+}
+
+/** A condition of the system itself (a store it cannot write), raised or cleared as an alarm of enterprise `system`. */
+function systemChange(code: string, condition: 'storage_unavailable', active: boolean, message: string, ts: number): ConditionChange {
+  const originator: Originator = { kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null };
+  return {
+    key: conditionKey(originator, condition, null),
+    originator,
+    condition,
+    name: null,
+    from: active ? null : 'ACTIVE',
+    to: active ? 'ACTIVE' : null,
+    severity: 'major',
+    value: null,
+    threshold: null,
+    unit: null,
+    ts,
+    message,
+    chattering: false,
+    floodKey: null,
+  };
+}
 
 function riskEntries(changes: readonly RiskChange[]): RiskHistoryEntry[] {
   return changes.map(({ at, from, assessment: a }) => ({ at, enterpriseCode: a.enterpriseCode, hazardSourceCode: a.hazardSourceCode, from, to: a.colour, score: a.score, reasons: a.reasons }));
@@ -47,6 +81,10 @@ function auditRecord({ kind, alarm: a }: AlarmEvent, actor: string, origin: stri
 }
 const POWER_INTERVALS_KEPT = 192;
 
+function pointAudit(enterpriseCode: string, pointCode: string, action: 'out_of_service' | 'in_service', actor: string, origin: string, detail: Record<string, unknown>): AuditRecord {
+  return { at: new Date().toISOString(), actor, origin, action, alarmId: `point:${enterpriseCode}/${pointCode}`, detail };
+}
+
 /**
  * gateway message → decode → (series store | rule core → alarm book → alarm store + WebSocket).
  * Everything per message runs synchronously in one tick; the MQTT ack waits only for the series store to accept.
@@ -63,6 +101,17 @@ export class MonitorPipeline {
   /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
   private changed: AlarmEvent[] = [];
   private inMessage = false;
+  /** Faults the rule core contained while the current message was handled. */
+  private faults: EngineFault[] = [];
+  /** Audit entries of the system's own steps (a maintenance window that ended), written with the next commit. */
+  private pendingAudit: AuditRecord[] = [];
+  /** Commits the alarm store refused, oldest first, retried on the clock; while any wait, the store is failing. */
+  private unsaved: CommitBatch[] = [];
+  private unsavedChanges = 0;
+  private storeFailure: { since: string; error: string } | null = null;
+  private seriesDownChecks = 0;
+  /** Acknowledgements held while too many alarm changes wait for the store. */
+  private heldAcks: (() => void)[] = [];
   /** The last two days of each enterprise's 15-minute power profile. */
   private readonly power = new Map<string, PowerInterval[]>();
 
@@ -78,6 +127,11 @@ export class MonitorPipeline {
       if (list.length > POWER_INTERVALS_KEPT) list.shift();
       this.power.set(i.enterpriseCode, list);
     };
+    this.engine.onFault = (f) => {
+      if (this.inMessage) this.faults.push(f);
+      else deps.log.error({ err: f.error, during: f.during }, 'rule core fault contained; the clock goes on');
+      deps.metrics.internalErrors.inc({ during: f.during });
+    };
     watchRuleCore(deps.metrics, () => this.engine.stats, () => this.engine.chatteringKeys().length);
     deps.metrics.activeAlarms.set(this.book.activeCount);
   }
@@ -87,37 +141,90 @@ export class MonitorPipeline {
     const tickMs = this.deps.ruleTickMs ?? 5000;
     this.subscriptions.push(
       registry.swaps$.subscribe(({ next }) => {
-        this.engine.reload(next.ruleContext());
-        this.changed.push(...this.book.retire((key) => this.engine.covers(key), new Date().toISOString(), 'no longer monitored: removed from the registry by a reload'));
-        if (this.changed.length > 0) this.commitAlarms();
-        this.risk.reindex(next);
-        this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
+        this.guarded('registry reload', () => {
+          this.engine.reload(next.ruleContext());
+          this.changed.push(...this.book.retire((key) => this.engine.covers(key), new Date().toISOString(), 'no longer monitored: removed from the registry by a reload'));
+          if (this.changed.length > 0) this.commitAlarms();
+          this.risk.reindex(next);
+          this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
+        });
       }),
-      this.inputs$.pipe(evaluateRules(this.engine, { tickMs })).subscribe((c) => {
-        const events = this.book.apply(c);
-        if (events.length === 0) return;
-        this.changed.push(...events);
-        // Changes the clock makes (silences, floods…) come outside any message: commit them as they come.
-        if (!this.inMessage) this.commitAlarms();
-      }),
-      // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving.
-      interval(tickMs).subscribe(() => {
-        const windowEnded = (w: MaintenanceWindow): void => {
-          this.deps.alarmStore.removeMaintenance(w.enterpriseCode, w.pointCode);
-          this.auditPoint(w.enterpriseCode, w.pointCode, 'in_service', 'system', 'system', { reason: 'maintenance window ended' });
-        };
-        this.changed.push(...this.book.tick(Date.now(), windowEnded));
-        if (this.changed.length > 0) this.commitAlarms();
-      }),
-      messages$.subscribe((msg) => {
-        this.inMessage = true;
-        try {
-          this.onMessage(msg);
-        } finally {
-          this.inMessage = false;
-        }
-      }),
+      this.inputs$.pipe(evaluateRules(this.engine, { tickMs })).subscribe((c) => this.onCondition(c)),
+      // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving, the stores' health.
+      interval(tickMs).subscribe(() => this.guarded('alarm clock', () => this.alarmClock(Date.now()))),
+      messages$.subscribe((msg) => this.handle(msg)),
     );
+  }
+
+  private onCondition(c: ConditionChange): void {
+    const events = this.book.apply(c, Date.now());
+    if (events.length === 0) return;
+    this.changed.push(...events);
+    // Changes the clock makes (silences, floods…) come outside any message: commit them as they come.
+    if (!this.inMessage) this.commitAlarms();
+  }
+
+  private alarmClock(now: number): void {
+    this.retryUnsaved();
+    const windowEnded = (w: MaintenanceWindow): void => {
+      this.guarded('maintenance window end', () => this.deps.alarmStore.removeMaintenance(w.enterpriseCode, w.pointCode));
+      this.pendingAudit.push(pointAudit(w.enterpriseCode, w.pointCode, 'in_service', 'system', 'system', { reason: 'maintenance window ended' }));
+    };
+    this.changed.push(...this.book.tick(now, windowEnded));
+    // Two checks in a row, so one failed request that the next retry mends raises nothing.
+    const series = this.deps.seriesStore.health();
+    this.seriesDownChecks = series.ok ? 0 : this.seriesDownChecks + 1;
+    if (series.ok || this.seriesDownChecks >= 2) {
+      this.systemCondition('series-store', !series.ok, series.ok ? 'series store writing again' : `series store cannot write: ${series.detail ?? 'unavailable'}; readings are kept in its buffer`, now);
+    }
+    if (this.changed.length > 0 || this.pendingAudit.length > 0) this.commitAlarms();
+  }
+
+  /** Raises or clears a condition of the system (no-op when it already stands so). */
+  private systemCondition(code: string, active: boolean, message: string, now: number): void {
+    const key = conditionKey({ kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null }, 'storage_unavailable', null);
+    if (active === (this.book.activeOf(key) !== undefined)) return;
+    this.changed.push(...this.book.apply(systemChange(code, 'storage_unavailable', active, message, now), now));
+  }
+
+  /**
+   * One gateway message. An exception that escapes its handling, or one the rule core contained while evaluating
+   * it, dead-letters the message whole (`internal_error`, payload kept, stack logged); the stream goes on.
+   */
+  private handle(msg: RawMessage): void {
+    this.inMessage = true;
+    this.faults = [];
+    let escaped: unknown = null;
+    try {
+      this.onMessage(msg);
+    } catch (err) {
+      escaped = err;
+    } finally {
+      this.inMessage = false;
+    }
+    if (escaped === null && this.faults.length === 0) return;
+    this.guarded('internal error dead letter', () => {
+      const errors = escaped === null ? this.faults.map((f) => f.error) : [escaped, ...this.faults.map((f) => f.error)];
+      const points = this.faults.flatMap((f) => (f.reading ? [f.reading.point.code] : []));
+      for (const err of errors) this.deps.log.error({ err, topic: msg.topic }, 'internal error while handling a message; dead-lettered, the stream goes on');
+      if (escaped !== null) this.deps.metrics.internalErrors.inc({ during: 'message' });
+      const detail = `${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}${points.length > 0 ? ` (points ${[...new Set(points)].join(', ')})` : ''}`;
+      this.deadLetter(msg, { reason: 'internal_error', detail }, msg.payload.length);
+      if (this.changed.length > 0) this.commitAlarms();
+    });
+    // Readings not handed to the store would hold the broker's next message forever: the payload is kept in the
+    // dead letter, so acknowledging is safe. (A message whose readings were handed over is acknowledged by the store.)
+    if (escaped !== null) msg.ack();
+  }
+
+  /** Runs work of a timer or subscription; an exception is logged and counted, and the timer goes on. */
+  private guarded(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.deps.log.error({ err, during: what }, 'internal error contained');
+      this.deps.metrics.internalErrors.inc({ during: 'timer' });
+    }
   }
 
   /** Closed 15-minute power intervals of an enterprise, oldest first (empty without electricity monitoring). */
@@ -148,7 +255,7 @@ export class MonitorPipeline {
     metrics.messages.inc();
     let decoded;
     try {
-      decoded = decodeMessage(msg.topic, msg.payload, msg.receivedAt, this.deps.registry, { maxFutureMs: this.deps.maxFutureMs ?? 300_000 });
+      decoded = decodeMessage(msg.topic, msg.payload, msg.receivedAt, this.deps.registry);
     } catch (err) {
       decoded = { kind: 'rejected' as const, rejection: { reason: 'bad_schema' as const, detail: `decoder error: ${String(err)}` } };
     }
@@ -179,8 +286,8 @@ export class MonitorPipeline {
           return;
         }
         metrics.readings.inc(readings.length);
-        this.deps.seriesStore.write(readings, msg.ack);
-        this.inputs$.next({ kind: 'readings', batch: readings });
+        this.deps.seriesStore.write(readings, () => this.ackWhenRoom(msg.ack));
+        this.inputs$.next({ kind: 'readings', batch: readings, clockAheadMs: decoded.clockAheadMs });
         if (this.changed.length > 0) this.commitAlarms();
         this.deps.hub.publishReadings(readings);
         return;
@@ -188,70 +295,156 @@ export class MonitorPipeline {
     }
   }
 
-  /** A person's action on an alarm (acknowledge, dispose, shelve…), committed, audited and pushed before it returns. */
+  /**
+   * A person's action on an alarm (acknowledge, dispose, shelve…), committed, audited and pushed before it returns.
+   * Throws AlarmStoreUnavailable, with nothing applied, when the store cannot take it.
+   */
   act(id: string, action: Action, origin: string): ActionResult {
-    const result = this.book.act(id, action, new Date().toISOString());
-    if (result.ok) {
-      this.changed.push(...result.events);
-      this.commitAlarms(action.by, origin);
-    }
-    return result;
+    return this.personal(action.by, origin, () => {
+      const result = this.book.act(id, action, new Date().toISOString());
+      if (result.ok) this.changed.push(...result.events);
+      return result;
+    });
   }
 
   /** Takes a point out of service for maintenance (its alarms are marked, not escalated, not counted in risk). */
   takeOutOfService(enterpriseCode: string, pointCode: string, by: string, reason: string, forS: number, origin: string): MaintenanceWindow {
     const now = Date.now();
     const window: MaintenanceWindow = { enterpriseCode, pointCode, by, reason, at: new Date(now).toISOString(), until: new Date(now + forS * 1000).toISOString() };
-    this.deps.alarmStore.saveMaintenance(window);
-    this.auditPoint(enterpriseCode, pointCode, 'out_of_service', by, origin, { reason, until: window.until });
-    this.changed.push(...this.book.takeOutOfService(window));
-    this.commitAlarms(by, origin);
-    return window;
+    return this.personal(by, origin, () => {
+      this.changed.push(...this.book.takeOutOfService(window));
+      this.pendingAudit.push(pointAudit(enterpriseCode, pointCode, 'out_of_service', by, origin, { reason, until: window.until }));
+      return window;
+    }, () => this.deps.alarmStore.saveMaintenance(window));
   }
 
   /** Puts a point back in service; false when it was not out of service. */
   putInService(enterpriseCode: string, pointCode: string, by: string, origin: string): boolean {
-    const events = this.book.putInService(enterpriseCode, pointCode, new Date().toISOString());
-    if (events === null) return false;
-    this.deps.alarmStore.removeMaintenance(enterpriseCode, pointCode);
-    this.auditPoint(enterpriseCode, pointCode, 'in_service', by, origin, {});
-    this.changed.push(...events);
-    this.commitAlarms(by, origin);
-    return true;
+    return this.personal(by, origin, () => {
+      const events = this.book.putInService(enterpriseCode, pointCode, new Date().toISOString());
+      if (events === null) return false;
+      this.changed.push(...events);
+      this.pendingAudit.push(pointAudit(enterpriseCode, pointCode, 'in_service', by, origin, {}));
+      return true;
+    }, () => this.deps.alarmStore.removeMaintenance(enterpriseCode, pointCode));
   }
 
-  private auditPoint(enterpriseCode: string, pointCode: string, action: 'out_of_service' | 'in_service', actor: string, origin: string, detail: Record<string, unknown>): void {
-    try {
-      this.deps.auditLog.append([{ at: new Date().toISOString(), actor, origin, action, alarmId: `point:${enterpriseCode}/${pointCode}`, detail }]);
-    } catch (err) {
-      this.deps.log.error({ err }, 'audit log write failed');
-    }
+  /** The alarm store's state as the pipeline sees it: failing while commits wait to be retried. */
+  alarmStoreHealth(): StoreHealth {
+    const base = this.deps.alarmStore.health();
+    if (this.storeFailure === null) return base;
+    return { ...base, ok: false, detail: `cannot write since ${this.storeFailure.since}: ${this.storeFailure.error}; ${this.unsavedChanges} alarm changes kept in memory, retried` };
   }
 
   /**
-   * Commits the alarm changes gathered so far in one transaction (each alarm's last state), appends them to the
-   * audit log, then pushes them on WebSocket and to the series store, all in the same tick.
+   * Runs a person's change and commits it with `extra` store work in one transaction; when the store is failing or
+   * refuses it, the book is put back as it was and AlarmStoreUnavailable is thrown: a 200 means it is stored.
+   */
+  private personal<T>(actor: string, origin: string, work: () => T, extra?: () => void): T {
+    if (this.unsaved.length > 0) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
+    const before: BookSnapshot = this.book.snapshot();
+    const pendingAudit = this.pendingAudit.length;
+    const result = work();
+    if (this.changed.length === 0 && this.pendingAudit.length === pendingAudit && extra === undefined) return result;
+    const events = this.changed;
+    this.changed = [];
+    const batch = this.batchOf(events, actor, origin);
+    try {
+      this.deps.alarmStore.transaction(() => {
+        extra?.();
+        this.write(batch);
+      });
+    } catch (err) {
+      this.book.rollback(before);
+      this.pendingAudit.splice(pendingAudit);
+      this.deps.log.error({ err, actor }, 'alarm store refused a person\'s action; nothing applied');
+      throw new AlarmStoreUnavailable(`the alarm store refused the change (${err instanceof Error ? err.message : String(err)}); nothing was changed, try again`);
+    }
+    this.publish(events, batch.risk);
+    return result;
+  }
+
+  private batchOf(events: readonly AlarmEvent[], actor: string, origin: string): CommitBatch {
+    const latest = new Map<string, Alarm>();
+    for (const e of events) latest.set(e.alarm.id, e.alarm);
+    const risk = events.length === 0 ? [] : riskEntries(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
+    const audit = [...this.pendingAudit.splice(0), ...events.map((e) => auditRecord(e, actor, origin))];
+    return { alarms: [...latest.values()], audit, risk };
+  }
+
+  /** One transaction's worth: alarm states, their audit entries and the risk changes they cause never disagree. */
+  private write(batch: CommitBatch): void {
+    this.deps.alarmStore.saveAll(batch.alarms);
+    this.deps.auditLog.append(batch.audit);
+    if (batch.risk.length > 0) this.deps.alarmStore.recordRiskChanges(batch.risk);
+  }
+
+  /**
+   * Commits the alarm changes gathered so far in one transaction, then pushes them on WebSocket and to the series
+   * store, in the same tick. When the store refuses, operators still get the push: the batch waits in memory, in
+   * order, behind any earlier one, is retried on the clock, and a `storage_unavailable` alarm says so.
    */
   private commitAlarms(actor = 'system', origin = 'system'): void {
     const events = this.changed;
     this.changed = [];
-    const latest = new Map<string, Alarm>();
-    for (const e of events) latest.set(e.alarm.id, e.alarm);
-    const risk = riskEntries(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
-    // One transaction: alarm states, their audit entries and the risk changes they cause never disagree.
+    const batch = this.batchOf(events, actor, origin);
+    if (this.unsaved.length > 0) this.keepUnsaved(batch);
+    else {
+      try {
+        this.deps.alarmStore.transaction(() => this.write(batch));
+      } catch (err) {
+        this.keepUnsaved(batch);
+        this.storeFailed(err);
+      }
+    }
+    this.publish(events, batch.risk);
+  }
+
+  private keepUnsaved(batch: CommitBatch): void {
+    this.unsaved.push(batch);
+    this.unsavedChanges += batch.audit.length;
+  }
+
+  private storeFailed(err: unknown): void {
+    const error = err instanceof Error ? err.message : String(err);
+    this.deps.log.error({ err, waiting: this.unsavedChanges }, 'alarm store write failed; changes kept in memory and retried');
+    if (this.storeFailure !== null) return;
+    this.storeFailure = { since: new Date().toISOString(), error };
+    this.systemCondition('alarm-store', true, `alarm store cannot write (${error}): alarm changes are pushed but not stored yet; retried`, Date.now());
+    if (this.changed.length > 0) this.commitAlarms();
+  }
+
+  /** Writes every waiting batch in order in one transaction; on success the store is healthy again. */
+  private retryUnsaved(): void {
+    if (this.unsaved.length === 0) return;
     try {
       this.deps.alarmStore.transaction(() => {
-        this.deps.alarmStore.saveAll([...latest.values()]);
-        this.deps.auditLog.append(events.map((e) => auditRecord(e, actor, origin)));
-        if (risk.length > 0) this.deps.alarmStore.recordRiskChanges(risk);
+        for (const b of this.unsaved) this.write(b);
       });
     } catch (err) {
-      this.deps.log.error({ err, alarms: latest.size }, 'alarm store write failed');
+      this.deps.log.warn({ err: String(err), waiting: this.unsavedChanges }, 'alarm store still refuses writes');
+      return;
     }
+    this.deps.log.info({ written: this.unsavedChanges, since: this.storeFailure?.since }, 'alarm store writing again; every waiting change stored in order');
+    this.unsaved = [];
+    this.unsavedChanges = 0;
+    this.storeFailure = null;
+    for (const ack of this.heldAcks.splice(0)) ack();
+    this.systemCondition('alarm-store', false, 'alarm store writing again: every change kept in memory is stored', Date.now());
+    if (this.changed.length > 0) this.commitAlarms();
+  }
+
+  /** A message is acknowledged at once unless too many alarm changes wait for a failing store. */
+  private ackWhenRoom(ack: () => void): void {
+    if (this.unsavedChanges < MAX_UNSAVED_CHANGES) ack();
+    else this.heldAcks.push(ack);
+  }
+
+  private publish(events: readonly AlarmEvent[], risk: readonly RiskHistoryEntry[]): void {
     this.deps.metrics.activeAlarms.set(this.book.activeCount);
     for (const { kind, alarm } of events) {
       this.deps.metrics.alarmEvents.inc({ kind });
-      this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, status: alarm.status, message: alarm.message, actor }, 'alarm');
+      this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, status: alarm.status, message: alarm.message }, 'alarm');
       this.deps.hub.publishAlarm(alarm, kind);
     }
     if (risk.length > 0) this.deps.hub.publishRisk(risk);
@@ -270,7 +463,8 @@ export class MonitorPipeline {
     this.deps.hub.publishRisk(entries);
   }
 
-  private deadLetter(msg: RawMessage, rejection: Rejection): void {
+  /** `keep`: bytes of the payload kept (an excerpt, or all of it for an internal error, to replay it). */
+  private deadLetter(msg: RawMessage, rejection: Rejection, keep = EXCERPT): void {
     // Labels and counts only for registered gateways, so arbitrary topics cannot grow them without bound.
     const [, e = '', g = ''] = msg.topic.split('/');
     const registered = msg.topic.startsWith('sites/') && this.deps.registry.registry.findGateway(e, g) !== undefined;
@@ -285,7 +479,7 @@ export class MonitorPipeline {
       reason: rejection.reason,
       detail: rejection.detail,
       topic: msg.topic,
-      payloadExcerpt: msg.payload.subarray(0, EXCERPT).toString('utf8'),
+      payloadExcerpt: msg.payload.subarray(0, keep).toString('utf8'),
       at: new Date(msg.receivedAt).toISOString(),
     };
     this.deps.log.warn({ deadLetter: letter }, `dead letter: ${rejection.reason}`);

@@ -6,6 +6,13 @@ export type ActionResult = { readonly ok: true; readonly alarm: Alarm; readonly 
 
 const LEVELS: readonly JurisdictionLevel[] = ['enterprise', 'county', 'city'];
 
+/** The book's state at one moment, to undo a person's action that could not be stored. */
+export interface BookSnapshot {
+  readonly active: ReadonlyMap<string, Alarm>;
+  readonly open: ReadonlyMap<string, Alarm>;
+  readonly maintenance: ReadonlyMap<string, MaintenanceWindow>;
+}
+
 /**
  * Every alarm not yet closed: one active alarm per condition key (raised on the first change, updated in place
  * while active, cleared when the rule core reports the condition gone), plus cleared alarms still waiting for
@@ -191,6 +198,25 @@ export class AlarmBook {
       }
     }
     return events;
+  }
+
+  /** Alarms are immutable values: copying the maps is enough to come back to this moment. */
+  snapshot(): BookSnapshot {
+    return { active: new Map(this.active), open: new Map(this.open), maintenance: new Map(this.maintenance) };
+  }
+
+  rollback(s: BookSnapshot): void {
+    for (const [mine, saved] of [[this.active, s.active], [this.open, s.open]] as const) {
+      mine.clear();
+      for (const [k, v] of saved) mine.set(k, v);
+    }
+    this.maintenance.clear();
+    for (const [k, v] of s.maintenance) this.maintenance.set(k, v);
+  }
+
+  /** The active alarm of a condition key, if any. */
+  activeOf(key: string): Alarm | undefined {
+    return this.active.get(key);
   }
 
   get activeCount(): number {

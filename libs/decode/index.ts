@@ -1,1 +1,1 @@
-export { decodeMessage, type Decoded, type DecodeOptions, type Rejection } from './message.decoder.js';
+export { decodeMessage, type Decoded, type Rejection } from './message.decoder.js';

@@ -13,14 +13,11 @@ export type Decoded =
       readonly readings: Reading[];
       /** Readings refused one by one while the rest of the message was accepted. */
       readonly rejections: Rejection[];
+      /** How far ahead of its arrival the sender stamped its readings (0 when none was ahead); they were clamped. */
+      readonly clockAheadMs: number;
     }
   | { readonly kind: 'status'; readonly enterpriseCode: string; readonly gatewayCode: string; readonly state: GatewayState }
   | { readonly kind: 'rejected'; readonly rejection: Rejection };
-
-export interface DecodeOptions {
-  /** Readings stamped further than this ahead of the receive time are refused (clock skew guard). */
-  readonly maxFutureMs: number;
-}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
@@ -44,7 +41,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * `{"ts": <epoch ms | RFC 3339>, "readings": [{"point": "<code>", "value": <number>, "ts"?: …, "quality"?: "good"|"bad"}]}`,
  * and `sites/<enterpriseCode>/<gatewayCode>/status` with `online` / `offline`.
  */
-export function decodeMessage(topic: string, payload: Buffer, receivedAt: number, points: PointLookup, opts: DecodeOptions): Decoded {
+/**
+ * A reading's time is bounded by its arrival: one stamped ahead of `receivedAt` (a gateway clock running fast) is
+ * taken at its arrival time rather than refused, so it is stored and evaluated, and `clockAheadMs` says by how much.
+ */
+export function decodeMessage(topic: string, payload: Buffer, receivedAt: number, points: PointLookup): Decoded {
   const parts = topic.split('/');
   if (parts.length !== 4 || parts[0] !== 'sites' || !parts[1] || !parts[2]) {
     return reject('bad_topic', 'expected sites/<enterpriseCode>/<gatewayCode>/telemetry|status');
@@ -70,7 +71,7 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
   const list = body.readings;
   if (!Array.isArray(list) || list.length === 0) return reject('bad_schema', 'readings must be a non-empty array');
 
-  const latest = receivedAt + opts.maxFutureMs;
+  let clockAheadMs = 0;
   const readings: Reading[] = [];
   const rejections: Rejection[] = [];
   for (let i = 0; i < list.length; i++) {
@@ -97,13 +98,9 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       }
       quality = r.quality;
     }
-    const ts = r.ts === undefined ? messageTs : parseTs(r.ts);
+    let ts = r.ts === undefined ? messageTs : parseTs(r.ts);
     if (Number.isNaN(ts)) {
       rejections.push({ reason: 'bad_timestamp', detail: `readings[${i}].ts must be epoch milliseconds or RFC 3339 (point ${r.point})` });
-      continue;
-    }
-    if (ts > latest) {
-      rejections.push({ reason: 'future_timestamp', detail: `readings[${i}].ts ${new Date(ts).toISOString()} is in the future (point ${r.point})` });
       continue;
     }
     const point = points.findPoint(enterpriseCode, r.point);
@@ -115,7 +112,11 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       rejections.push({ reason: 'wrong_gateway', detail: `point ${r.point} is registered to gateway ${point.gatewayCode}, not ${gatewayCode}` });
       continue;
     }
+    if (ts > receivedAt) {
+      clockAheadMs = Math.max(clockAheadMs, ts - receivedAt);
+      ts = receivedAt;
+    }
     readings.push({ point, ts, value, quality });
   }
-  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings, rejections };
+  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings, rejections, clockAheadMs };
 }

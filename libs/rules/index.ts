@@ -1,5 +1,5 @@
 export { highLevel, lowLevel, rankOf, DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
-export { RuleEngine, DEFAULT_ENGINE_OPTIONS, type EngineOptions, type EngineStats, type Emit } from './rule-engine.js';
+export { RuleEngine, DEFAULT_ENGINE_OPTIONS, type EngineFault, type EngineOptions, type EngineStats, type Emit } from './rule-engine.js';
 export { evaluateRules, type RuleInput, type EvaluateOptions } from './rules.operator.js';
 export { conditionKey, parseConditionKey, type ParsedKey } from './condition.js';
 export { SlopeWindow } from './slope-window.js';

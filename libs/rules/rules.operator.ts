@@ -3,7 +3,7 @@ import type { ConditionChange, GatewayState, ReadingBatch } from '#libs/contract
 import type { RuleEngine } from './rule-engine.js';
 
 export type RuleInput =
-  | { readonly kind: 'readings'; readonly batch: ReadingBatch }
+  | { readonly kind: 'readings'; readonly batch: ReadingBatch; readonly clockAheadMs?: number }
   | { readonly kind: 'gateway'; readonly enterpriseCode: string; readonly gatewayCode: string; readonly state: GatewayState };
 
 export interface EvaluateOptions {
@@ -23,7 +23,7 @@ export function evaluateRules(engine: RuleEngine, options: EvaluateOptions = {})
       const ticks = interval(tickMs, scheduler).subscribe(() => engine.tick(scheduler.now(), emit));
       const inputs = source.subscribe({
         next(input) {
-          if (input.kind === 'readings') engine.readings(input.batch, scheduler.now(), emit);
+          if (input.kind === 'readings') engine.readings(input.batch, scheduler.now(), emit, input.clockAheadMs);
           else engine.gatewayStatus(input.enterpriseCode, input.gatewayCode, input.state, scheduler.now(), emit);
         },
         error: (err: unknown) => subscriber.error(err),
