@@ -98,6 +98,28 @@ describe('AlarmBook: the closed loop', () => {
     expect(refused(b.act('a1', { kind: 'unshelve', by: 'li' }, at(61)))).toBe('conflict: the alarm is not shelved');
   });
 
+  it('counts escalation from the server time it was raised, not from a gateway clock hours behind', () => {
+    const b = book();
+    const eightHours = 8 * 3_600_000;
+    const [raise] = b.apply(limit(null, 'HH', 55, T0 - eightHours), T0);
+    expect(raise!.alarm).toMatchObject({ raisedAt: new Date(T0 - eightHours).toISOString(), detectedAt: at(0) });
+    expect(b.tick(T0 + 1000)).toEqual([]);
+    expect(b.tick(T0 + 599_000)).toEqual([]);
+    expect(b.tick(T0 + 600_000)).toMatchObject([{ kind: 'escalate', alarm: { escalation: { level: 'county' } } }]);
+  });
+
+  it('puts every alarm and window back as it was on rollback (a person\'s action the store refused)', () => {
+    const b = book();
+    b.apply(limit(null, 'HH', 55, T0));
+    const before = b.snapshot();
+    ok(b.act('a1', { kind: 'ack', by: 'li' }, at(1)));
+    b.takeOutOfService({ enterpriseCode: E, pointCode: point.code, by: 'li', reason: 'calibration', at: at(1), until: at(600) });
+    b.rollback(before);
+    expect(b.find('a1')).toMatchObject({ acknowledged: null, outOfService: null, status: 'ACTIVE_UNACK' });
+    expect(b.maintenanceWindows()).toEqual([]);
+    expect(b.activeOf(b.find('a1')!.key)?.acknowledged).toBeNull();
+  });
+
   it('escalates an unacknowledged alarm to the county, then the city, of the enterprise; not once acknowledged', () => {
     const b = book();
     b.apply(limit(null, 'HH', 55, T0));

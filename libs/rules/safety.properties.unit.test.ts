@@ -88,6 +88,39 @@ describe('safety: time', () => {
     expect(screen.out.find((c) => c.condition === 'clock_skew')).toMatchObject({ to: 'ACTIVE', originator: { kind: 'gateway' } });
   });
 
+  it('a gateway clock hours behind raises clock_skew once it has stayed behind for the confirmation time, and clears when corrected', () => {
+    const p = aPoint({ samplePeriodS: PERIOD_S });
+    const engine = engineFor(p);
+    const screen = new Screen();
+    const skew = (): ConditionChange[] => screen.out.filter((c) => c.condition === 'clock_skew');
+    let server = 100_000_000;
+    for (let s = 0; s < 290; s += 10) engine.readings([aReading(p, 20, (server += 10_000) - 8 * 3_600_000)], server, screen.emit);
+    expect(skew()).toEqual([]);
+    for (let s = 0; s < 30; s += 10) engine.readings([aReading(p, 20, (server += 10_000) - 8 * 3_600_000)], server, screen.emit);
+    expect(skew()).toMatchObject([{ to: 'ACTIVE', severity: 'minor', originator: { kind: 'gateway', code: 'GW01' } }]);
+    expect(skew()[0]!.message).toMatch(/28800 s behind the server/);
+    engine.readings([aReading(p, 20, (server += 10_000))], server, screen.emit);
+    expect(skew().map((c) => c.to)).toEqual(['ACTIVE', null]);
+  });
+
+  it('chatter of a gateway hours behind is still detected and held on the server clock', () => {
+    const p = aPoint({ samplePeriodS: PERIOD_S, limits: { ll: -10, l: 0, h: 40, hh: HH }, deadband: 0 });
+    const engine = engineFor(p);
+    const screen = new Screen();
+    const behind = 8 * 3_600_000;
+    let server = 100_000_000;
+    for (let i = 0; i < 40; i++) {
+      server += 5_000;
+      engine.readings([aReading(p, i % 2 === 0 ? 45 : 30, server - behind)], server, screen.emit);
+      engine.tick(server, screen.emit);
+    }
+    const limitChanges = screen.out.filter((c) => c.condition === 'limit_high');
+    // Six transitions make it chatter; afterwards nothing is released while it keeps flapping.
+    expect(limitChanges.length).toBeLessThanOrEqual(6);
+    expect(limitChanges.at(-1)).toMatchObject({ chattering: true, to: 'H' });
+    expect(engine.chatteringKeys()).toHaveLength(1);
+  });
+
   it('an on-delay is confirmed by the clock when a gateway reports by exception (one HH value, then silence)', () => {
     const p = aPoint({ samplePeriodS: PERIOD_S, onDelayS: 30, limits: { ll: -10, l: 0, h: 40, hh: HH } });
     const engine = engineFor(p);
