@@ -43,15 +43,21 @@ function checkpointerThread(): Worker {
 }
 
 /**
- * Opens (creating folders) a SQLite file in WAL mode: durable on commit, readers never block the writer. WAL
- * checkpoints (the only step that fsyncs, taking milliseconds) run in a worker thread rather than inside a commit
- * on the event loop, where they showed as the alarm latency's p99 (docs/benchmarks.md).
+ * `normal`: a commit survives a crash of the process, not a power loss (the WAL is fsynced at checkpoints);
+ * `full`: every commit fsyncs the WAL and survives a power loss too (about 0.1 ms a commit here, docs/benchmarks.md).
  */
-export function openSqlite(file: string): SqliteDb {
+export type SqliteSync = 'normal' | 'full';
+
+/**
+ * Opens (creating folders) a SQLite file in WAL mode: readers never block the writer. WAL checkpoints (an fsync of
+ * the database file, taking milliseconds) run in a worker thread rather than inside a commit on the event loop,
+ * where they showed as the alarm latency's p99 (docs/benchmarks.md).
+ */
+export function openSqlite(file: string, sync: SqliteSync = 'normal'): SqliteDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   if (file !== ':memory:') {
     db.pragma('wal_autocheckpoint = 0');
     handedOver.add(db);

@@ -1,9 +1,12 @@
 import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, MaintenanceWindow, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
-import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSqlite, openSqlite, type SqliteDb, type SqliteSync } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
 
-/** Durable alarm state and dead-letter records; every save is committed before it returns. */
+/**
+ * Durable alarm state, audit log (same database), risk history, maintenance windows and dead-letter records; every
+ * save is committed before it returns, and with `full` (the default) fsynced, so it survives a power loss too.
+ */
 export class SqliteAlarmStore implements AlarmStore {
   readonly db: SqliteDb;
   private readonly upsertAll: (alarms: readonly Alarm[]) => void;
@@ -11,8 +14,8 @@ export class SqliteAlarmStore implements AlarmStore {
   private readonly insertRiskChanges: (changes: readonly RiskHistoryEntry[]) => void;
   private deadLetterInserts = 0;
 
-  constructor(file: string) {
-    this.db = openSqlite(file);
+  constructor(file: string, sync: SqliteSync = 'full') {
+    this.db = openSqlite(file, sync);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS alarms (
         id TEXT PRIMARY KEY, status TEXT NOT NULL, raised_at TEXT NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL);

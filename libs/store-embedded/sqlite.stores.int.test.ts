@@ -61,6 +61,15 @@ describe('SqliteSeriesStore retention', () => {
 });
 
 describe('SqliteAlarmStore', () => {
+  it('commits alarms and audit with synchronous=FULL by default (a commit survives a power loss), NORMAL when asked', () => {
+    const full = new SqliteAlarmStore(join(tempDir(), 'alarms.db'));
+    const normal = new SqliteAlarmStore(join(tempDir(), 'alarms-normal.db'), 'normal');
+    expect([full.db.pragma('synchronous', { simple: true }), full.db.pragma('journal_mode', { simple: true })]).toEqual([2, 'wal']);
+    expect(normal.db.pragma('synchronous', { simple: true })).toBe(1);
+    full.close();
+    normal.close();
+  });
+
   const policy = { bySeverity: { critical: null, major: null, minor: null, warning: null }, disposalRequired: [], maxShelveS: 60 } as const;
 
   it('keeps open alarms and dead letters across a reopen, and answers filtered, paged queries', () => {
