@@ -108,4 +108,14 @@ describe('safety of the alarm path under faults', () => {
     await ws.waitFor(alarmWhere({ pointCode: 'T101-PT', condition: 'evaluation_error', status: 'CLEARED_UNACK' }));
     await ws.waitFor(alarmWhere({ pointCode: 'T101-LT', condition: 'limit_high', status: 'CLEARED_UNACK' }));
   });
+
+  it('keeps a status only for registered gateways: another is dead-lettered as unknown_gateway', async () => {
+    await gateway.publishAsync(`sites/${SUZHOU}/GW-NOT-REGISTERED/status`, 'online', { qos: 1 });
+    await gateway.publishAsync(`sites/${SUZHOU}/GW01/status`, 'online', { qos: 1 });
+    await ws.waitFor((f) => f.type === 'gateway' && (f.gateway as { gatewayCode: string }).gatewayCode === 'GW01');
+    const letters = await get<DeadLetter[]>('/api/dead-letters?limit=10');
+    expect(letters.find((l) => l.reason === 'unknown_gateway')).toMatchObject({ topic: `sites/${SUZHOU}/GW-NOT-REGISTERED/status` });
+    const gateways = await get<{ gatewayCode: string }[]>('/api/gateways');
+    expect(gateways.map((g) => g.gatewayCode)).not.toContain('GW-NOT-REGISTERED');
+  });
 });

@@ -265,6 +265,12 @@ export class MonitorPipeline {
         msg.ack();
         return;
       case 'status': {
+        // Only registered gateways have a status: anything else could grow the table without bound.
+        if (!this.deps.registry.registry.findGateway(decoded.enterpriseCode, decoded.gatewayCode)) {
+          this.deadLetter(msg, { reason: 'unknown_gateway', detail: `gateway ${decoded.gatewayCode} of enterprise ${decoded.enterpriseCode} is not registered` });
+          msg.ack();
+          return;
+        }
         const status: GatewayStatus = {
           enterpriseCode: decoded.enterpriseCode,
           gatewayCode: decoded.gatewayCode,

@@ -5,6 +5,9 @@ import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_BUCKETS = 10_000;
+/** Bounds of one hazard-source series answer: points, and samples or buckets over all of them. */
+const MAX_SERIES_POINTS = 500;
+const MAX_SERIES_SAMPLES = 200_000;
 
 function stepOf(raw: string | undefined): number | null {
   if (raw === undefined || raw === 'raw') return null;
@@ -53,9 +56,14 @@ export class SeriesController {
     const registry = this.rt.registry.registry;
     if (!registry.findHazardSource(enterpriseCode, code)) throw new NotFoundException(`no hazard source ${code} in enterprise ${enterpriseCode}`);
     const window = this.window(from, to, step, limit);
-    const points = registry.queryPoints({ enterpriseCode, hazardSourceCode: code }, 0, 1000).items;
-    const series = await Promise.all(points.map(async (p) => ({ ...this.describe(p), ...(await this.query(p, window)) })));
-    return { enterpriseCode, hazardSourceCode: code, ...window, series };
+    const points = registry.queryPoints({ enterpriseCode, hazardSourceCode: code }, 0, MAX_SERIES_POINTS).items;
+    if (window.stepMs !== null && ((window.to - window.from) / window.stepMs) * points.length > MAX_SERIES_SAMPLES) {
+      throw new BadRequestException(`${points.length} points × buckets of ${step ?? ''} over from..to exceed ${MAX_SERIES_SAMPLES} values; choose a wider step or a shorter range`);
+    }
+    // One answer holds at most MAX_SERIES_SAMPLES raw samples: each point's share, marked truncated when reached.
+    const perPoint = { ...window, limit: Math.max(1, Math.min(window.limit, Math.floor(MAX_SERIES_SAMPLES / Math.max(points.length, 1)))) };
+    const series = await Promise.all(points.map(async (p) => ({ ...this.describe(p), ...(await this.query(p, perPoint)) })));
+    return { enterpriseCode, hazardSourceCode: code, ...perPoint, series };
   }
 
   private window(from: string | undefined, to: string | undefined, step: string | undefined, limit: string | undefined): Window {

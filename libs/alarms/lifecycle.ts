@@ -19,6 +19,9 @@ export type Action =
 
 const conflict = (reason: string): Outcome => ({ ok: false, refusal: { kind: 'conflict', reason } });
 
+/** Comments one alarm keeps: its body is rewritten on every change, so a caller must not grow it without bound. */
+export const MAX_COMMENTS = 200;
+
 export const isActive = (a: Alarm): boolean => a.status === 'ACTIVE_UNACK' || a.status === 'ACTIVE_ACK';
 
 /**
@@ -50,6 +53,7 @@ export function act(a: Alarm, action: Action, at: string, policy: EscalationPoli
       if (!a.shelved) return conflict('the alarm is not shelved');
       return { ok: true, alarm: { ...a, shelved: null, updatedAt: at }, events: ['unshelve'] };
     case 'comment':
+      if (a.comments.length >= MAX_COMMENTS) return conflict(`alarm ${a.id} has the most comments an alarm keeps (${MAX_COMMENTS})`);
       return { ok: true, alarm: { ...a, comments: [...a.comments, { by: action.by, text: action.text, at }], updatedAt: at }, events: ['comment'] };
     case 'assign':
       return { ok: true, alarm: { ...a, assignee: action.assignee, updatedAt: at }, events: ['assign'] };

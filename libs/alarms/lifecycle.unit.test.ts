@@ -36,6 +36,7 @@ describe('alarm state machine: every action in every state', () => {
     ['assign', {}, { kind: 'assign', by: 'li', assignee: 'zhang' }, 'ok assign ACTIVE_UNACK'],
     ['ack a closed alarm', { closedAt: AT }, ack, `conflict: alarm x was closed at ${AT}`],
     ['comment on a closed alarm', { closedAt: AT }, { kind: 'comment', by: 'li', text: 't' }, 'ok comment ACTIVE_UNACK closed'],
+    ['comment past the most an alarm keeps', { comments: Array.from({ length: 200 }, () => ({ by: 'li', text: 't', at: AT })) }, { kind: 'comment', by: 'li', text: 't' }, 'conflict: alarm x has the most comments an alarm keeps (200)'],
   ] as const)('%s', (_, state, action, expected) => {
     expect(outcome({ id: 'x', ...state }, action)).toBe(expected);
   });

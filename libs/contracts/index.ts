@@ -472,6 +472,7 @@ export type DeadLetterReason =
   | 'unknown_point'
   | 'wrong_gateway'
   | 'bad_status'
+  | 'unknown_gateway'
   | 'internal_error';
 
 export interface DeadLetter {
