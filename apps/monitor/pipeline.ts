@@ -23,6 +23,8 @@ export interface PipelineDeps {
   /** How often the rule core's clock runs (silences, chatter, floods, power intervals). */
   readonly ruleTickMs?: number;
   readonly ruleOptions?: Partial<EngineOptions>;
+  /** Closed alarms, risk history and dead letters are kept this long (the audit log always); null keeps them all. */
+  readonly historyRetentionMs?: number | null;
 }
 
 const EXCERPT = 200;
@@ -110,6 +112,7 @@ export class MonitorPipeline {
   private unsavedChanges = 0;
   private storeFailure: { since: string; error: string } | null = null;
   private seriesDownChecks = 0;
+  private lastPrune = 0;
   /** Acknowledgements held while too many alarm changes wait for the store. */
   private heldAcks: (() => void)[] = [];
   /** The last two days of each enterprise's 15-minute power profile. */
@@ -178,6 +181,18 @@ export class MonitorPipeline {
       this.systemCondition('series-store', !series.ok, series.ok ? 'series store writing again' : `series store cannot write: ${series.detail ?? 'unavailable'}; readings are kept in its buffer`, now);
     }
     if (this.changed.length > 0 || this.pendingAudit.length > 0) this.commitAlarms();
+    this.pruneHistory(now);
+  }
+
+  /** Hourly: forgets closed alarms, risk history and dead letters past their retention (never the audit log). */
+  private pruneHistory(now: number): void {
+    const keepMs = this.deps.historyRetentionMs;
+    if (keepMs === undefined || keepMs === null || now - this.lastPrune < 3_600_000) return;
+    this.lastPrune = now;
+    this.guarded('history retention', () => {
+      const pruned = this.deps.alarmStore.prune(now - keepMs);
+      if (pruned.alarms + pruned.riskChanges + pruned.deadLetters > 0) this.deps.log.info({ pruned, keptDays: keepMs / 86_400_000 }, 'history past its retention pruned');
+    });
   }
 
   /** Raises or clears a condition of the system (no-op when it already stands so). */

@@ -570,6 +570,8 @@ export interface AlarmStore {
   /** Appends changes of four-colour risk (their history). */
   recordRiskChanges(changes: readonly RiskHistoryEntry[]): void;
   riskHistory(filter: { enterpriseCode?: string; offset: number; limit: number }): { total: number; items: RiskHistoryEntry[] };
+  /** Forgets closed alarms, risk history and dead letters older than `before` (epoch ms); never the audit log. */
+  prune(before: number): { alarms: number; riskChanges: number; deadLetters: number };
   close(): void;
   health(): StoreHealth;
 }

@@ -126,6 +126,19 @@ export class SqliteAlarmStore implements AlarmStore {
     return { total: n, items: rows.map((r) => JSON.parse(r.body) as RiskHistoryEntry) };
   }
 
+  /**
+   * Forgets what is older than `before` (epoch ms): closed alarms, risk history and dead letters. The audit log is
+   * never pruned: it keeps every step of every alarm, forgotten or not.
+   */
+  prune(before: number): { alarms: number; riskChanges: number; deadLetters: number } {
+    const iso = new Date(before).toISOString();
+    return this.db.transaction(() => ({
+      alarms: this.db.prepare('DELETE FROM alarms WHERE closed_at IS NOT NULL AND closed_at < ?').run(iso).changes,
+      riskChanges: this.db.prepare('DELETE FROM risk_changes WHERE at < ?').run(iso).changes,
+      deadLetters: this.db.prepare('DELETE FROM dead_letters WHERE at < ?').run(iso).changes,
+    }))();
+  }
+
   close(): void {
     closeSqlite(this.db);
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmBook } from '#libs/alarms/index.js';
-import { aLimitChange, aPoint, aReading } from '#libs/testing/builders.js';
+import { aLimitChange, anAlarm, aPoint, aReading } from '#libs/testing/builders.js';
 import { seriesStoreContract } from '#libs/testing/series-store.contract.js';
 import { SqliteAlarmStore } from './sqlite.alarm-store.js';
 import { SqliteAuditLog } from './sqlite.audit-log.js';
@@ -61,6 +61,23 @@ describe('SqliteSeriesStore retention', () => {
 });
 
 describe('SqliteAlarmStore', () => {
+  it('prunes closed alarms, risk history and dead letters older than the retention, never open alarms or the audit log', () => {
+    const store = new SqliteAlarmStore(join(tempDir(), 'alarms.db'));
+    const audit = new SqliteAuditLog(store.db);
+    const old = '2025-01-01T00:00:00.000Z';
+    const recent = '2026-11-01T00:00:00.000Z';
+    store.saveAll([anAlarm({ id: 'closed-old', closedAt: old }, old), anAlarm({ id: 'open-old', key: 'k2' }, old), anAlarm({ id: 'closed-recent', closedAt: recent }, recent)]);
+    store.recordRiskChanges([{ at: old, enterpriseCode: 'E', hazardSourceCode: null, from: null, to: 'blue', score: 0, reasons: [] }]);
+    store.recordDeadLetter({ reason: 'bad_json', detail: 'd', topic: 't', payloadExcerpt: 'p', at: old });
+    store.recordDeadLetter({ reason: 'bad_json', detail: 'd', topic: 't', payloadExcerpt: 'p', at: recent });
+    audit.append([{ at: old, actor: 'system', origin: 'system', action: 'raise', alarmId: 'closed-old', detail: {} }]);
+    expect(store.prune(Date.parse('2026-01-01T00:00:00Z'))).toEqual({ alarms: 1, riskChanges: 1, deadLetters: 1 });
+    expect(store.query({ state: 'all', offset: 0, limit: 10 }).items.map((a) => a.id).sort()).toEqual(['closed-recent', 'open-old']);
+    expect(store.listDeadLetters(10)).toHaveLength(1);
+    expect(audit.list({ offset: 0, limit: 10 }).total).toBe(1);
+    store.close();
+  });
+
   it('commits alarms and audit with synchronous=FULL by default (a commit survives a power loss), NORMAL when asked', () => {
     const full = new SqliteAlarmStore(join(tempDir(), 'alarms.db'));
     const normal = new SqliteAlarmStore(join(tempDir(), 'alarms-normal.db'), 'normal');
