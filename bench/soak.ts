@@ -1,0 +1,110 @@
+// npm run soak: the built monitor (embedded broker, embedded store, the heap cap `npm start` ships) under hostile
+// and broken input for SOAK_MINUTES (default 30), next to one healthy gateway. Prints RSS every 30 s and a summary:
+// memory must stay flat and the process alive, every alarm of the healthy gateway must still arrive.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { WebSocket } from 'ws';
+import { freePort } from '#libs/testing/services.js';
+
+const E = '91320594MA1WKTRP3E';
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const random = (): string => Math.random().toString(36).slice(2, 10);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sentinel-soak-'));
+  const [port, mqttPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--max-old-space-size=96', '--max-semi-space-size=2', resolve('dist/apps/monitor/main.js')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal', CHATTER_MAX_TRANSITIONS: '0', FLOOD_MAX_ALARMS: '0' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const monitor = { exited: null as number | null };
+  child.once('exit', (code) => (monitor.exited = code ?? -1));
+  for (let up = false; !up; ) {
+    if (monitor.exited !== null) throw new Error(`monitor exited at start (${monitor.exited})`);
+    up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (!up) await sleep(100);
+  }
+  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
+  let alarmsSeen = 0;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  ws.on('message', (d: Buffer) => {
+    const f = JSON.parse(d.toString()) as { type: string; alarm?: { pointCode: string } };
+    if (f.type === 'alarm' && f.alarm?.pointCode === 'T101-TE') alarmsSeen++;
+  });
+  const gateway = await connectAsync(mqttUrl, { clientId: 'soak-gateway' });
+  const hostile = await connectAsync(mqttUrl, { clientId: 'soak-hostile' });
+  const end = Date.now() + MINUTES * 60_000;
+  let alarmsSent = 0;
+  let oversizeRefused = 0;
+  const samples: { min: number; rss: number }[] = [];
+  const start = Date.now();
+
+  const healthy = (async () => {
+    for (let i = 0; Date.now() < end; i++) {
+      const hot = i % 100 === 0;
+      if (hot) alarmsSent++;
+      const readings = ['T101-PT', 'T101-LT', 'T102-TE', 'T102-LT'].map((point) => ({ point, value: 10 + (i % 5) }));
+      readings.push({ point: 'T101-TE', value: Math.floor(i / 100) % 2 === 0 ? 60 : 20 });
+      await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings }), { qos: 1 });
+      await sleep(20);
+    }
+  })();
+  const hostileInput = (async () => {
+    const big = JSON.stringify({ readings: Array.from({ length: 4000 }, () => ({ point: random(), value: Math.random() })) }); // ~200 KiB, under the cap
+    for (let i = 0; Date.now() < end; i++) {
+      await hostile.publishAsync(`sites/${random()}/${random()}/telemetry`, '{"readings":[{"point":"X","value":1e999}]}', { qos: 1 });
+      await hostile.publishAsync(`sites/${E}/${random()}/status`, 'online', { qos: 1 });
+      await hostile.publishAsync(`sites/${E}/GW01/telemetry`, `{"ts": ${Date.now() + 3_600_000}, "readings": [{"point": "T102-LT", "value": 50}]}`, { qos: 1 });
+      await hostile.publishAsync(`garbage/${random()}`, random(), { qos: 0 });
+      if (i % 10 === 0) await hostile.publishAsync(`sites/${E}/GW01/telemetry`, big, { qos: 1 });
+      if (i % 50 === 0) {
+        // Over the packet cap: the broker must refuse it and drop that client, not parse it.
+        const intruder = await connectAsync(mqttUrl, { clientId: `soak-big-${random()}`, reconnectPeriod: 0 }).catch(() => null);
+        if (intruder) {
+          const closed = new Promise<void>((r) => intruder.once('close', () => r()));
+          intruder.publish(`sites/${E}/GW01/telemetry`, Buffer.alloc(2 * 2 ** 20, 0x20), { qos: 0 });
+          await Promise.race([closed, sleep(5000)]);
+          oversizeRefused += intruder.connected ? 0 : 1;
+          intruder.end(true);
+        }
+        const client = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        await new Promise<void>((r) => client.once('open', () => r()).once('error', () => r()));
+        if (client.readyState === WebSocket.OPEN) client.send(Buffer.alloc(1 * 2 ** 20, 0x20));
+        await sleep(50);
+        client.terminate();
+      }
+      await sleep(50);
+    }
+  })();
+  const sampler = (async () => {
+    while (Date.now() < end && monitor.exited === null) {
+      await sleep(30_000);
+      if (monitor.exited !== null) break;
+      const s = { min: (Date.now() - start) / 60_000, rss: rssMb(child.pid!) };
+      samples.push(s);
+      console.log(`${s.min.toFixed(1)} min: RSS ${s.rss.toFixed(0)} MB, alarms of the healthy gateway ${alarmsSeen}`);
+    }
+  })();
+  await Promise.all([healthy, hostileInput, sampler]);
+  await sleep(2000);
+  const firstFive = samples.filter((s) => s.min <= 5).map((s) => s.rss);
+  const lastFive = samples.filter((s) => s.min >= MINUTES - 5).map((s) => s.rss);
+  const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  console.log(
+    `soak ${MINUTES} min: monitor ${monitor.exited === null ? 'alive' : `EXITED (${monitor.exited})`}; RSS first 5 min ${avg(firstFive).toFixed(0)} MB, last 5 min ${avg(lastFive).toFixed(0)} MB, max ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB; ` +
+      `alarm changes of the healthy gateway seen ${alarmsSeen} (about ${alarmsSent} sent); oversized publishers dropped ${oversizeRefused}`,
+  );
+  ws.close();
+  await Promise.all([gateway.endAsync(), hostile.endAsync()].map((p: Promise<void | MqttClient>) => p.catch(() => undefined)));
+  child.kill('SIGTERM');
+  await sleep(1000);
+  rmSync(dataDir, { recursive: true, force: true });
+  if (monitor.exited !== null) process.exitCode = 1;
+}
+
+await main();
