@@ -13,6 +13,8 @@ RUN npm run build && npm prune --omit=dev
 FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# The image serves real sites: no simulated readings (set SIMULATE=1 for a demo); CONFIG_WATCH then defaults to 0 as well.
+ENV SIMULATE=0
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./

@@ -161,3 +161,46 @@ describe('registry: file watch', () => {
     }
   });
 });
+
+describe('registry: a truncated site file', () => {
+  it('is refused by the file watcher, so active alarms of the points it lacks stay active; an admin can force it', async () => {
+    const { dir, siteFile } = copyOfConfig();
+    const monitor = await startMonitor(testConfig({ configDir: dir, configWatch: true }));
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    const gateway = await connectAsync(monitor.mqttUrl, { clientId: 'registry-e2e-truncated-gw' });
+    const dust = '91370800MA3CD7LN28';
+    try {
+      await gateway.publishAsync(`sites/${dust}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-DP', value: 2000 }] }), { qos: 1 });
+      const raised = await ws.waitFor(alarmOf('DC1-DP'));
+      expect(raised.alarm).toMatchObject({ level: 'HH', status: 'ACTIVE_UNACK' });
+
+      // A copy cut short at a line end still parses and validates: 3 of the 16 points, the dust collector's gone.
+      const original = readFileSync(siteFile, 'utf8');
+      const outcome = firstValueFrom(monitor.runtime.registry.outcomes$);
+      writeFileSync(siteFile, original.slice(0, original.indexOf('      - { code: T102-TE')));
+      const refused = await outcome;
+      expect(refused.ok).toBe(false);
+      if (refused.ok) return;
+      expect(refused.problems[0]).toMatch(/would remove 13 of the 16 registered points \(81\.3 %.*RELOAD_MAX_REMOVED_PCT.*\?force=1/);
+      expect((await getJson<{ points: number }>(`${monitor.url}/api/registry`)).body.points).toBe(16);
+      const active = await getJson<{ pointCode: string }[]>(`${monitor.url}/api/alarms?state=active&enterpriseCode=${dust}`);
+      expect(active.body.map((a) => a.pointCode)).toEqual(['DC1-DP']);
+      expect(ws.frames.filter(alarmOf('DC1-DP'))).toHaveLength(1);
+
+      const notForced = await fetch(`${monitor.url}/api/registry/reload`, { method: 'POST' });
+      expect(notForced.status).toBe(422);
+      expect(((await notForced.json()) as { problems: string[] }).problems[0]).toContain('would remove 13 of the 16');
+      expect((await fetch(`${monitor.url}/api/registry/reload?force=yes`, { method: 'POST' })).status).toBe(400);
+
+      const forced = await fetch(`${monitor.url}/api/registry/reload?force=1`, { method: 'POST' });
+      expect(forced.status).toBe(200);
+      expect(await forced.json()).toMatchObject({ ok: true, points: 3, removed: 13 });
+      const retired = await ws.waitFor((f) => alarmOf('DC1-DP')(f) && (f.alarm as { status: string }).status === 'CLEARED_UNACK');
+      expect((retired.alarm as { message: string }).message).toContain('no longer monitored');
+    } finally {
+      await gateway.endAsync();
+      ws.close();
+      await monitor.close();
+    }
+  });
+});

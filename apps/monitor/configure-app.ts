@@ -24,8 +24,13 @@ const DOCS_PAGE = `<!doctype html>
 <body><div id="ui"></div><script src="/api/docs/ui/swagger-ui-bundle.js"></script>
 <script>window.onload = () => { window.ui = SwaggerUIBundle({ url: '/api/docs/openapi.json', dom_id: '#ui' }); };</script></body></html>`;
 
+const MAX_BODY = '64kb';
+
 /** HTTP wiring shared by main.ts and the e2e tests: static page, OpenAPI document and UI, WebSocket hub. */
 export function configureApp(app: NestExpressApplication, runtime: MonitorRuntime): void {
+  // Request bodies are small commands (acknowledge, dispose, comment): a bigger one is refused with 413 unread.
+  app.useBodyParser('json', { limit: MAX_BODY });
+  app.useBodyParser('urlencoded', { limit: MAX_BODY, extended: true });
   app.useStaticAssets(publicDir(), { index: 'index.html', maxAge: 0 });
   // The OpenAPI document is built on first request, loading @nestjs/swagger only then.
   let document: Promise<OpenAPIObject> | null = null;

@@ -52,7 +52,7 @@ function warnIfHeapTight(log: Logger, points: number): void {
 
 export async function startMonitor(config: AppConfig, options: StartOptions = {}): Promise<RunningMonitor> {
   const log = options.log ?? pino({ level: config.logLevel });
-  const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir));
+  const registry = new LiveRegistry(loadRegistry(config.configDir), () => loadRegistry(config.configDir), { maxRemovedPct: config.reloadMaxRemovedPct });
   warnIfHeapTight(log, registry.registry.pointCount);
   const escalation = loadEscalationPolicy(config.configDir);
   const riskWeights = loadRiskWeights(config.configDir);
@@ -71,7 +71,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
   try {
     let mqttUrl = config.mqttUrl;
     if (mqttUrl === null) {
-      const broker = await EmbeddedBroker.start(config.mqttPort, config.host);
+      const broker = await EmbeddedBroker.start(config.mqttPort, config.host, { maxPacketBytes: config.mqttMaxPacketBytes, onProblem: (problem) => log.warn(problem) });
       closers.push(() => broker.close());
       mqttUrl = broker.url;
       log.info({ port: broker.port }, 'embedded MQTT broker listening');
@@ -119,7 +119,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
         flood: rules.floodMaxAlarms === 0 ? { ...ISA_FLOOD, maxRaises: Number.POSITIVE_INFINITY } : { ...ISA_FLOOD, maxRaises: rules.floodMaxAlarms, endBelow: Math.ceil(rules.floodMaxAlarms / 2) },
       },
     });
-    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId }, (problem) => log.warn(problem));
+    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId, maxPacketBytes: config.mqttMaxPacketBytes }, (problem) => log.warn(problem));
     ingest.start();
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
@@ -133,6 +133,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     closers.push(() => swaps.unsubscribe());
     if (config.configWatch) {
       const stopWatching = watchConfigDir(config.configDir, () => {
+        // Never forced: a reload that would remove many points waits for an admin's POST /api/registry/reload?force=1.
         const outcome = registry.reload();
         if (outcome.ok) log.info(outcome, 'registry reloaded after a change under CONFIG_DIR');
         else log.error({ problems: outcome.problems }, 'registry change refused; the previous registry stays in force');

@@ -26,6 +26,7 @@ const POINT_TYPES: readonly PointType[] = [
   'differential_pressure', 'water_level', 'spark', 'state', 'power', 'current',
 ];
 const INDUSTRIES: readonly Industry[] = ['hazardous_chemicals', 'dust', 'mining', 'other'];
+const FLAGS = ['0', '1'] as const;
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
@@ -137,12 +138,15 @@ export class RegistryController {
     };
   }
 
-  /** Admin: re-reads CONFIG_DIR. 200 with what changed, or 422 with every problem while the old registry stays. */
+  /**
+   * Admin: re-reads CONFIG_DIR. 200 with what changed, or 422 with every problem while the old registry stays;
+   * `force=1` accepts a registry that removes more points than RELOAD_MAX_REMOVED_PCT allows.
+   */
   @Post('registry/reload')
   @HttpCode(200)
-  reload(@Req() req: IncomingMessage): ReloadOutcome {
+  reload(@Req() req: IncomingMessage, @Query('force') force: string | undefined): ReloadOutcome {
     this.assertAdmin(req);
-    const outcome = this.rt.registry.reload();
+    const outcome = this.rt.registry.reload({ force: oneOf('force', force, FLAGS) === '1' });
     if (!outcome.ok) throw new UnprocessableEntityException({ message: 'registry not reloaded; the previous one stays in force', ...outcome });
     return outcome;
   }

@@ -1,1 +1,1 @@
-export { EmbeddedBroker } from './embedded.broker.js';
+export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded.broker.js';

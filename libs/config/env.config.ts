@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import yaml from 'js-yaml';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 
@@ -13,6 +15,7 @@ const envSchema = z.object({
     .describe('an mqtt:// or mqtts:// URL, or unset for the embedded broker'),
   MQTT_PORT: port.default(1883).describe('a TCP port number 0-65535 for the embedded broker'),
   MQTT_CLIENT_ID: z.string().min(1).default('sentinel-monitor').describe('an MQTT client id'),
+  MQTT_MAX_PACKET_KB: z.coerce.number().int().min(1).max(262_144).default(256).describe('an integer 1-262144: the largest MQTT packet in KiB the embedded broker and the monitor accept'),
   INFLUX_URL: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -24,9 +27,10 @@ const envSchema = z.object({
   SPOOL_MAX_MB: z.coerce.number().int().min(1).max(1_048_576).default(1024).describe('an integer number of MiB (1-1048576) for the InfluxDB outage buffer'),
   DATA_DIR: z.string().min(1).default('./data').describe('a directory for the embedded stores'),
   CONFIG_DIR: z.string().min(1).default('./config').describe('the directory holding sites/*.yaml and profiles/*.yaml'),
-  CONFIG_WATCH: z.enum(['0', '1']).default('1').describe('"1" to reload the registry when a file under CONFIG_DIR changes, "0" not to'),
+  CONFIG_WATCH: z.enum(['0', '1']).optional().describe('"1" to reload the registry when a file under CONFIG_DIR changes, "0" not to, or unset: "1" while the simulator runs, else "0"'),
+  RELOAD_MAX_REMOVED_PCT: z.coerce.number().int().min(0).max(100).default(10).describe('an integer 0-100: the largest share (%) of registered points a reload may remove unless forced (POST /api/registry/reload?force=1)'),
   ADMIN_TOKEN: z.string().min(16).optional().describe('a bearer token of 16 or more characters for admin calls, or unset (admin calls from loopback only)'),
-  SIMULATE: z.enum(['0', '1']).default('1').describe('"1" to run the built-in simulator, "0" to turn it off'),
+  SIMULATE: z.enum(['0', '1']).optional().describe('"1" to run the built-in simulator, "0" to turn it off, or unset: on only when CONFIG_DIR holds just the demo sites'),
   SIMULATE_PERIOD_MS: z.coerce.number().int().min(50).max(600_000).default(1000).describe('an integer 50-600000'),
   CHATTER_MAX_TRANSITIONS: z.coerce.number().int().min(0).max(1000).default(5).describe('an integer 0-1000: more transitions of one condition in 5 min is chattering (ISA-18.2: 5); 0 turns chatter protection off'),
   FLOOD_MAX_ALARMS: z.coerce.number().int().min(0).max(100_000).default(10).describe('an integer 0-100000: more raises in 10 min in one enterprise is a flood (ISA-18.2: 10); 0 turns flood grouping off'),
@@ -43,6 +47,8 @@ export interface AppConfig {
   readonly mqttUrl: string | null;
   readonly mqttPort: number;
   readonly mqttClientId: string;
+  /** Largest MQTT packet (bytes) the embedded broker and the monitor's client accept; unset: their default (256 KiB). */
+  readonly mqttMaxPacketBytes?: number;
   readonly influx: { readonly url: string; readonly db: string; readonly token: string | null; readonly downsample: boolean } | null;
   readonly dataDir: string;
   /** Bound of the disk buffer that holds readings while InfluxDB cannot take them. */
@@ -51,6 +57,8 @@ export interface AppConfig {
   readonly retentionDays: number;
   readonly configDir: string;
   readonly configWatch: boolean;
+  /** Largest share (%) of registered points a reload may remove unless forced; unset: the registry's default (10). */
+  readonly reloadMaxRemovedPct?: number;
   /** Null: admin calls (registry reload) are accepted from loopback only. */
   readonly adminToken: string | null;
   readonly simulate: boolean;
@@ -80,20 +88,24 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
   }
   const e = parsed.data;
+  const configDir = resolve(e.CONFIG_DIR);
+  const simulate = e.SIMULATE === undefined ? isDemoRegistry(configDir) : e.SIMULATE === '1';
   return {
     port: e.PORT,
     host: e.HOST,
     mqttUrl: e.MQTT_URL ?? null,
     mqttPort: e.MQTT_PORT,
     mqttClientId: e.MQTT_CLIENT_ID,
+    mqttMaxPacketBytes: e.MQTT_MAX_PACKET_KB * 1024,
     influx: e.INFLUX_URL ? { url: e.INFLUX_URL, db: e.INFLUX_DB, token: e.INFLUX_TOKEN ?? null, downsample: e.INFLUX_DOWNSAMPLE === '1' } : null,
     dataDir: resolve(e.DATA_DIR),
     spoolMaxBytes: e.SPOOL_MAX_MB * 2 ** 20,
     retentionDays: e.RETENTION_DAYS,
-    configDir: resolve(e.CONFIG_DIR),
-    configWatch: e.CONFIG_WATCH === '1',
+    configDir,
+    configWatch: e.CONFIG_WATCH === undefined ? simulate : e.CONFIG_WATCH === '1',
+    reloadMaxRemovedPct: e.RELOAD_MAX_REMOVED_PCT,
     adminToken: e.ADMIN_TOKEN ?? null,
-    simulate: e.SIMULATE === '1',
+    simulate,
     simulatePeriodMs: e.SIMULATE_PERIOD_MS,
     rules: {
       chatterMaxTransitions: e.CHATTER_MAX_TRANSITIONS,
@@ -104,4 +116,39 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** The enterprises of the shipped demo (config/sites/demo.yaml): fictitious credit codes no real site is registered under. */
+const DEMO_ENTERPRISES: ReadonlySet<string> = new Set(['91320594MA1WKTRP3E', '91370800MA3CD7LN28']);
+/** The demo sites are a few KiB; a bigger folder is a real registry, not worth parsing just to tell. */
+const DEMO_MAX_BYTES = 256 * 1024;
+const enterpriseCodes = z.object({ enterprises: z.array(z.object({ code: z.string() })) });
+
+/**
+ * Whether every site file under `configDir` declares only demo enterprises, so that the simulator cannot publish
+ * onto a real point. Decided by content, not by path: a customer's sites added to (or edited into) ./config count.
+ */
+export function isDemoRegistry(configDir: string): boolean {
+  const codes = siteEnterpriseCodes(join(configDir, 'sites'));
+  return codes !== null && codes.size > 0 && [...codes].every((code) => DEMO_ENTERPRISES.has(code));
+}
+
+/** The enterprise codes the site files in `dir` declare, or null when they cannot be told cheaply (too big, unreadable, malformed). */
+function siteEnterpriseCodes(dir: string): Set<string> | null {
+  const codes = new Set<string>();
+  try {
+    let bytes = 0;
+    for (const name of readdirSync(dir).filter((n) => /\.(ya?ml|json)$/.test(n))) {
+      const path = join(dir, name);
+      bytes += statSync(path).size;
+      if (bytes > DEMO_MAX_BYTES) return null;
+      const text = readFileSync(path, 'utf8');
+      const parsed = enterpriseCodes.safeParse(name.endsWith('.json') ? JSON.parse(text) : yaml.load(text));
+      if (!parsed.success) return null;
+      for (const e of parsed.data.enterprises) codes.add(e.code);
+    }
+  } catch {
+    return null;
+  }
+  return codes;
 }

@@ -3,7 +3,7 @@ import { Observable, firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import type { RawMessage } from '#libs/contracts/index.js';
-import { startMosquitto, type TestService } from '#libs/testing/services.js';
+import { freePort, startMosquitto, type TestService } from '#libs/testing/services.js';
 import { MqttIngest } from './mqtt.ingest.js';
 
 const brokers: [string, () => Promise<TestService>][] = [
@@ -56,5 +56,92 @@ describe.each(brokers)('MqttIngest against %s', (_name, start) => {
     expect(ingest.connected).toBe(true);
     await pub.endAsync();
     await ingest.close();
+  });
+});
+
+describe('MqttIngest against an external broker sending an oversize message', () => {
+  let broker: TestService;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  /** An ingest that acknowledges at once and records payloads (as text) and problems. */
+  async function started(clientId: string): Promise<{ ingest: MqttIngest; payloads: string[]; problems: string[]; next: (text: string) => Promise<void> }> {
+    const payloads: string[] = [];
+    const problems: string[] = [];
+    const ingest = new MqttIngest({ url: broker.url, clientId, maxPacketBytes: 64 * 1024 }, (p) => problems.push(p));
+    ingest.start();
+    let waiting: { text: string; resolve: () => void } | null = null;
+    ingest.messages().subscribe((m) => {
+      const text = m.payload.length > 100 ? `<${m.payload.length} bytes>` : m.payload.toString();
+      payloads.push(text);
+      m.ack();
+      if (waiting?.text === text) waiting.resolve();
+    });
+    expect(await ingest.whenSubscribed(10_000)).toBe(true);
+    const next = (text: string): Promise<void> => new Promise((resolve) => (waiting = { text, resolve }));
+    return { ingest, payloads, problems, next };
+  }
+
+  it('drops it unread and acknowledged, keeps the connection and the messages after it, and is not sent it again', async () => {
+    const clientId = `it-ingest-big-${Math.random().toString(36).slice(2)}`;
+    const first = await started(clientId);
+    const pub = await connectAsync(broker.url, { clientId: `it-pub-${Math.random().toString(36).slice(2)}` });
+    const after = first.next('after');
+    await pub.publishAsync('sites/E1/GW1/telemetry', 'before', { qos: 1 });
+    await pub.publishAsync('sites/E1/GW1/telemetry', Buffer.alloc(1 << 20, 0x61), { qos: 1 });
+    await pub.publishAsync('sites/E1/GW1/telemetry', 'after', { qos: 1 });
+    await after;
+    expect(first.payloads).toEqual(['before', 'after']);
+    expect(first.problems).toEqual([expect.stringMatching(/sites\/E1\/GW1\/telemetry of 1048\d{3} bytes dropped unread: more than the 65536 allowed.*acknowledged/)]);
+    expect(first.ingest.connected).toBe(true);
+    await first.ingest.close();
+
+    // The persistent session resumes: had the big message not been acknowledged, mosquitto would send it first.
+    const second = await started(clientId);
+    const marker = second.next('marker');
+    await pub.publishAsync('sites/E1/GW1/telemetry', 'marker', { qos: 1 });
+    await marker;
+    expect(second.payloads).toEqual(['marker']);
+    expect(second.problems).toEqual([]);
+    await second.ingest.close();
+    await pub.endAsync();
+  });
+});
+
+describe('MqttIngest through its size-limited connection', () => {
+  it('reconnects and subscribes again after the broker restarts', async () => {
+    const port = await freePort();
+    let broker = await startMosquitto(port);
+    const ingest = new MqttIngest({ url: broker.url, clientId: `it-ingest-restart-${Math.random().toString(36).slice(2)}` });
+    const payloads: string[] = [];
+    let resolveAfter: () => void = () => undefined;
+    const after = new Promise<void>((resolve) => (resolveAfter = resolve));
+    ingest.start();
+    ingest.messages().subscribe((m) => {
+      payloads.push(m.payload.toString());
+      m.ack();
+      if (m.payload.toString() === 'after restart') resolveAfter();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      expect(await ingest.whenSubscribed(10_000)).toBe(true);
+      await broker.stop();
+      broker = await startMosquitto(port);
+      const pub = await connectAsync(broker.url, { clientId: `it-pub-${Math.random().toString(36).slice(2)}` });
+      // Until the ingest has subscribed again, a message has no subscriber: publish until one arrives.
+      timer = setInterval(() => pub.publish('sites/E1/GW1/telemetry', 'after restart', { qos: 1 }), 100);
+      await after;
+      clearInterval(timer);
+      expect(payloads[0]).toBe('after restart');
+      await pub.endAsync();
+    } finally {
+      clearInterval(timer);
+      await ingest.close();
+      await broker.stop();
+    }
   });
 });

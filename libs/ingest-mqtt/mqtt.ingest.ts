@@ -1,7 +1,10 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Observable } from 'rxjs';
 import type { RawMessage } from '#libs/contracts/index.js';
+import { SizeLimitedStream } from './limited-stream.js';
+import type { DroppedPublish } from './oversize-filter.js';
 
 export const TELEMETRY_TOPICS = ['sites/+/+/telemetry', 'sites/+/+/status'] as const;
 
@@ -10,6 +13,15 @@ export interface MqttIngestOptions {
   readonly clientId: string;
   readonly username?: string;
   readonly password?: string;
+  /** Largest MQTT packet, in bytes, taken from the broker; a bigger message is dropped unread (default 256 KiB). */
+  readonly maxPacketBytes?: number;
+}
+
+export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
+
+/** MQTT.js keeps how it opens a connection in a private field; wrapping it is the only way to see bytes before its parser. */
+interface ClientInternals {
+  streamBuilder: (client: MqttClient) => Duplex;
 }
 
 /**
@@ -37,12 +49,13 @@ export class MqttIngest {
       clean: false,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      manualConnect: true,
       ...(this.options.username ? { username: this.options.username, password: this.options.password } : {}),
     };
     const client = connect(this.options.url, opts);
+    this.limitPacketSize(client);
     this.client = client;
     client.on('connect', (connack) => {
-      disableNagle(client);
       if (connack.sessionPresent && this.subscribed) return;
       client.subscribe([...TELEMETRY_TOPICS], { qos: 1 }, (err) => {
         if (err) {
@@ -54,6 +67,23 @@ export class MqttIngest {
       });
     });
     client.on('error', (err) => this.onProblem(`MQTT ${this.options.url}: ${err.message}; retrying`));
+    client.connect();
+  }
+
+  /**
+   * MQTT.js buffers a packet whole before looking at it (and checks maximumPacketSize only under MQTT 5, which not
+   * every broker speaks), so one huge message from the broker could exhaust the heap: the connection is wrapped.
+   */
+  private limitPacketSize(client: MqttClient): void {
+    const internals = client as unknown as ClientInternals;
+    const build = internals.streamBuilder;
+    if (typeof build !== 'function') throw new Error('MqttIngest: this MQTT.js version has no streamBuilder to wrap');
+    const maxBytes = this.options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    internals.streamBuilder = (c) => {
+      const socket = build(c);
+      (socket as Partial<Socket>).setNoDelay?.(true);
+      return new SizeLimitedStream(socket, maxBytes, (d) => this.onProblem(droppedProblem(d, maxBytes)));
+    };
   }
 
   /** Resolves true once subscribed, or false after `timeoutMs` (the client keeps trying). */
@@ -108,7 +138,6 @@ export class MqttIngest {
   }
 }
 
-function disableNagle(client: MqttClient): void {
-  const stream = client.stream as Partial<Socket> | undefined;
-  stream?.setNoDelay?.(true);
+function droppedProblem(d: DroppedPublish, maxBytes: number): string {
+  return `MQTT message on ${d.topic} of ${d.bytes} bytes dropped unread: more than the ${maxBytes} allowed (MQTT_MAX_PACKET_KB)${d.qos === 1 ? '; acknowledged so that the broker does not send it again' : ''}`;
 }

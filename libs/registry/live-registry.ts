@@ -12,19 +12,38 @@ export type ReloadOutcome =
   | { readonly ok: true; readonly at: string; readonly points: number; readonly added: number; readonly removed: number; readonly changed: number }
   | { readonly ok: false; readonly at: string; readonly problems: readonly string[] };
 
+export interface ReloadOptions {
+  /** Accept the new registry even when it removes more than the allowed share of points. */
+  readonly force?: boolean;
+  readonly now?: Date;
+}
+
+export interface LiveRegistryOptions {
+  /** Largest share (%) of the registered points a reload may remove unless forced (default 10). */
+  readonly maxRemovedPct?: number;
+}
+
+export const DEFAULT_MAX_REMOVED_PCT = 10;
+
 /**
  * The registry in force, swapped whole on reload. A new registry is built and validated before the swap, so an
- * invalid config leaves the old one in force; readers always see one consistent registry.
+ * invalid config leaves the old one in force; readers always see one consistent registry. A valid registry that
+ * drops more than `maxRemovedPct` of the points (a truncated or half-copied file, a site file deleted by mistake) is
+ * refused too unless forced: the pipeline retires the alarms of removed points.
  */
 export class LiveRegistry implements PointLookup {
   private readonly swaps = new Subject<RegistrySwap>();
   private readonly outcomes = new Subject<ReloadOutcome>();
   private last: ReloadOutcome | null = null;
+  private readonly maxRemovedPct: number;
 
   constructor(
     private current: Registry,
     private readonly load: () => Registry,
-  ) {}
+    options: LiveRegistryOptions = {},
+  ) {
+    this.maxRemovedPct = options.maxRemovedPct ?? DEFAULT_MAX_REMOVED_PCT;
+  }
 
   get registry(): Registry {
     return this.current;
@@ -48,7 +67,9 @@ export class LiveRegistry implements PointLookup {
     return this.current.findPoint(enterpriseCode, pointCode);
   }
 
-  reload(now: Date = new Date()): ReloadOutcome {
+  /** Loads and swaps in the registry; a Date argument is the time of the outcome (tests). */
+  reload(options: ReloadOptions | Date = {}): ReloadOutcome {
+    const { now = new Date(), force = false } = options instanceof Date ? { now: options } : options;
     const at = now.toISOString();
     let next: Registry;
     try {
@@ -66,9 +87,22 @@ export class LiveRegistry implements PointLookup {
       else if (!samePointSettings(old, p)) changed++;
     }
     const removed = previous.pointCount - (next.pointCount - added);
+    if (!force && removed * 100 > this.maxRemovedPct * previous.pointCount) {
+      return this.settle({ ok: false, at, problems: [this.removalProblem(previous, next, removed)] });
+    }
     this.current = next;
     this.swaps.next({ previous, next });
     return this.settle({ ok: true, at, points: next.pointCount, added, removed, changed });
+  }
+
+  private removalProblem(previous: Registry, next: Registry, removed: number): string {
+    const share = Math.round((removed / previous.pointCount) * 1000) / 10;
+    const sample = removedCodes(previous, next, 5);
+    return (
+      `the new registry would remove ${removed} of the ${previous.pointCount} registered points (${share} %, e.g. ${sample.join(', ')}${removed > sample.length ? ', …' : ''}), ` +
+      `more than the ${this.maxRemovedPct} % a reload may remove (RELOAD_MAX_REMOVED_PCT); a half-written or truncated site file looks like this. ` +
+      'If the removal is intended, force it: POST /api/registry/reload?force=1 (admin)'
+    );
   }
 
   private settle(outcome: ReloadOutcome): ReloadOutcome {
@@ -76,6 +110,16 @@ export class LiveRegistry implements PointLookup {
     this.outcomes.next(outcome);
     return outcome;
   }
+}
+
+/** Up to `max` points of `previous` that `next` lacks, as enterprise/point. */
+function removedCodes(previous: Registry, next: Registry, max: number): string[] {
+  const codes: string[] = [];
+  for (const p of previous.allPoints()) {
+    if (codes.length === max) break;
+    if (!next.findPoint(p.enterpriseCode, p.code)) codes.push(`${p.enterpriseCode}/${p.code}`);
+  }
+  return codes;
 }
 
 /** Whether two versions of a point would be evaluated alike (its declaration place may differ). */

@@ -26,6 +26,8 @@ export interface WsHubOptions {
   readonly hardBufferBytes?: number;
 }
 
+const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+
 const toLive = (r: Reading): LiveValue => ({ enterpriseCode: r.point.enterpriseCode, point: r.point.code, value: r.value, ts: r.ts, quality: r.quality });
 
 /**
@@ -34,7 +36,8 @@ const toLive = (r: Reading): LiveValue => ({ enterpriseCode: r.point.enterpriseC
  * coalesced `{"type":"reading","readings":[…]}` frames.
  */
 export class WsHub {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  /** Clients send nothing but control frames: a frame above maxPayload closes the connection (1009) unbuffered. */
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_CLIENT_FRAME_BYTES });
   private latest = new Map<Point, Reading>();
   private pending = new Map<Point, Reading>();
   private seq = 0;
