@@ -77,7 +77,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       log.info({ port: broker.port }, 'embedded MQTT broker listening');
     }
 
-    const sqliteAlarms = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'));
+    const sqliteAlarms = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'), config.alarmDbSync ?? 'full');
     const alarmStore: AlarmStore = sqliteAlarms;
     closers.push(() => alarmStore.close());
     const auditLog = new SqliteAuditLog(sqliteAlarms.db);
@@ -112,9 +112,11 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       metrics,
       log,
       ruleTickMs: rules.tickMs,
+      historyRetentionMs: config.historyRetentionDays ? config.historyRetentionDays * 86_400_000 : null,
       ruleOptions: {
         gatewaySilencePeriods: rules.gatewaySilencePeriods,
         lateWindowMs: rules.lateWindowS * 1000,
+        ...(rules.clockSkewS !== undefined && { clockSkewToleranceMs: rules.clockSkewS * 1000 }),
         chatter: { ...ISA_CHATTER, maxTransitions: rules.chatterMaxTransitions === 0 ? Number.POSITIVE_INFINITY : rules.chatterMaxTransitions },
         flood: rules.floodMaxAlarms === 0 ? { ...ISA_FLOOD, maxRaises: Number.POSITIVE_INFINITY } : { ...ISA_FLOOD, maxRaises: rules.floodMaxAlarms, endBelow: Math.ceil(rules.floodMaxAlarms / 2) },
       },

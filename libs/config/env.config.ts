@@ -37,6 +37,9 @@ const envSchema = z.object({
   GATEWAY_SILENCE_PERIODS: z.coerce.number().int().min(1).max(1000).default(3).describe('an integer 1-1000: reporting periods without a message before a gateway is offline'),
   LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
   RULE_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(5000).describe('an integer 100-60000: how often the rule clock checks silences, chatter, floods and power intervals'),
+  CLOCK_SKEW_S: z.coerce.number().int().min(1).max(86_400).default(60).describe('an integer 1-86400: seconds a gateway clock may differ from the server before a clock_skew alarm'),
+  ALARM_DB_SYNC: z.enum(['full', 'normal']).default('full').describe('"full" (every alarm commit fsynced: survives a power loss) or "normal" (survives a process crash only)'),
+  HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365).describe('an integer 0-36500: days closed alarms, risk history and dead letters are kept (the audit log always); 0 keeps them all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -59,6 +62,10 @@ export interface AppConfig {
   readonly configWatch: boolean;
   /** Largest share (%) of registered points a reload may remove unless forced; unset: the registry's default (10). */
   readonly reloadMaxRemovedPct?: number;
+  /** fsync of every alarm commit (`full`, default) or only at checkpoints (`normal`); unset: full. */
+  readonly alarmDbSync?: 'full' | 'normal';
+  /** Days closed alarms, risk history and dead letters are kept (the audit log always); 0 or unset keeps them all. */
+  readonly historyRetentionDays?: number;
   /** Null: admin calls (registry reload) are accepted from loopback only. */
   readonly adminToken: string | null;
   readonly simulate: boolean;
@@ -70,6 +77,8 @@ export interface AppConfig {
     readonly gatewaySilencePeriods: number;
     readonly lateWindowS: number;
     readonly tickMs: number;
+    /** Seconds a gateway clock may differ from the server's before `clock_skew`; unset: the engine's default (60). */
+    readonly clockSkewS?: number;
   };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -104,6 +113,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     configDir,
     configWatch: e.CONFIG_WATCH === undefined ? simulate : e.CONFIG_WATCH === '1',
     reloadMaxRemovedPct: e.RELOAD_MAX_REMOVED_PCT,
+    alarmDbSync: e.ALARM_DB_SYNC,
+    historyRetentionDays: e.HISTORY_RETENTION_DAYS,
     adminToken: e.ADMIN_TOKEN ?? null,
     simulate,
     simulatePeriodMs: e.SIMULATE_PERIOD_MS,
@@ -113,6 +124,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       gatewaySilencePeriods: e.GATEWAY_SILENCE_PERIODS,
       lateWindowS: e.LATE_WINDOW_S,
       tickMs: e.RULE_TICK_MS,
+      clockSkewS: e.CLOCK_SKEW_S,
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -28,6 +28,12 @@ describe('loadEnvConfig', () => {
     expect(c.dataDir).toMatch(/\/data$/);
   });
 
+  it('has the safety defaults: fsynced alarm commits, a year of history, 60 s of clock tolerance; and reads them', () => {
+    expect(loadEnvConfig({})).toMatchObject({ alarmDbSync: 'full', historyRetentionDays: 365, rules: { clockSkewS: 60 } });
+    expect(loadEnvConfig({ ALARM_DB_SYNC: 'normal', HISTORY_RETENTION_DAYS: '0', CLOCK_SKEW_S: '5' })).toMatchObject({ alarmDbSync: 'normal', historyRetentionDays: 0, rules: { clockSkewS: 5 } });
+    expect(() => loadEnvConfig({ ALARM_DB_SYNC: 'off' })).toThrow(/ALARM_DB_SYNC="off".*"full" \(every alarm commit fsynced/);
+  });
+
   it('reads InfluxDB and MQTT settings', () => {
     const c = loadEnvConfig({ MQTT_URL: 'mqtt://broker:1883', INFLUX_URL: 'http://influx:8086', INFLUX_DB: 'plant', SIMULATE: '0', PORT: '8080' });
     expect(c).toMatchObject({ port: 8080, mqttUrl: 'mqtt://broker:1883', influx: { url: 'http://influx:8086', db: 'plant', token: null }, simulate: false });
@@ -49,7 +55,7 @@ describe('loadEnvConfig', () => {
   });
 
   it('reads the rule-core settings, with ISA-18.2 defaults', () => {
-    expect(loadEnvConfig({}).rules).toEqual({ chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000 });
+    expect(loadEnvConfig({}).rules).toEqual({ chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000, clockSkewS: 60 });
     expect(loadEnvConfig({ CHATTER_MAX_TRANSITIONS: '0', RULE_TICK_MS: '250' }).rules).toMatchObject({ chatterMaxTransitions: 0, tickMs: 250 });
     expect(() => loadEnvConfig({ GATEWAY_SILENCE_PERIODS: '0' })).toThrow(/GATEWAY_SILENCE_PERIODS="0".*expected an integer 1-1000/);
   });
