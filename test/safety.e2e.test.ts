@@ -118,4 +118,26 @@ describe('safety of the alarm path under faults', () => {
     const gateways = await get<{ gatewayCode: string }[]>('/api/gateways');
     expect(gateways.map((g) => g.gatewayCode)).not.toContain('GW-NOT-REGISTERED');
   });
+
+  it('a fault in the risk assessment costs the colours, never the alarm: it is still pushed and stored', async () => {
+    const risk = monitor.runtime.pipeline.risk;
+    const original = risk.assess.bind(risk);
+    let faults = 0;
+    risk.assess = () => {
+      faults++;
+      throw new Error('injected risk fault');
+    };
+    try {
+      await publish([{ point: 'T102-LT', value: 95 }]);
+      const raised = (await ws.waitFor(alarmWhere({ pointCode: 'T102-LT', level: 'HH' }))).alarm as Alarm;
+      expect(faults).toBeGreaterThan(0);
+      // From the store (the list is read from it, not from memory).
+      const stored = await get<Alarm[]>('/api/alarms?state=active');
+      expect(stored.find((a) => a.id === raised.id)).toMatchObject({ level: 'HH', status: 'ACTIVE_UNACK' });
+    } finally {
+      risk.assess = original;
+    }
+    await publish([{ point: 'T102-LT', value: 50 }]);
+    await ws.waitFor(alarmWhere({ pointCode: 'T102-LT', status: 'CLEARED_UNACK' }));
+  });
 });

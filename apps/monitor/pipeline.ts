@@ -9,6 +9,7 @@ import { conditionKey, evaluateRules, RuleEngine, type EngineFault, type EngineO
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import { watchRuleCore, type Metrics } from './metrics.js';
+import { UnsavedChanges, type CommitBatch } from './unsaved-changes.js';
 
 export interface PipelineDeps {
   readonly registry: LiveRegistry;
@@ -29,20 +30,14 @@ export interface PipelineDeps {
 
 const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
-/** Alarm changes kept in memory while the alarm store fails; past this, acknowledgements to the broker wait. */
-const MAX_UNSAVED_CHANGES = 50_000;
+/** Audit entries and risk changes kept in memory while the alarm store fails; past this they are counted only. */
+const MAX_UNSAVED_RECORDS = 50_000;
 
 /** The alarm store could not take a person's action: nothing of it was applied (HTTP 503). */
 export class AlarmStoreUnavailable extends Error {
   override readonly name = 'AlarmStoreUnavailable';
 }
 
-/** What one commit writes: each alarm's last state, the audit entries of its steps, the risk changes they caused. */
-interface CommitBatch {
-  readonly alarms: readonly Alarm[];
-  readonly audit: readonly AuditRecord[];
-  readonly risk: readonly RiskHistoryEntry[];
-}
 
 /** A condition of the system itself (a store it cannot write), raised or cleared as an alarm of enterprise `system`. */
 function systemChange(code: string, condition: 'storage_unavailable', active: boolean, message: string, ts: number): ConditionChange {
@@ -107,14 +102,11 @@ export class MonitorPipeline {
   private faults: EngineFault[] = [];
   /** Audit entries of the system's own steps (a maintenance window that ended), written with the next commit. */
   private pendingAudit: AuditRecord[] = [];
-  /** Commits the alarm store refused, oldest first, retried on the clock; while any wait, the store is failing. */
-  private unsaved: CommitBatch[] = [];
-  private unsavedChanges = 0;
+  /** Commits the alarm store refused, retried on the clock; while any wait, the store is failing. */
+  private readonly unsaved = new UnsavedChanges(MAX_UNSAVED_RECORDS);
   private storeFailure: { since: string; error: string } | null = null;
   private seriesDownChecks = 0;
   private lastPrune = 0;
-  /** Acknowledgements held while too many alarm changes wait for the store. */
-  private heldAcks: (() => void)[] = [];
   /** The last two days of each enterprise's 15-minute power profile. */
   private readonly power = new Map<string, PowerInterval[]>();
 
@@ -152,7 +144,7 @@ export class MonitorPipeline {
           this.publishRisk(this.risk.assess(this.book.activeAlarms(), Date.now()));
         });
       }),
-      this.inputs$.pipe(evaluateRules(this.engine, { tickMs })).subscribe((c) => this.onCondition(c)),
+      this.inputs$.pipe(evaluateRules(this.engine, { tickMs })).subscribe((c) => this.guarded('alarm change', () => this.onCondition(c))),
       // The alarms' own clock: escalation of unacknowledged alarms, end of timed shelving, the stores' health.
       interval(tickMs).subscribe(() => this.guarded('alarm clock', () => this.alarmClock(Date.now()))),
       messages$.subscribe((msg) => this.handle(msg)),
@@ -307,7 +299,7 @@ export class MonitorPipeline {
           return;
         }
         metrics.readings.inc(readings.length);
-        this.deps.seriesStore.write(readings, () => this.ackWhenRoom(msg.ack));
+        this.deps.seriesStore.write(readings, msg.ack);
         this.inputs$.next({ kind: 'readings', batch: readings, clockAheadMs: decoded.clockAheadMs });
         if (this.changed.length > 0) this.commitAlarms();
         this.deps.hub.publishReadings(readings);
@@ -354,7 +346,12 @@ export class MonitorPipeline {
   alarmStoreHealth(): StoreHealth {
     const base = this.deps.alarmStore.health();
     if (this.storeFailure === null) return base;
-    return { ...base, ok: false, detail: `cannot write since ${this.storeFailure.since}: ${this.storeFailure.error}; ${this.unsavedChanges} alarm changes kept in memory, retried` };
+    const { alarms, records, beyondBound } = this.unsaved.counts;
+    return {
+      ...base,
+      ok: false,
+      detail: `cannot write since ${this.storeFailure.since}: ${this.storeFailure.error}; ${alarms} alarms and ${records} audit and risk records kept in memory, retried${beyondBound > 0 ? `; ${beyondBound} records past the bound counted only` : ''}`,
+    };
   }
 
   /**
@@ -362,7 +359,7 @@ export class MonitorPipeline {
    * refuses it, the book is put back as it was and AlarmStoreUnavailable is thrown: a 200 means it is stored.
    */
   private personal<T>(actor: string, origin: string, work: () => T, extra?: () => void): T {
-    if (this.unsaved.length > 0) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
+    if (this.storeFailure !== null) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
     const before: BookSnapshot = this.book.snapshot();
     const pendingAudit = this.pendingAudit.length;
     const result = work();
@@ -388,9 +385,20 @@ export class MonitorPipeline {
   private batchOf(events: readonly AlarmEvent[], actor: string, origin: string): CommitBatch {
     const latest = new Map<string, Alarm>();
     for (const e of events) latest.set(e.alarm.id, e.alarm);
-    const risk = events.length === 0 ? [] : riskEntries(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
     const audit = [...this.pendingAudit.splice(0), ...events.map((e) => auditRecord(e, actor, origin))];
-    return { alarms: [...latest.values()], audit, risk };
+    return { alarms: [...latest.values()], audit, risk: this.riskOf(events) };
+  }
+
+  /** Risk changes the events cause; a fault in the risk assessment costs the colours, never the alarms. */
+  private riskOf(events: readonly AlarmEvent[]): RiskHistoryEntry[] {
+    if (events.length === 0) return [];
+    try {
+      return riskEntries(this.risk.assess(this.book.activeAlarms(), Date.now(), new Set(events.map((e) => e.alarm.enterpriseCode))));
+    } catch (err) {
+      this.deps.log.error({ err }, 'risk assessment failed; alarms committed and pushed without it');
+      this.deps.metrics.internalErrors.inc({ during: 'risk' });
+      return [];
+    }
   }
 
   /** One transaction's worth: alarm states, their audit entries and the risk changes they cause never disagree. */
@@ -408,57 +416,50 @@ export class MonitorPipeline {
   private commitAlarms(actor = 'system', origin = 'system'): void {
     const events = this.changed;
     this.changed = [];
-    const batch = this.batchOf(events, actor, origin);
-    if (this.unsaved.length > 0) this.keepUnsaved(batch);
-    else {
-      try {
-        this.deps.alarmStore.transaction(() => this.write(batch));
-      } catch (err) {
-        this.keepUnsaved(batch);
-        this.storeFailed(err);
+    let risk: readonly RiskHistoryEntry[] = [];
+    try {
+      const batch = this.batchOf(events, actor, origin);
+      risk = batch.risk;
+      if (this.storeFailure !== null) this.unsaved.add(batch);
+      else {
+        try {
+          this.deps.alarmStore.transaction(() => this.write(batch));
+        } catch (err) {
+          this.unsaved.add(batch);
+          this.storeFailed(err);
+        }
       }
+    } finally {
+      // Whatever failed above, the people on duty see the change.
+      this.publish(events, risk);
     }
-    this.publish(events, batch.risk);
-  }
-
-  private keepUnsaved(batch: CommitBatch): void {
-    this.unsaved.push(batch);
-    this.unsavedChanges += batch.audit.length;
   }
 
   private storeFailed(err: unknown): void {
     const error = err instanceof Error ? err.message : String(err);
-    this.deps.log.error({ err, waiting: this.unsavedChanges }, 'alarm store write failed; changes kept in memory and retried');
+    this.deps.log.error({ err, waiting: this.unsaved.counts }, 'alarm store write failed; changes kept in memory and retried');
     if (this.storeFailure !== null) return;
     this.storeFailure = { since: new Date().toISOString(), error };
     this.systemCondition('alarm-store', true, `alarm store cannot write (${error}): alarm changes are pushed but not stored yet; retried`, Date.now());
     if (this.changed.length > 0) this.commitAlarms();
   }
 
-  /** Writes every waiting batch in order in one transaction; on success the store is healthy again. */
+  /** Writes everything waiting, in order, in one transaction; on success the store is healthy again. */
   private retryUnsaved(): void {
-    if (this.unsaved.length === 0) return;
+    if (this.storeFailure === null) return;
+    const waiting = this.unsaved.counts;
     try {
-      this.deps.alarmStore.transaction(() => {
-        for (const b of this.unsaved) this.write(b);
-      });
+      const batch = this.unsaved.batch();
+      this.deps.alarmStore.transaction(() => this.write(batch));
     } catch (err) {
-      this.deps.log.warn({ err: String(err), waiting: this.unsavedChanges }, 'alarm store still refuses writes');
+      this.deps.log.warn({ err: String(err), waiting }, 'alarm store still refuses writes');
       return;
     }
-    this.deps.log.info({ written: this.unsavedChanges, since: this.storeFailure?.since }, 'alarm store writing again; every waiting change stored in order');
-    this.unsaved = [];
-    this.unsavedChanges = 0;
+    this.deps.log.info({ written: waiting, since: this.storeFailure.since }, 'alarm store writing again; the changes kept in memory are stored in order');
+    this.unsaved.clear();
     this.storeFailure = null;
-    for (const ack of this.heldAcks.splice(0)) ack();
-    this.systemCondition('alarm-store', false, 'alarm store writing again: every change kept in memory is stored', Date.now());
+    this.systemCondition('alarm-store', false, 'alarm store writing again: the changes kept in memory are stored', Date.now());
     if (this.changed.length > 0) this.commitAlarms();
-  }
-
-  /** A message is acknowledged at once unless too many alarm changes wait for a failing store. */
-  private ackWhenRoom(ack: () => void): void {
-    if (this.unsavedChanges < MAX_UNSAVED_CHANGES) ack();
-    else this.heldAcks.push(ack);
   }
 
   private publish(events: readonly AlarmEvent[], risk: readonly RiskHistoryEntry[]): void {

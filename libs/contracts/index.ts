@@ -584,7 +584,8 @@ export interface AuditEntry {
   readonly actor: string;
   /** Where from: the client address of an API call, or `system`. */
   readonly origin: string;
-  readonly action: AlarmEventKind;
+  /** A step of an alarm, or `audit_gap`: entries the alarm store could not take and memory could not keep (counted). */
+  readonly action: AlarmEventKind | 'audit_gap';
   readonly alarmId: string;
   readonly detail: Readonly<Record<string, unknown>>;
   readonly prevHash: string;

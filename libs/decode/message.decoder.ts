@@ -42,8 +42,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * and `sites/<enterpriseCode>/<gatewayCode>/status` with `online` / `offline`.
  */
 /**
- * A reading's time is bounded by its arrival: one stamped ahead of `receivedAt` (a gateway clock running fast) is
- * taken at its arrival time rather than refused, so it is stored and evaluated, and `clockAheadMs` says by how much.
+ * A reading's time is bounded by its arrival: when the message holds readings stamped ahead of `receivedAt` (a
+ * gateway clock running fast), all its readings are moved back by the largest lead, keeping their order and
+ * spacing, rather than refused: they are stored and evaluated, and `clockAheadMs` says by how much.
  */
 export function decodeMessage(topic: string, payload: Buffer, receivedAt: number, points: PointLookup): Decoded {
   const parts = topic.split('/');
@@ -98,7 +99,7 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       }
       quality = r.quality;
     }
-    let ts = r.ts === undefined ? messageTs : parseTs(r.ts);
+    const ts = r.ts === undefined ? messageTs : parseTs(r.ts);
     if (Number.isNaN(ts)) {
       rejections.push({ reason: 'bad_timestamp', detail: `readings[${i}].ts must be epoch milliseconds or RFC 3339 (point ${r.point})` });
       continue;
@@ -112,11 +113,12 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
       rejections.push({ reason: 'wrong_gateway', detail: `point ${r.point} is registered to gateway ${point.gatewayCode}, not ${gatewayCode}` });
       continue;
     }
-    if (ts > receivedAt) {
-      clockAheadMs = Math.max(clockAheadMs, ts - receivedAt);
-      ts = receivedAt;
-    }
+    if (ts > receivedAt) clockAheadMs = Math.max(clockAheadMs, ts - receivedAt);
     readings.push({ point, ts, value, quality });
   }
-  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings, rejections, clockAheadMs };
+  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings: clockAheadMs > 0 ? shifted(readings, clockAheadMs) : readings, rejections, clockAheadMs };
+}
+
+function shifted(readings: readonly Reading[], byMs: number): Reading[] {
+  return readings.map((r) => ({ ...r, ts: r.ts - byMs }));
 }

@@ -22,6 +22,9 @@ export class PointState {
   lastArrival: number;
   /** The newest good, in-range value. */
   value = Number.NaN;
+  /** Value and quality of the newest reading evaluated, whatever they were (to tell a redelivery from new data). */
+  lastRaw = Number.NaN;
+  lastQuality: Reading['quality'] = 'good';
   readonly high = new DelayedLevel<Exclude<HighLevel, null>>();
   readonly low = new DelayedLevel<Exclude<LowLevel, null>>();
   flags = 0;

@@ -159,16 +159,14 @@ export class RuleEngine {
   readings(batch: ReadingBatch, arrivedAt: number, emit: Emit, clockAheadMs = 0): void {
     this.emitOut = emit;
     const at = this.monotonic(arrivedAt);
-    const ordered = isOrdered(batch) ? batch : [...batch].sort((a, b) => a.ts - b.ts);
+    const lead = leadOf(batch, arrivedAt);
+    const bounded = lead > 0 ? batch.map((r) => ({ ...r, ts: r.ts - lead })) : batch;
+    const ordered = isOrdered(bounded) ? bounded : [...bounded].sort((a, b) => a.ts - b.ts);
     let gw: GatewayState | undefined;
     let newest = -Infinity;
-    let ahead = clockAheadMs;
+    const ahead = Math.max(clockAheadMs, lead);
     for (let i = 0; i < ordered.length; i++) {
-      let r = ordered[i]!;
-      if (r.ts > arrivedAt) {
-        ahead = Math.max(ahead, r.ts - arrivedAt);
-        r = { ...r, ts: arrivedAt };
-      }
+      const r = ordered[i]!;
       if (r.ts > newest) newest = r.ts;
       try {
         const p = r.point;
@@ -180,7 +178,7 @@ export class RuleEngine {
           gw = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
           if (gw) this.gatewaySeen(gw, at, r.ts);
         }
-        if (r.ts <= st.lastTs) this.late(st, r, at);
+        if (r.ts < st.lastTs || (r.ts === st.lastTs && sameReading(st, r))) this.late(st, r, at);
         else this.inOrder(st, r, at);
       } catch (error) {
         this.contain({ error, during: 'reading', reading: r });
@@ -278,14 +276,23 @@ export class RuleEngine {
         // The event time the confirmation stands for: the newest reading's, moved on by the server time since it came.
         const ts = st.lastTs + (now - st.lastArrival);
         const prevHigh = st.high.level;
-        if (st.high.confirm(now, onMs, offMs)) this.highChanged(st, prevHigh, ts);
+        const high = st.high.confirm(now, onMs, offMs);
+        if (high) this.highChanged(st, prevHigh, ts);
         const prevLow = st.low.level;
-        if (st.low.confirm(now, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, st.value, ts);
+        const low = st.low.confirm(now, onMs, offMs);
+        if (low) this.limitChange(st, 'limit_low', prevLow, st.low.level, st.value, ts);
         if (!st.high.pending && !st.low.pending) this.delayed.delete(st);
+        // Composite clauses may test the point's level.
+        if (high || low) this.evaluateComposites(st, ts);
       });
     }
     for (const cs of [...this.pendingComposites]) {
       if (now - cs.pendingArrival < cs.rule.onDelayS * 1000 || cs.pendingSince === null) continue;
+      if (!compositeHolds(cs.rule, this.states)) {
+        cs.pendingSince = null;
+        this.pendingComposites.delete(cs);
+        continue;
+      }
       this.raiseComposite(cs, cs.pendingSince + (now - cs.pendingArrival));
     }
   }
@@ -358,7 +365,7 @@ export class RuleEngine {
       }
       if (k.kind !== 'point') {
         this.active.set(key, level);
-        if (k.kind === 'gateway') {
+        if (k.kind === 'gateway' && k.condition === 'gateway_offline') {
           const gs = this.gateways.get(`${k.enterpriseCode}/${k.code}`);
           if (gs) gs.offline = 'status';
         }
@@ -384,10 +391,17 @@ export class RuleEngine {
     this.index(ctx);
     for (const [p, st] of old) {
       const next = this.findPoint(p.enterpriseCode, p.code);
-      if (!next) continue;
+      if (!next) {
+        // Removed: nothing of it may still fire (a pending delay, a late run).
+        this.delayed.delete(st);
+        this.endLateRun(st);
+        continue;
+      }
       st.moveTo(next);
       this.states.set(next, st);
     }
+    // Composite rules are rebuilt from the new registry: the ones still holding start their on-delay again.
+    this.pendingComposites.clear();
     this.pointIndex = null;
     this.retally();
   }
@@ -479,6 +493,8 @@ export class RuleEngine {
     const p = st.point;
     const { ts, value } = r;
     st.lastTs = ts;
+    st.lastRaw = value;
+    st.lastQuality = r.quality;
     if (st.flags & NO_DATA) this.clearFlag(st, NO_DATA, 'no_data', ts, `${p.name}: data again (${num(value)} ${p.unit})`);
     if (r.quality !== 'good' || !Number.isFinite(value)) {
       if (!(st.flags & BAD_QUALITY)) this.raiseFlag(st, BAD_QUALITY, 'bad_quality', ts, null, `${p.name}: ${r.quality !== 'good' ? 'gateway marked the reading bad' : 'value is not a number'}; limits held`);
@@ -530,6 +546,7 @@ export class RuleEngine {
    */
   private late(st: PointState, r: Reading, arrivedAt: number): void {
     if (r.ts === st.lastTs) {
+      // The same reading again (a redelivery after a reconnect or a restart).
       this.stats.duplicate++;
       return;
     }
@@ -806,6 +823,18 @@ const FLAG_SEVERITY: Partial<Record<ConditionType, 'major' | 'minor' | 'warning'
 /** How long a point's readings may all arrive older than its newest before its clock is taken as set back. */
 function clockResetMs(p: Point): number {
   return Math.max(2 * p.samplePeriodS * 1000, 1000);
+}
+
+/** How far the latest reading of a batch is stamped ahead of its arrival (0 when none is): the sender's clock lead. */
+function leadOf(batch: ReadingBatch, arrivedAt: number): number {
+  let lead = 0;
+  for (let i = 0; i < batch.length; i++) if (batch[i]!.ts - arrivedAt > lead) lead = batch[i]!.ts - arrivedAt;
+  return lead;
+}
+
+/** Whether `r` repeats the newest reading evaluated for its point (same time, value and quality). */
+function sameReading(st: PointState, r: Reading): boolean {
+  return Object.is(st.lastRaw, r.value) && st.lastQuality === r.quality;
 }
 
 function isOrdered(batch: ReadingBatch): boolean {
