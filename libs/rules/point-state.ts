@@ -1,5 +1,6 @@
 import type { ConditionType, Originator, Point, Reading } from '#libs/contracts/index.js';
 import { conditionKey, pointOriginator } from './condition.js';
+import type { LateRun } from './late-run.js';
 import { DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
 import { SlopeWindow } from './slope-window.js';
 
@@ -31,9 +32,8 @@ export class PointState {
   stuckAnchor = Number.NaN;
   stuckCount = 0;
   slope: SlopeWindow | null;
-  /** Server time since which every reading arrived older than `lastTs` (NaN: none did), and the latest of them. */
-  lateRunSince = Number.NaN;
-  lateLast: Reading | null = null;
+  /** Readings arriving older than `lastTs` in a row, with nothing newer (null: the newest reading was in order). */
+  lateRun: LateRun | null = null;
   private originatorOf: Originator | null = null;
   private keyHigh: string | null = null;
   private keyLow: string | null = null;

@@ -17,6 +17,7 @@ import { ChatterGuard, ISA_CHATTER, type ChatterSettings } from './chatter.guard
 import { change, conditionKey, num, parseConditionKey } from './condition.js';
 import { compositeHolds, compositeSlopeWindowS } from './composite.rule.js';
 import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
+import { LateRun } from './late-run.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
 import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
 import { PowerProfile } from './power.rule.js';
@@ -126,7 +127,7 @@ export class RuleEngine {
   private power = new Map<string, PowerProfile>();
   /** Points with an on- or off-delay running, for the clock to confirm. */
   private readonly delayed = new Set<PointState>();
-  /** Points whose latest readings all arrived older than their newest, since `lateRunSince`. */
+  /** Points whose latest readings all arrived older than their newest (`lateRun`). */
   private readonly lateRuns = new Set<PointState>();
   /** Composite rules holding and waiting for their on-delay, for the clock to confirm. */
   private readonly pendingComposites = new Set<CompositeState>();
@@ -205,7 +206,7 @@ export class RuleEngine {
   }
 
   private inOrder(st: PointState, r: Reading, arrivedAt: number): void {
-    if (!Number.isNaN(st.lateRunSince)) this.endLateRun(st);
+    if (st.lateRun !== null) this.endLateRun(st);
     this.evaluate(st, r, arrivedAt);
     if (st.flags & EVALUATION_ERROR) this.clearFlag(st, EVALUATION_ERROR, 'evaluation_error', r.ts, `${st.point.name}: rules evaluated again`);
   }
@@ -298,16 +299,17 @@ export class RuleEngine {
   }
 
   /**
-   * A point whose readings have all arrived older than its newest for two sample periods (server clock) has had its
-   * clock set back (a gateway's NTP correction, a server clock step): its latest reading is taken as current and
-   * its clock restarts from there, so it is never blind for longer than that.
+   * A point whose readings have all arrived older than its newest for two sample periods (at most a minute, server
+   * clock), stamped about as fast as time passes, has had its clock set back (a gateway's NTP correction, a server
+   * clock step): its latest reading is taken as current and its clock restarts from there, so it is never blind for
+   * longer than that. A replayed buffer (stamped far faster than it arrives) is not taken for one.
    */
   private resetSetBackClocks(now: number): void {
     for (const st of [...this.lateRuns]) {
-      if (now - st.lateRunSince < clockResetMs(st.point)) continue;
-      const r = st.lateLast!;
+      const run = st.lateRun;
+      if (run === null || !run.settledAsSetBack(now, clockResetMs(st.point))) continue;
       this.endLateRun(st);
-      this.contained('tick', () => this.resetClock(st, r, now));
+      this.contained('tick', () => this.resetClock(st, run.last, now));
     }
   }
 
@@ -550,12 +552,12 @@ export class RuleEngine {
       this.stats.duplicate++;
       return;
     }
-    if (Number.isNaN(st.lateRunSince)) {
-      st.lateRunSince = arrivedAt;
+    let run = st.lateRun;
+    if (run === null) {
+      run = st.lateRun = new LateRun(arrivedAt, r);
       this.lateRuns.add(st);
-    }
-    st.lateLast = r;
-    if (arrivedAt - st.lateRunSince >= clockResetMs(st.point)) {
+    } else run.last = r;
+    if (run.settledAsSetBack(arrivedAt, clockResetMs(st.point))) {
       this.endLateRun(st);
       this.resetClock(st, r, arrivedAt);
       return;
@@ -567,18 +569,17 @@ export class RuleEngine {
     this.stats.late++;
     const p = st.point;
     const v = r.value;
-    if (r.quality !== 'good' || !Number.isFinite(v) || p.onDelayS > 0) return;
-    if (p.range !== null && (v < p.range[0] || v > p.range[1])) return;
+    const usable = r.quality === 'good' && Number.isFinite(v) && (p.range === null || (v >= p.range[0] && v <= p.range[1]));
+    const high = usable ? highLevel(null, v, p.limits, 0) : null;
+    const low = usable ? lowLevel(null, v, p.limits, 0) : null;
+    const onMs = p.onDelayS * 1000;
     const at = new Date(r.ts).toISOString();
-    const high = highLevel(null, v, p.limits, 0);
-    if (rankOf(high) > rankOf(st.high.level)) this.excursion(st, 'limit_high', st.high.level, high!, v, r.ts, at);
-    const low = lowLevel(null, v, p.limits, 0);
-    if (rankOf(low) > rankOf(st.low.level)) this.excursion(st, 'limit_low', st.low.level, low!, v, r.ts, at);
+    if (run.high.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs)) this.excursion(st, 'limit_high', st.high.level, high!, v, r.ts, at);
+    if (run.low.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs)) this.excursion(st, 'limit_low', st.low.level, low!, v, r.ts, at);
   }
 
   private endLateRun(st: PointState): void {
-    st.lateRunSince = Number.NaN;
-    st.lateLast = null;
+    st.lateRun = null;
     this.lateRuns.delete(st);
   }
 
@@ -822,7 +823,7 @@ const FLAG_SEVERITY: Partial<Record<ConditionType, 'major' | 'minor' | 'warning'
 
 /** How long a point's readings may all arrive older than its newest before its clock is taken as set back. */
 function clockResetMs(p: Point): number {
-  return Math.max(2 * p.samplePeriodS * 1000, 1000);
+  return Math.min(Math.max(2 * p.samplePeriodS * 1000, 1000), 60_000);
 }
 
 /** How far the latest reading of a batch is stamped ahead of its arrival (0 when none is): the sender's clock lead. */

@@ -1,0 +1,61 @@
+import type { Reading } from '#libs/contracts/index.js';
+
+/**
+ * An excursion beyond a point's present level seen in its late readings (a replayed buffer): recorded once it has
+ * lasted the point's on-delay in the readings' own time, once per level reached, however many readings show it.
+ */
+export class LateExcursion {
+  private since = Number.NaN;
+  private lastTs = Number.NaN;
+  private recorded = 0;
+
+  /** `rank`: how far beyond the present level the reading is (0 not beyond). True when the excursion is to be recorded now. */
+  see(rank: number, ts: number, onDelayMs: number): boolean {
+    if (rank === 0 || ts < this.lastTs) {
+      this.since = Number.NaN;
+      this.recorded = 0;
+      if (rank === 0) {
+        this.lastTs = Number.NaN;
+        return false;
+      }
+    }
+    if (Number.isNaN(this.since)) this.since = ts;
+    this.lastTs = ts;
+    if (rank <= this.recorded || ts - this.since < onDelayMs) return false;
+    this.recorded = rank;
+    return true;
+  }
+}
+
+/** A point's readings arriving older than its newest, in a row with nothing newer: a replayed buffer, or its clock set back. */
+export class LateRun {
+  readonly high = new LateExcursion();
+  readonly low = new LateExcursion();
+  /** Start of the window over which the pace of the readings' own time is measured: server time, event time. */
+  private anchorAt: number;
+  private anchorTs: number;
+
+  constructor(
+    /** Server time the first of them arrived. */
+    readonly since: number,
+    public last: Reading,
+  ) {
+    this.anchorAt = since;
+    this.anchorTs = last.ts;
+  }
+
+  /**
+   * Whether the run shows a clock set back rather than a replay: for `resetMs` (server clock) the readings' own time
+   * has moved on no faster than about the server's. A replayed buffer runs through its hours in minutes, and a
+   * clock that jumps again restarts the measure; a clock set back keeps stamping as time passes.
+   */
+  settledAsSetBack(now: number, resetMs: number): boolean {
+    const elapsed = now - this.anchorAt;
+    if (this.last.ts - this.anchorTs > 3 * elapsed) {
+      this.anchorAt = now;
+      this.anchorTs = this.last.ts;
+      return false;
+    }
+    return elapsed >= resetMs;
+  }
+}
