@@ -5,6 +5,7 @@ import { act, closeIfDone, escalationDue, rank, type Action, type Done, type Out
 export type ActionResult = { readonly ok: true; readonly alarm: Alarm; readonly events: AlarmEvent[] } | Extract<Outcome, { ok: false }> | { readonly ok: false; readonly refusal: { readonly kind: 'not_found'; readonly reason: string } };
 
 const LEVELS: readonly JurisdictionLevel[] = ['enterprise', 'county', 'city'];
+const SEVERITY_RANK: Readonly<Record<Alarm['severity'], number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 
 /** The book's state at one moment, to undo a person's action that could not be stored. */
 export interface BookSnapshot {
@@ -90,8 +91,11 @@ export class AlarmBook {
       return this.keep(closeIfDone(cleared, ['clear'], at, this.policy));
     }
     if (existing) {
+      // Shelving hides an alarm at the severity a person saw; a rise above it is shown again at once.
+      const unshelved = existing.shelved !== null && SEVERITY_RANK[c.severity] > SEVERITY_RANK[existing.severity];
       const alarm: Alarm = {
         ...existing,
+        shelved: unshelved ? null : existing.shelved,
         level: c.to,
         severity: c.severity,
         value: c.value,
@@ -104,7 +108,7 @@ export class AlarmBook {
       };
       this.active.set(c.key, alarm);
       this.open.set(alarm.id, alarm);
-      return [{ kind: 'update', alarm }];
+      return unshelved ? [{ kind: 'update', alarm }, { kind: 'unshelve', alarm }] : [{ kind: 'update', alarm }];
     }
     const o = c.originator;
     const alarm: Alarm = {

@@ -120,6 +120,17 @@ describe('AlarmBook: the closed loop', () => {
     expect(b.activeOf(b.find('a1')!.key)?.acknowledged).toBeNull();
   });
 
+  it('unshelves a shelved alarm that rises above the severity it was shelved at, and escalates it again', () => {
+    const b = book();
+    b.apply(limit(null, 'H', 45, T0));
+    ok(b.act('a1', { kind: 'shelve', by: 'li', reason: 'calibration', forS: 3600 }, at(0)));
+    expect(kinds(b.apply(limit('H', 'H', 46, T0 + 1000)))).toEqual(['update']);
+    const rise = b.apply(limit('H', 'HH', 55, T0 + 2000));
+    expect(kinds(rise)).toEqual(['update', 'unshelve']);
+    expect(rise[0]!.alarm).toMatchObject({ level: 'HH', severity: 'critical', shelved: null });
+    expect(kinds(b.tick(T0 + 600_000))).toEqual(['escalate']);
+  });
+
   it('escalates an unacknowledged alarm to the county, then the city, of the enterprise; not once acknowledged', () => {
     const b = book();
     b.apply(limit(null, 'HH', 55, T0));
