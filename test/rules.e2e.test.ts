@@ -4,15 +4,11 @@ import type { Alarm } from '#libs/contracts/index.js';
 import { startMosquitto, type TestService } from '#libs/testing/services.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
-import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
+import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
 
 const SUZHOU = '91320594MA1WKTRP3E';
 const JINING = '91370800MA3CD7LN28';
 
-const alarmWhere =
-  (match: Partial<Alarm>) =>
-  (f: WsFrame): boolean =>
-    f.type === 'alarm' && Object.entries(match).every(([k, v]) => (f.alarm as Record<string, unknown>)[k] === v);
 
 /** The rules beyond limits, through the real app: mosquitto → decode → rule core → alarm book → WebSocket and REST. */
 describe('rule core in the running monitor (demo sites)', () => {

@@ -5,14 +5,10 @@ import type { SqliteAlarmStore } from '#libs/store-embedded/index.js';
 import type { RuleEngine } from '#libs/rules/index.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
-import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
+import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
 
 const SUZHOU = '91320594MA1WKTRP3E';
 
-const alarmWhere =
-  (match: Partial<Alarm>) =>
-  (f: WsFrame): boolean =>
-    f.type === 'alarm' && Object.entries(match).every(([k, v]) => (f.alarm as Record<string, unknown>)[k] === v);
 
 /**
  * Fault injection against the running monitor (embedded broker, SQLite stores): a failing alarm store and a rule

@@ -99,7 +99,7 @@ export class MonitorPipeline {
   private changed: AlarmEvent[] = [];
   private inMessage = false;
   /** Faults the rule core contained while the current message was handled. */
-  private faults: EngineFault[] = [];
+  private readonly faults: EngineFault[] = [];
   /** Audit entries of the system's own steps (a maintenance window that ended), written with the next commit. */
   private pendingAudit: AuditRecord[] = [];
   /** Commits the alarm store refused, retried on the clock; while any wait, the store is failing. */
@@ -200,7 +200,7 @@ export class MonitorPipeline {
    */
   private handle(msg: RawMessage): void {
     this.inMessage = true;
-    this.faults = [];
+    this.faults.length = 0;
     let escaped: unknown = null;
     try {
       this.onMessage(msg);

@@ -1,3 +1,4 @@
+import type { Alarm } from '#libs/contracts/index.js';
 import { WebSocket } from 'ws';
 
 export interface WsFrame {
@@ -5,6 +6,12 @@ export interface WsFrame {
   readonly seq?: number;
   readonly [key: string]: unknown;
 }
+
+/** Matches alarm frames whose alarm has every given field. */
+export const alarmWhere =
+  (match: Partial<Alarm>) =>
+  (f: WsFrame): boolean =>
+    f.type === 'alarm' && Object.entries(match).every(([k, v]) => (f.alarm as Record<string, unknown>)[k] === v);
 
 /** A WebSocket client that records every frame and lets a test wait for the one it expects. */
 export class RecordingWsClient {
