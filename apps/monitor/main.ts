@@ -22,7 +22,7 @@ try {
   console.error(
     `\nSentinel is running.\n  command centre: http://localhost:${port}/\n  MQTT:           ${monitor.mqttUrl}${config.mqttUrl ? '' : ' (embedded broker)'}\n` +
       `  series store:   ${config.influx ? `InfluxDB ${config.influx.url} db=${config.influx.db}` : `embedded, ${config.dataDir}`}\n` +
-      `  simulator:      ${config.simulate ? 'publishing the demo sites (SIMULATE=0 turns it off)' : 'off'}\n`,
+      `  simulator:      ${config.simulate ? 'publishing the demo sites (SIMULATE=0 turns it off)' : 'off (on by itself only for the demo sites; SIMULATE=1 forces it)'}\n`,
   );
   let stopping = false;
   const stop = (signal: string): void => {
