@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,5 +47,28 @@ describe('deploy/mosquitto: passwords and ACL', () => {
       check();
     });
     expect(received).toEqual(['sites/91320594MA1WKTRP3E/GW01/telemetry', 'sites/91320594MA1WKTRP3E/GW01/status']);
+  });
+});
+
+describe('deploy/mosquitto: packet size', () => {
+  it('drops a client publishing a packet over the shipped max_packet_size, and keeps serving the others', async () => {
+    const limits = readFileSync('deploy/mosquitto/mosquitto.conf', 'utf8').split('\n').filter((l) => l.startsWith('max_packet_size '));
+    expect(limits).toEqual(['max_packet_size 262144']);
+    const broker = await startMosquitto(undefined, ['allow_anonymous true', ...limits]);
+    try {
+      const big = await connectAsync(broker.url, { clientId: 'big', reconnectPeriod: 0 });
+      const closed = new Promise<void>((done) => big.once('close', () => done()));
+      big.publish('sites/x/y/telemetry', Buffer.alloc(300 * 1024, 0x20), { qos: 0 });
+      await closed;
+      const ok = await connectAsync(broker.url, { clientId: 'ok', reconnectPeriod: 0 });
+      const got = new Promise<string>((done) => ok.once('message', (_t, m: Buffer) => done(m.toString())));
+      await ok.subscribeAsync('sites/#', { qos: 1 });
+      await ok.publishAsync('sites/x/y/telemetry', 'small', { qos: 1 });
+      expect(await got).toBe('small');
+      big.end(true);
+      await ok.endAsync();
+    } finally {
+      await broker.stop();
+    }
   });
 });
