@@ -361,9 +361,9 @@ export class MonitorPipeline {
   private personal<T>(actor: string, origin: string, work: () => T, extra?: () => void): T {
     if (this.storeFailure !== null) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
     const before: BookSnapshot = this.book.snapshot();
-    const pendingAudit = this.pendingAudit.length;
+    const auditBefore = [...this.pendingAudit];
     const result = work();
-    if (this.changed.length === 0 && this.pendingAudit.length === pendingAudit && extra === undefined) return result;
+    if (this.changed.length === 0 && this.pendingAudit.length === auditBefore.length && extra === undefined) return result;
     const events = this.changed;
     this.changed = [];
     const batch = this.batchOf(events, actor, origin);
@@ -374,7 +374,7 @@ export class MonitorPipeline {
       });
     } catch (err) {
       this.book.rollback(before);
-      this.pendingAudit.splice(pendingAudit);
+      this.pendingAudit = auditBefore;
       this.deps.log.error({ err, actor }, 'alarm store refused a person\'s action; nothing applied');
       throw new AlarmStoreUnavailable(`the alarm store refused the change (${err instanceof Error ? err.message : String(err)}); nothing was changed, try again`);
     }
