@@ -57,4 +57,26 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     ws2.close();
     await gw.endAsync();
   });
+
+  it('after a restart the rule core goes on from the newest stored readings: a fan reported running before it still counts', async () => {
+    const config = testConfig();
+    const first = await startMonitor(config);
+    running.push(first);
+    const gateway = await connectAsync(first.mqttUrl, { clientId: 'embedded-e2e-fan' });
+    await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-FAN', value: 1 }, { point: 'DC1-SPARK', value: 0 }] }), { qos: 1 });
+    await gateway.endAsync();
+    await first.close();
+    running.pop();
+
+    const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });
+    running.push(second);
+    const ws = await RecordingWsClient.connect(`${second.url.replace('http', 'ws')}/ws`);
+    await ws.waitFor((f) => f.type === 'snapshot');
+    const gw = await connectAsync(second.mqttUrl, { clientId: 'embedded-e2e-fan2' });
+    await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-SPARK', value: 3 }] }), { qos: 1 });
+    const composite = await ws.waitFor((f) => f.type === 'alarm' && (f.alarm as Alarm).condition === 'composite');
+    expect(composite.alarm).toMatchObject({ name: 'spark-while-running', originatorCode: 'DC-1', status: 'ACTIVE_UNACK' });
+    ws.close();
+    await gw.endAsync();
+  });
 });

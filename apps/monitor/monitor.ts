@@ -125,6 +125,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     ingest.start();
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
+    await pipeline.seedFromStore();
     const started = pipeline;
     closers.push(() => started.stop());
     if (!(await ingest.whenSubscribed(options.brokerWaitMs ?? 5000))) {

@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject, interval } from 'rxjs';
-import type { Alarm, AuditLog, AuditRecord, ConditionChange, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, Originator, RawMessage, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, AuditLog, AuditRecord, ConditionChange, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, Originator, RawMessage, Reading, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook, RiskBoard, type Action, type ActionResult, type BookSnapshot, type RiskChange } from '#libs/alarms/index.js';
@@ -77,6 +77,8 @@ function auditRecord({ kind, alarm: a }: AlarmEvent, actor: string, origin: stri
   return { at: a.updatedAt, actor, origin, action: kind, alarmId: a.id, detail };
 }
 const POWER_INTERVALS_KEPT = 192;
+/** Stored readings older than this are not taken as a point's present value after a restart. */
+const SEED_WINDOW_MS = 86_400_000;
 
 function pointAudit(enterpriseCode: string, pointCode: string, action: 'out_of_service' | 'in_service', actor: string, origin: string, detail: Record<string, unknown>): AuditRecord {
   return { at: new Date().toISOString(), actor, origin, action, alarmId: `point:${enterpriseCode}/${pointCode}`, detail };
@@ -232,6 +234,26 @@ export class MonitorPipeline {
       this.deps.log.error({ err, during: what }, 'internal error contained');
       this.deps.metrics.internalErrors.inc({ during: 'timer' });
     }
+  }
+
+  /**
+   * After a restart: the rule core takes each point's newest stored reading of the last day as its present value
+   * (docs/safety.md), so an on-delay or a composite clause that only it knew goes on. A store that cannot answer
+   * costs that, not the boot.
+   */
+  async seedFromStore(now = Date.now()): Promise<void> {
+    let readings: Reading[];
+    try {
+      readings = await this.deps.seriesStore.latest(this.deps.registry.registry.allPoints(), now - SEED_WINDOW_MS);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'newest stored readings not available; the rule core starts from the active alarms only');
+      return;
+    }
+    this.guarded('seed from the series store', () => {
+      this.engine.seed(readings, now, (c) => this.onCondition(c));
+      if (this.changed.length > 0) this.commitAlarms();
+    });
+    this.deps.log.info({ points: readings.length }, 'rule core seeded with the newest stored readings');
   }
 
   /** Closed 15-minute power intervals of an enterprise, oldest first (empty without electricity monitoring). */

@@ -526,6 +526,11 @@ export interface SeriesStore {
   write(batch: ReadingBatch, onAccepted: () => void): void;
   /** History of one point; both stores answer the same query alike (see the contract tests). */
   query(q: SeriesQuery): Promise<SeriesResult>;
+  /**
+   * The newest stored reading of each given point taken at or after `since` (epoch ms), for the rule core to go on
+   * from after a restart; points without one are left out.
+   */
+  latest(points: readonly Point[], since: number): Promise<Reading[]>;
   /** Alarm changes as a series of their own (for chart annotations), where the store keeps one. */
   recordAlarmEvents(events: readonly AlarmEvent[]): void;
   flush(): Promise<void>;

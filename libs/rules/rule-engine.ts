@@ -385,6 +385,25 @@ export class RuleEngine {
   }
 
   /**
+   * After a restore: the newest stored reading of each point, evaluated as the point's present value so that what
+   * only the rule core knew before the restart comes back — an on-delay that was running (it restarts now), the last
+   * value a composite clause reads. Gateways and clocks are left alone: these readings are not news from a gateway.
+   */
+  seed(readings: ReadingBatch, now: number, emit: Emit): void {
+    this.emitOut = emit;
+    const at = this.monotonic(now);
+    for (const r of [...readings].sort((a, b) => a.ts - b.ts)) {
+      if (r.ts > now) continue;
+      try {
+        const st = this.states.get(r.point) ?? this.stateOf(r.point, at);
+        if (r.ts > st.lastTs) this.evaluate(st, r, at);
+      } catch (error) {
+        this.contain({ error, during: 'reading', reading: r });
+      }
+    }
+  }
+
+  /**
    * After a registry reload: each point's state moves to its new version, so alarms in force stay in force and the
    * next reading is judged by the new settings; points no longer registered are forgotten.
    */

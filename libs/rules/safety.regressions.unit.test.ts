@@ -162,3 +162,37 @@ describe('composite rules and the clock', () => {
     expect(composite.at(-1) ?? null).toBeNull();
   });
 });
+
+describe('restart: what only the rule core knew', () => {
+  it('a point reporting by exception whose on-delay ran at the restart is raised once it has passed again, from its stored reading', () => {
+    const p = aPoint({ samplePeriodS: 10, onDelayS: 30, limits: LIMITS });
+    const engine = new RuleEngine(aRuleContext([p], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
+    engine.restore([]);
+    const s = screen();
+    engine.seed([aReading(p, 60, T - 20_000)], T, s.emit);
+    engine.tick(T + 25_000, s.emit);
+    expect(s.out).toEqual([]);
+    engine.tick(T + 30_000, s.emit);
+    expect(s.brief()).toEqual([`${p.code}:limit_high:HH`]);
+  });
+
+  it('a composite clause reads the last stored value of a point that reported before the restart', () => {
+    const fan = aPoint({ code: 'FAN', type: 'state', range: null, limits: { ll: null, l: null, h: null, hh: null } });
+    const spark = aPoint({ code: 'SPARK', type: 'spark', range: null, limits: { ll: null, l: null, h: null, hh: 1 } });
+    const rule: CompositeRule = { enterpriseCode: fan.enterpriseCode, hazardSourceCode: fan.hazardSourceCode, name: 'spark-while-running', message: 'spark while the fan runs', severity: 'critical', onDelayS: 0, clauses: [{ points: [fan], test: { kind: 'equals', value: 1 } }, { points: [spark], test: { kind: 'above', value: 0 } }] };
+    const engine = new RuleEngine(aRuleContext([fan, spark], { composites: [rule], gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
+    const s = screen();
+    engine.seed([aReading(fan, 1, T - 3_600_000), aReading(spark, 0, T - 60_000)], T, s.emit);
+    engine.readings([aReading(spark, 3, T + 1000)], T + 1000, s.emit);
+    expect(s.brief()).toContain(`${fan.hazardSourceCode}:composite:ACTIVE`);
+  });
+
+  it('a seeded reading older than a live one already taken changes nothing', () => {
+    const p = aPoint({ limits: LIMITS });
+    const engine = new RuleEngine(aRuleContext([p], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
+    const s = screen();
+    engine.readings([aReading(p, 20, T)], T, s.emit);
+    engine.seed([aReading(p, 60, T - 5000)], T + 10, s.emit);
+    expect(s.out).toEqual([]);
+  });
+});

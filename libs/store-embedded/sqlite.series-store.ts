@@ -1,4 +1,4 @@
-import type { AggregateSample, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { AggregateSample, Point, RawSample, Reading, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 export interface StoredReading {
@@ -21,6 +21,7 @@ export class SqliteSeriesStore implements SeriesStore {
   private commitScheduled = false;
   private lastError: string | null = null;
   private readonly rawQuery;
+  private readonly newest;
   private readonly bucketQuery;
 
   private readonly pruneTimer: NodeJS.Timeout | null = null;
@@ -52,6 +53,9 @@ export class SqliteSeriesStore implements SeriesStore {
         FROM readings WHERE enterprise = @e AND point = @p AND ts BETWEEN @from AND @to AND bad = 0 GROUP BY bucket) g
       JOIN readings r ON r.enterprise = @e AND r.point = @p AND r.ts = g.lastTs
       ORDER BY g.bucket`);
+    this.newest = this.db.prepare<[string, string, number], { ts: number; value: number; bad: number }>(
+      'SELECT ts, value, bad FROM readings WHERE enterprise = ? AND point = ? AND ts >= ? ORDER BY ts DESC LIMIT 1',
+    );
     this.insertAll = this.db.transaction((batches: readonly ReadingBatch[]) => {
       for (const batch of batches) for (const r of batch) insert.run(r.point.enterpriseCode, r.point.code, Math.round(r.ts), r.value, r.quality === 'bad' ? 1 : 0);
     });
@@ -65,6 +69,17 @@ export class SqliteSeriesStore implements SeriesStore {
       this.commitScheduled = false;
       this.commit();
     });
+  }
+
+  /** One look-up by primary key per point: as cheap for a point that reported a second ago as a day ago. */
+  latest(points: readonly Point[], since: number): Promise<Reading[]> {
+    this.commit();
+    const out: Reading[] = [];
+    for (const point of points) {
+      const row = this.newest.get(point.enterpriseCode, point.code, since);
+      if (row) out.push({ point, ts: row.ts, value: row.value, quality: row.bad ? 'bad' : 'good' });
+    }
+    return Promise.resolve(out);
   }
 
   /** Nothing to do: the embedded alarm store (alarms.db) holds every alarm state already. */

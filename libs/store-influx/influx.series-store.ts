@@ -1,6 +1,6 @@
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
-import type { AggregateSample, AlarmEvent, RawSample, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { AggregateSample, AlarmEvent, Point, RawSample, Reading, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { alarmEventLine, toLine } from './line-protocol.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
@@ -93,6 +93,27 @@ export class InfluxSeriesStore implements SeriesStore {
     );
     const samples: AggregateSample[] = rows.map((r) => ({ ts: Number(r[0]), min: Number(r[1]), max: Number(r[2]), mean: Number(r[3]), last: Number(r[4]), count: Number(r[5]) }));
     return { stepMs: q.stepMs, samples, truncated: false };
+  }
+
+  /**
+   * One InfluxQL query for every series: `last(value)` with its `quality`, grouped by enterprise and point. Readings
+   * still in the outage buffer are not seen (they are newer than what InfluxDB holds only during an outage).
+   */
+  async latest(points: readonly Point[], since: number): Promise<Reading[]> {
+    if (points.length === 0) return [];
+    const statement = `SELECT last(value), quality FROM reading WHERE time >= ${Math.floor(since)}ms GROUP BY enterprise, point`;
+    const path = `/query?db=${encodeURIComponent(this.opts.db)}&epoch=ms&q=${encodeURIComponent(statement)}`;
+    const body = (await this.transport.request(path, '', { method: 'GET' })) as { results?: { series?: { tags?: Record<string, string>; values: unknown[][] }[]; error?: string }[] };
+    const result = body.results?.[0];
+    if (result?.error) throw new Error(`InfluxQL: ${result.error}`);
+    const byKey = new Map(points.map((p) => [`${p.enterpriseCode}/${p.code}`, p]));
+    const out: Reading[] = [];
+    for (const series of result?.series ?? []) {
+      const point = byKey.get(`${series.tags?.enterprise ?? ''}/${series.tags?.point ?? ''}`);
+      const row = series.values[0];
+      if (point && row) out.push({ point, ts: Number(row[0]), value: Number(row[1]), quality: row[2] === 'bad' ? 'bad' : 'good' });
+    }
+    return out;
   }
 
   /** Alarm changes go through the same spool as readings, as measurement `alarm`. */

@@ -44,4 +44,24 @@ export function seriesStoreContract(open: () => Promise<SeriesStore>): void {
     expect((await store.query({ ...q, stepMs: 60_000, from: t0 - 3_600_000, to: t0 - 1 })).samples).toEqual([]);
     await store.close();
   });
+
+  it('gives the newest reading of each point since a time, for the rule core after a restart (contract)', async () => {
+    const store = await open();
+    // A day after the history test's readings, which a store opened again may still hold.
+    const t1 = t0 + 86_400_000;
+    const quiet = aPoint({ enterpriseCode: E, code: 'QUIET' });
+    const writes = [aReading(point, 1, t1), aReading(point, 2, t1 + 10_000, 'bad'), aReading(other, 7, t1 + 5000), aReading(quiet, 3, t1 - 86_400_000)];
+    await new Promise<void>((acked) => store.write(writes, acked));
+    await store.flush();
+    const latest = await store.latest([point, other, quiet], t1 - 1000);
+    const byCode = new Map(latest.map((r) => [r.point.code, [r.ts, r.value, r.quality]]));
+    expect(byCode).toEqual(
+      new Map([
+        [point.code, [t1 + 10_000, 2, 'bad']],
+        [other.code, [t1 + 5000, 7, 'good']],
+      ]),
+    );
+    expect(latest.find((r) => r.point.code === point.code)?.point).toBe(point);
+    await store.close();
+  });
 }
