@@ -136,4 +136,16 @@ describe('safety of the alarm path under faults', () => {
     await publish([{ point: 'T102-LT', value: 50 }]);
     await ws.waitFor(alarmWhere({ pointCode: 'T102-LT', status: 'CLEARED_UNACK' }));
   });
+
+  it('a message of thousands of bad readings costs one dead letter per reason, counted in full, and its good reading still alarms', async () => {
+    const bad = Array.from({ length: 3000 }, (_, i) => ({ point: `NOPE-${i}`, value: 1 }));
+    await publish([...bad, { point: 'T102-TE', value: 57 }]);
+    await ws.waitFor(alarmWhere({ pointCode: 'T102-TE', level: 'HH' }));
+    const letters = (await get<DeadLetter[]>('/api/dead-letters?limit=50')).filter((l) => l.reason === 'unknown_point');
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.detail).toBe(`3000 readings, the first: point NOPE-0 is not registered for enterprise ${SUZHOU}`);
+    const gateways = await get<{ enterpriseCode: string; gatewayCode: string; refused: Record<string, number> }[]>('/api/gateways');
+    expect(gateways.find((g) => g.enterpriseCode === SUZHOU && g.gatewayCode === 'GW01')?.refused.unknown_point).toBe(3000);
+    await publish([{ point: 'T102-TE', value: 20 }]);
+  });
 });

@@ -314,7 +314,7 @@ export class MonitorPipeline {
         return;
       }
       case 'telemetry': {
-        for (const r of decoded.rejections) this.deadLetter(msg, r);
+        this.deadLetterReadings(msg, decoded.rejections);
         const { readings } = decoded;
         if (readings.length === 0) {
           msg.ack();
@@ -507,17 +507,35 @@ export class MonitorPipeline {
     this.deps.hub.publishRisk(entries);
   }
 
-  /** `keep`: bytes of the payload kept (an excerpt, or all of it for an internal error, to replay it). */
-  private deadLetter(msg: RawMessage, rejection: Rejection, keep = EXCERPT): void {
+  /**
+   * Readings of one message refused one by one: one dead letter per reason, counting them and naming the first, so
+   * a message of thousands of bad readings costs a few records, not thousands.
+   */
+  private deadLetterReadings(msg: RawMessage, rejections: readonly Rejection[]): void {
+    if (rejections.length === 0) return;
+    const byReason = new Map<DeadLetterReason, Rejection[]>();
+    for (const r of rejections) {
+      const list = byReason.get(r.reason);
+      if (list) list.push(r);
+      else byReason.set(r.reason, [r]);
+    }
+    for (const [reason, list] of byReason) {
+      const detail = list.length === 1 ? list[0]!.detail : `${list.length} readings, the first: ${list[0]!.detail}`;
+      this.deadLetter(msg, { reason, detail }, EXCERPT, list.length);
+    }
+  }
+
+  /** `keep`: bytes of the payload kept (an excerpt, or all of it for an internal error, to replay it); `count`: readings refused. */
+  private deadLetter(msg: RawMessage, rejection: Rejection, keep = EXCERPT, count = 1): void {
     // Labels and counts only for registered gateways, so arbitrary topics cannot grow them without bound.
     const [, e = '', g = ''] = msg.topic.split('/');
     const registered = msg.topic.startsWith('sites/') && this.deps.registry.registry.findGateway(e, g) !== undefined;
     const enterprise = registered ? e : UNREGISTERED;
     const gateway = registered ? g : UNREGISTERED;
-    this.deps.metrics.deadLetters.inc({ reason: rejection.reason, enterprise, gateway });
+    this.deps.metrics.deadLetters.inc({ reason: rejection.reason, enterprise, gateway }, count);
     const key = `${enterprise}/${gateway}`;
     const counts = this.refusals.get(key) ?? {};
-    counts[rejection.reason] = (counts[rejection.reason] ?? 0) + 1;
+    counts[rejection.reason] = (counts[rejection.reason] ?? 0) + count;
     this.refusals.set(key, counts);
     const letter: DeadLetter = {
       reason: rejection.reason,
