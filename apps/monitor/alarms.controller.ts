@@ -141,7 +141,7 @@ export class AlarmsController {
     const enterprises = regionCode === undefined ? undefined : new Set(this.rt.registry.registry.queryEnterprises({ regionCode }).map((e) => e.code));
     const keep = (a: Alarm): boolean => (q.enterpriseCode === undefined || a.enterpriseCode === q.enterpriseCode) && (enterprises === undefined || enterprises.has(a.enterpriseCode));
     const raised = this.rt.alarmStore.query({ state: 'all', from, to, offset: 0, limit: REPORT_MAX_ALARMS }).items.filter(keep);
-    const open = this.rt.pipeline.book.openAlarms().filter(keep);
+    const open = this.rt.alarmStore.query({ state: 'open', offset: 0, limit: REPORT_MAX_ALARMS }).items.filter(keep);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...alarmReport(raised, open, { from, to, now, utcOffsetMin: 480 }) };
   }
 

@@ -113,7 +113,9 @@ export class MonitorPipeline {
   private readonly power = new Map<string, PowerInterval[]>();
 
   constructor(private readonly deps: PipelineDeps) {
-    this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region, undefined, deps.alarmStore.loadMaintenance());
+    this.book = new AlarmBook(deps.alarmStore.loadOpen(), deps.escalation, (e) => deps.registry.registry.findEnterprise(e)?.region, undefined, deps.alarmStore.loadMaintenance(), {
+      lookup: (id) => deps.alarmStore.get(id),
+    });
     this.engine = new RuleEngine(deps.registry.registry.ruleContext(), Date.now(), deps.ruleOptions);
     this.engine.restore(this.book.conditions());
     this.risk = new RiskBoard(deps.riskWeights, deps.registry.registry);

@@ -14,14 +14,25 @@ export interface BookSnapshot {
   readonly maintenance: ReadonlyMap<string, MaintenanceWindow>;
 }
 
+/** Where alarms no longer held in memory are found (the alarm store), and how many cleared ones memory holds. */
+export interface BookOptions {
+  readonly lookup?: (id: string) => Alarm | undefined;
+  readonly maxClearedInMemory?: number;
+}
+
 /**
  * Every alarm not yet closed: one active alarm per condition key (raised on the first change, updated in place
  * while active, cleared when the rule core reports the condition gone), plus cleared alarms still waiting for
  * acknowledgement or disposal. Lifecycle actions and the clock (escalation, end of shelving) act on them here.
+ * Memory holds every active alarm and the most recent cleared ones; older cleared alarms, which nothing but a
+ * person's action touches, are looked up in the store, so a flapping source cannot grow memory without bound.
  */
 export class AlarmBook {
   private readonly active = new Map<string, Alarm>();
   private readonly open = new Map<string, Alarm>();
+  private cleared = 0;
+  private readonly lookup: (id: string) => Alarm | undefined;
+  private readonly maxCleared: number;
   /** Points out of service, by `enterprise/point`. */
   private readonly maintenance = new Map<string, MaintenanceWindow>();
 
@@ -31,11 +42,11 @@ export class AlarmBook {
     private readonly regionOf: (enterpriseCode: string) => Region | undefined = () => undefined,
     private readonly newId: () => string = randomUUID,
     maintenance: readonly MaintenanceWindow[] = [],
+    options: BookOptions = {},
   ) {
-    for (const a of openAlarms) {
-      this.open.set(a.id, a);
-      if (a.clearedAt === null) this.active.set(a.key, a);
-    }
+    this.lookup = options.lookup ?? (() => undefined);
+    this.maxCleared = options.maxClearedInMemory ?? 2000;
+    for (const a of openAlarms) this.hold(a);
     for (const w of maintenance) this.maintenance.set(`${w.enterpriseCode}/${w.pointCode}`, w);
   }
 
@@ -167,7 +178,7 @@ export class AlarmBook {
 
   /** A person's action on an open alarm; refused with a reason when its state does not allow it. */
   act(id: string, action: Action, at: string): ActionResult {
-    const alarm = this.open.get(id);
+    const alarm = this.find(id);
     if (!alarm) return { ok: false, refusal: { kind: 'not_found', reason: `no open alarm ${id}` } };
     const outcome = act(alarm, action, at, this.policy);
     if (!outcome.ok) return outcome;
@@ -214,6 +225,7 @@ export class AlarmBook {
       mine.clear();
       for (const [k, v] of saved) mine.set(k, v);
     }
+    this.cleared = [...this.open.values()].filter((a) => a.clearedAt !== null).length;
     this.maintenance.clear();
     for (const [k, v] of s.maintenance) this.maintenance.set(k, v);
   }
@@ -231,12 +243,17 @@ export class AlarmBook {
     return [...this.active.values()];
   }
 
+  /** The open alarms memory holds: every active one and the most recent cleared ones (the store has them all). */
   openAlarms(): Alarm[] {
     return [...this.open.values()];
   }
 
+  /** An open alarm, from memory or (a cleared one memory let go of) from the store. */
   find(id: string): Alarm | undefined {
-    return this.open.get(id);
+    const held = this.open.get(id);
+    if (held) return held;
+    const stored = this.lookup(id);
+    return stored && stored.closedAt === null ? stored : undefined;
   }
 
   /** The conditions in force, for the rule core to continue from after a restart. */
@@ -245,11 +262,29 @@ export class AlarmBook {
   }
 
   private keep(outcome: Done): AlarmEvent[] {
-    const { alarm } = outcome;
-    if (alarm.closedAt !== null) this.open.delete(alarm.id);
-    else this.open.set(alarm.id, alarm);
-    if (alarm.clearedAt === null) this.active.set(alarm.key, alarm);
-    return outcome.events.map((kind: AlarmEventKind) => ({ kind, alarm }));
+    this.hold(outcome.alarm);
+    return outcome.events.map((kind: AlarmEventKind) => ({ kind, alarm: outcome.alarm }));
+  }
+
+  private hold(alarm: Alarm): void {
+    const before = this.open.get(alarm.id);
+    if (before && before.clearedAt !== null) this.cleared--;
+    this.open.delete(alarm.id);
+    if (alarm.closedAt !== null) return;
+    // Set anew, so the oldest cleared alarms come first when memory lets some go.
+    this.open.set(alarm.id, alarm);
+    if (alarm.clearedAt === null) {
+      this.active.set(alarm.key, alarm);
+      return;
+    }
+    this.cleared++;
+    if (this.cleared <= this.maxCleared) return;
+    for (const [id, a] of this.open) {
+      if (this.cleared <= this.maxCleared) break;
+      if (a.clearedAt === null) continue;
+      this.open.delete(id);
+      this.cleared--;
+    }
   }
 }
 

@@ -28,6 +28,10 @@ function ok(r: ActionResult): Alarm {
   if (!r.ok) throw new Error(r.refusal.reason);
   return r.alarm;
 }
+function ok2(r: ActionResult): AlarmEvent[] {
+  if (!r.ok) throw new Error(r.refusal.reason);
+  return r.events;
+}
 function refused(r: ActionResult): string {
   if (r.ok) throw new Error('expected a refusal');
   return `${r.refusal.kind}: ${r.refusal.reason}`;
@@ -129,6 +133,22 @@ describe('AlarmBook: the closed loop', () => {
     expect(kinds(rise)).toEqual(['update', 'unshelve']);
     expect(rise[0]!.alarm).toMatchObject({ level: 'HH', severity: 'critical', shelved: null });
     expect(kinds(b.tick(T0 + 600_000))).toEqual(['escalate']);
+  });
+
+  it('holds every active alarm and only the most recent cleared ones in memory; an older cleared one is acted on from the store', () => {
+    const stored = new Map<string, Alarm>();
+    let n = 0;
+    const b = new AlarmBook([], POLICY, () => REGION, () => `a${++n}`, [], { lookup: (id) => stored.get(id), maxClearedInMemory: 2 });
+    const keep = (events: AlarmEvent[]): void => events.forEach((e) => stored.set(e.alarm.id, e.alarm));
+    for (let i = 0; i < 5; i++) {
+      keep(b.apply(limit(null, 'HH', 55, T0 + i * 2000)));
+      keep(b.apply(limit('HH', null, 30, T0 + i * 2000 + 1000)));
+    }
+    keep(b.apply(limit(null, 'H', 45, T0 + 20_000)));
+    expect(b.openAlarms().map((a) => `${a.id}:${a.status}`)).toEqual(['a4:CLEARED_UNACK', 'a5:CLEARED_UNACK', 'a6:ACTIVE_UNACK']);
+    expect(b.find('a1')).toMatchObject({ id: 'a1', status: 'CLEARED_UNACK' });
+    expect(kinds(ok2(b.act('a1', { kind: 'ack', by: 'li' }, at(30))))).toEqual(['ack']);
+    expect(b.openAlarms()).toHaveLength(3);
   });
 
   it('escalates an unacknowledged alarm to the county, then the city, of the enterprise; not once acknowledged', () => {
