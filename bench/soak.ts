@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sentinel-soak-'));
   const [port, mqttPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--max-old-space-size=96', '--max-semi-space-size=2', resolve('dist/apps/monitor/main.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal', CHATTER_MAX_TRANSITIONS: '0', FLOOD_MAX_ALARMS: '0' },
+    // The shipped settings: chatter and flood protection on, as they would meet a hostile gateway.
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const monitor = { exited: null as number | null };
@@ -41,15 +42,17 @@ async function main(): Promise<void> {
   const end = Date.now() + MINUTES * 60_000;
   let alarmsSent = 0;
   let oversizeRefused = 0;
-  const samples: { min: number; rss: number }[] = [];
+  const samples: { min: number; rss: number; heap: number }[] = [];
   const start = Date.now();
 
   const healthy = (async () => {
+    // T101-TE crosses HH every two minutes (slower than chatter: at most 3 transitions in 5 min), the rest stays in band.
+    const started = Date.now();
     for (let i = 0; Date.now() < end; i++) {
-      const hot = i % 100 === 0;
-      if (hot) alarmsSent++;
-      const readings = ['T101-PT', 'T101-LT', 'T102-TE', 'T102-LT'].map((point) => ({ point, value: 10 + (i % 5) }));
-      readings.push({ point: 'T101-TE', value: Math.floor(i / 100) % 2 === 0 ? 60 : 20 });
+      const phase = Math.floor((Date.now() - started) / 120_000);
+      const readings = [{ point: 'T101-PT', value: 5 }, { point: 'T101-LT', value: 50 }, { point: 'T102-TE', value: 20 }, { point: 'T102-LT', value: 50 }];
+      readings.push({ point: 'T101-TE', value: phase % 2 === 1 ? 60 : 20 });
+      if (i > 0 && phase !== alarmsSent) alarmsSent = phase;
       await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings }), { qos: 1 });
       await sleep(20);
     }
@@ -81,13 +84,17 @@ async function main(): Promise<void> {
       await sleep(50);
     }
   })();
+  const heapMb = async (): Promise<number> => {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    return Number(/^sentinel_nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
+  };
   const sampler = (async () => {
     while (Date.now() < end && monitor.exited === null) {
       await sleep(30_000);
       if (monitor.exited !== null) break;
-      const s = { min: (Date.now() - start) / 60_000, rss: rssMb(child.pid!) };
+      const s = { min: (Date.now() - start) / 60_000, rss: rssMb(child.pid!), heap: await heapMb() };
       samples.push(s);
-      console.log(`${s.min.toFixed(1)} min: RSS ${s.rss.toFixed(0)} MB, alarms of the healthy gateway ${alarmsSeen}`);
+      console.log(`${s.min.toFixed(1)} min: RSS ${s.rss.toFixed(0)} MB, heap used ${s.heap.toFixed(0)} MB, alarm changes of the healthy gateway ${alarmsSeen}`);
     }
   })();
   await Promise.all([healthy, hostileInput, sampler]);
@@ -97,14 +104,16 @@ async function main(): Promise<void> {
   const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
   console.log(
     `soak ${MINUTES} min: monitor ${monitor.exited === null ? 'alive' : `EXITED (${monitor.exited})`}; RSS first 5 min ${avg(firstFive).toFixed(0)} MB, last 5 min ${avg(lastFive).toFixed(0)} MB, max ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB; ` +
-      `alarm changes of the healthy gateway seen ${alarmsSeen} (about ${alarmsSent} sent); oversized publishers dropped ${oversizeRefused}`,
+      `heap used first 5 min ${avg(samples.filter((s) => s.min <= 5).map((s) => s.heap)).toFixed(0)} MB, last 5 min ${avg(samples.filter((s) => s.min >= MINUTES - 5).map((s) => s.heap)).toFixed(0)} MB; ` +
+      `alarm changes of the healthy gateway seen ${alarmsSeen} (${alarmsSent} sent); oversized publishers dropped ${oversizeRefused}`,
   );
+  const died = monitor.exited !== null;
   ws.close();
   await Promise.all([gateway.endAsync(), hostile.endAsync()].map((p: Promise<void | MqttClient>) => p.catch(() => undefined)));
   child.kill('SIGTERM');
   await sleep(1000);
   rmSync(dataDir, { recursive: true, force: true });
-  if (monitor.exited !== null) process.exitCode = 1;
+  if (died) process.exitCode = 1;
 }
 
 await main();
