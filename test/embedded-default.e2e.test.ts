@@ -70,8 +70,7 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
 
     const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });
     running.push(second);
-    const ws = await RecordingWsClient.connect(`${second.url.replace('http', 'ws')}/ws`);
-    await ws.waitFor((f) => f.type === 'snapshot');
+    const ws = await RecordingWsClient.ofMonitor(second.url);
     const gw = await connectAsync(second.mqttUrl, { clientId: 'embedded-e2e-fan2' });
     await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-SPARK', value: 3 }] }), { qos: 1 });
     const composite = await ws.waitFor((f) => f.type === 'alarm' && (f.alarm as Alarm).condition === 'composite');

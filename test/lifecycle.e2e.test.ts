@@ -77,8 +77,7 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
   });
 
   it('raises, escalates to the county, survives kill -9 with its pending escalation, reaches the city, then is acknowledged, disposed and closed', async () => {
-    let ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
-    await ws.waitFor((f) => f.type === 'snapshot');
+    let ws = await RecordingWsClient.ofMonitor(monitor.url);
     const raisedAt = Date.now();
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: raisedAt, readings: [{ point: 'T101-TE', value: 56 }] }), { qos: 1 });
     const raise = await ws.waitFor(alarmEvent('raise', (a) => a.pointCode === 'T101-TE'));
@@ -171,8 +170,7 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect((await post(`${monitor.url}/api/points/${E}/NOPE/out-of-service`, { by: 'li', reason: 'x', forS: 60 })).status).toBe(404);
     expect((await post(`${point}/out-of-service`, { by: 'li', reason: 'x', forS: 0 })).status).toBe(400);
 
-    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
-    await ws.waitFor((f) => f.type === 'snapshot');
+    const ws = await RecordingWsClient.ofMonitor(monitor.url);
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings: [{ point: 'R201-TE', value: 140 }] }), { qos: 1 });
     const raise = await ws.waitFor(alarmEvent('raise', (a) => a.pointCode === 'R201-TE' && a.condition === 'limit_high'));
     expect((raise.alarm as Alarm).outOfService).toMatchObject({ by: 'li', reason: '检修 calibration' });

@@ -23,8 +23,7 @@ describe('rule core in the running monitor (demo sites)', () => {
     mosquitto = await startMosquitto();
     monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url }));
     gateway = await connectAsync(mosquitto.url, { clientId: `rules-e2e-${Date.now()}` });
-    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
-    await ws.waitFor((f) => f.type === 'snapshot');
+    ws = await RecordingWsClient.ofMonitor(monitor.url);
   });
 
   afterAll(async () => {

@@ -26,8 +26,7 @@ describe('safety of the alarm path under faults', () => {
   beforeAll(async () => {
     monitor = await startMonitor(testConfig({ rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 1000, lateWindowS: 300, tickMs: 200 } }));
     gateway = await connectAsync(monitor.mqttUrl, { clientId: `safety-e2e-${Date.now()}` });
-    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
-    await ws.waitFor((f) => f.type === 'snapshot');
+    ws = await RecordingWsClient.ofMonitor(monitor.url);
   });
 
   afterAll(async () => {

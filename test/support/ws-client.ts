@@ -43,6 +43,13 @@ export class RecordingWsClient {
     return client;
   }
 
+  /** A client of the monitor at `httpUrl`'s `/ws`, once its snapshot has come. */
+  static async ofMonitor(httpUrl: string): Promise<RecordingWsClient> {
+    const client = await RecordingWsClient.connect(`${httpUrl.replace('http', 'ws')}/ws`);
+    await client.waitFor((f) => f.type === 'snapshot');
+    return client;
+  }
+
   /** Resolves with the first frame, already received or still to come, that matches. */
   waitFor(match: (f: WsFrame) => boolean): Promise<WsFrame> {
     const seen = this.frames.find(match);
