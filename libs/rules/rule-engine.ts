@@ -129,6 +129,8 @@ export class RuleEngine {
   private readonly delayed = new Set<PointState>();
   /** Points whose latest readings all arrived older than their newest (`lateRun`). */
   private readonly lateRuns = new Set<PointState>();
+  /** Per point, the time of its latest active alarm at a restore: stored readings older than it are not seeded. */
+  private readonly seedFloor = new Map<Point, number>();
   /** Composite rules holding and waiting for their on-delay, for the clock to confirm. */
   private readonly pendingComposites = new Set<CompositeState>();
   private readonly chatter: ChatterGuard;
@@ -355,10 +357,12 @@ export class RuleEngine {
 
   /**
    * State from the alarms still active before a restart, so they are neither raised again nor forgotten:
-   * the next reading clears or keeps them as it would have without the restart.
+   * the next reading clears or keeps them as it would have without the restart. `at` (epoch ms) is when the alarm
+   * last changed: `seed` takes no stored reading of its point from before then (the reading that raised it may still
+   * be in an outage buffer, and an older stored value must not clear or lower it).
    */
-  restore(active: readonly { readonly key: string; readonly level: ConditionLevel }[]): void {
-    for (const { key, level } of active) {
+  restore(active: readonly { readonly key: string; readonly level: ConditionLevel; readonly at?: number }[]): void {
+    for (const { key, level, at } of active) {
       const k = parseConditionKey(key);
       if (!k) continue;
       if (k.kind === 'enterprise' && k.condition === 'alarm_flood') {
@@ -376,6 +380,7 @@ export class RuleEngine {
       const p = this.findPoint(k.enterpriseCode, k.code);
       if (!p) continue;
       const st = this.states.get(p) ?? this.stateOf(p, this.startedAt);
+      if (at !== undefined) this.seedFloor.set(p, Math.max(this.seedFloor.get(p) ?? -Infinity, at));
       if (k.condition === 'limit_high' && (level === 'H' || level === 'HH')) st.high.level = level;
       else if (k.condition === 'limit_low' && (level === 'L' || level === 'LL')) st.low.level = level;
       else st.flags |= POINT_FLAG[k.condition] ?? 0;
@@ -394,6 +399,7 @@ export class RuleEngine {
     const at = this.monotonic(now);
     for (const r of [...readings].sort((a, b) => a.ts - b.ts)) {
       if (r.ts > now) continue;
+      if (r.ts <= (this.seedFloor.get(r.point) ?? -Infinity)) continue;
       try {
         const st = this.states.get(r.point) ?? this.stateOf(r.point, at);
         if (r.ts > st.lastTs) this.evaluate(st, r, at);

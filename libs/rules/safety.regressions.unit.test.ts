@@ -195,4 +195,16 @@ describe('restart: what only the rule core knew', () => {
     engine.seed([aReading(p, 60, T - 5000)], T + 10, s.emit);
     expect(s.out).toEqual([]);
   });
+
+  it('a stored reading older than an active alarm\'s last change neither clears nor lowers it (its reading may still be in the outage buffer)', () => {
+    const p = aPoint({ limits: LIMITS });
+    const engine = new RuleEngine(aRuleContext([p], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
+    engine.restore([{ key: `${p.enterpriseCode}/point:${p.code}/limit_high`, level: 'HH', at: T - 10_000 }]);
+    const s = screen();
+    engine.seed([aReading(p, 20, T - 20_000)], T, s.emit);
+    expect(s.out).toEqual([]);
+    // A live normal reading still clears it.
+    engine.readings([aReading(p, 20, T + 1000)], T + 1000, s.emit);
+    expect(s.brief()).toEqual([`${p.code}:limit_high:-`]);
+  });
 });
