@@ -5,7 +5,7 @@ import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook, RiskBoard, type Action, type ActionResult, type BookSnapshot, type RiskChange } from '#libs/alarms/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
-import { conditionKey, evaluateRules, RuleEngine, type EngineFault, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
+import { boundedByArrival, conditionKey, evaluateRules, RuleEngine, type EngineFault, type EngineOptions, type RuleInput } from '#libs/rules/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import { watchRuleCore, type Metrics } from './metrics.js';
@@ -317,7 +317,8 @@ export class MonitorPipeline {
       }
       case 'telemetry': {
         this.deadLetterReadings(msg, decoded.rejections);
-        const { readings } = decoded;
+        // Stored and evaluated at the same, arrival-bounded times.
+        const readings = decoded.clockAheadMs > 0 ? boundedByArrival(decoded.readings, msg.receivedAt) : decoded.readings;
         if (readings.length === 0) {
           msg.ack();
           return;
@@ -383,6 +384,8 @@ export class MonitorPipeline {
    * refuses it, the book is put back as it was and AlarmStoreUnavailable is thrown: a 200 means it is stored.
    */
   private personal<T>(actor: string, origin: string, work: () => T, extra?: () => void): T {
+    // Changes of the system still waiting (a timer that failed before its commit) are its own, not this person's.
+    if (this.changed.length > 0) this.commitAlarms();
     if (this.storeFailure !== null) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
     const before: BookSnapshot = this.book.snapshot();
     const auditBefore = [...this.pendingAudit];
@@ -399,6 +402,8 @@ export class MonitorPipeline {
     } catch (err) {
       this.book.rollback(before);
       this.pendingAudit = auditBefore;
+      // The board took the action's colours when the batch was made: bring it back to the alarms as they are.
+      this.riskOf(events);
       this.deps.log.error({ err, actor }, 'alarm store refused a person\'s action; nothing applied');
       throw new AlarmStoreUnavailable(`the alarm store refused the change (${err instanceof Error ? err.message : String(err)}); nothing was changed, try again`);
     }

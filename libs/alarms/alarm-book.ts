@@ -257,8 +257,8 @@ export class AlarmBook {
   }
 
   /** The conditions in force, for the rule core to continue from after a restart. */
-  conditions(): { key: string; level: ConditionLevel; at: number }[] {
-    return [...this.active.values()].map((a) => ({ key: a.key, level: a.level, at: Date.parse(a.updatedAt) }));
+  conditions(): { key: string; level: ConditionLevel }[] {
+    return [...this.active.values()].map((a) => ({ key: a.key, level: a.level }));
   }
 
   private keep(outcome: Done): AlarmEvent[] {

@@ -62,7 +62,7 @@ describe('AlarmBook: conditions to alarms', () => {
   it('gives the conditions in force, for the rule core after a restart', () => {
     const b = book();
     b.apply(limit(null, 'HH', 60, 1));
-    expect(b.conditions()).toEqual([{ key: `${E}/point:T101-TE/limit_high`, level: 'HH', at: 1 }]);
+    expect(b.conditions()).toEqual([{ key: `${E}/point:T101-TE/limit_high`, level: 'HH' }]);
   });
 });
 

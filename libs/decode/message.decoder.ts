@@ -42,9 +42,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * and `sites/<enterpriseCode>/<gatewayCode>/status` with `online` / `offline`.
  */
 /**
- * A reading's time is bounded by its arrival: when the message holds readings stamped ahead of `receivedAt` (a
- * gateway clock running fast), all its readings are moved back by the largest lead, keeping their order and
- * spacing, rather than refused: they are stored and evaluated, and `clockAheadMs` says by how much.
+ * Readings stamped ahead of `receivedAt` (a clock running fast) are not refused: `clockAheadMs` says how far ahead
+ * the furthest was, and the time model bounds them by their arrival (`boundedByArrival` in libs/rules).
  */
 export function decodeMessage(topic: string, payload: Buffer, receivedAt: number, points: PointLookup): Decoded {
   const parts = topic.split('/');
@@ -116,9 +115,5 @@ export function decodeMessage(topic: string, payload: Buffer, receivedAt: number
     if (ts > receivedAt) clockAheadMs = Math.max(clockAheadMs, ts - receivedAt);
     readings.push({ point, ts, value, quality });
   }
-  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings: clockAheadMs > 0 ? shifted(readings, clockAheadMs) : readings, rejections, clockAheadMs };
-}
-
-function shifted(readings: readonly Reading[], byMs: number): Reading[] {
-  return readings.map((r) => ({ ...r, ts: r.ts - byMs }));
+  return { kind: 'telemetry', enterpriseCode, gatewayCode, readings, rejections, clockAheadMs };
 }

@@ -5,3 +5,4 @@ export { conditionKey, parseConditionKey, type ParsedKey } from './condition.js'
 export { SlopeWindow } from './slope-window.js';
 export { ISA_CHATTER, type ChatterSettings } from './chatter.guard.js';
 export { ISA_FLOOD, type FloodSettings } from './flood.guard.js';
+export { boundedByArrival } from './arrival.js';

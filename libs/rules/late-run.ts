@@ -27,6 +27,9 @@ export class LateExcursion {
   }
 }
 
+/** Event time per server time up to which a late run may be a clock set back (jitter of a gateway's period included). */
+const SET_BACK_PACE = 1.5;
+
 /** A point's readings arriving older than its newest, in a row with nothing newer: a replayed buffer, or its clock set back. */
 export class LateRun {
   readonly high = new LateExcursion();
@@ -46,12 +49,12 @@ export class LateRun {
 
   /**
    * Whether the run shows a clock set back rather than a replay: for `resetMs` (server clock) the readings' own time
-   * has moved on no faster than about the server's. A replayed buffer runs through its hours in minutes, and a
-   * clock that jumps again restarts the measure; a clock set back keeps stamping as time passes.
+   * has moved on no faster than 1.5 times the server's. A replayed buffer runs through its backlog faster than time
+   * passes, and a clock that jumps again restarts the measure; a clock set back keeps stamping as time passes.
    */
   settledAsSetBack(now: number, resetMs: number): boolean {
     const elapsed = now - this.anchorAt;
-    if (this.last.ts - this.anchorTs > 3 * elapsed) {
+    if (this.last.ts - this.anchorTs > SET_BACK_PACE * elapsed) {
       this.anchorAt = now;
       this.anchorTs = this.last.ts;
       return false;

@@ -17,6 +17,7 @@ import { ChatterGuard, ISA_CHATTER, type ChatterSettings } from './chatter.guard
 import { change, conditionKey, num, parseConditionKey } from './condition.js';
 import { compositeHolds, compositeSlopeWindowS } from './composite.rule.js';
 import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
+import { boundedByArrival } from './arrival.js';
 import { LateRun } from './late-run.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
 import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
@@ -129,8 +130,8 @@ export class RuleEngine {
   private readonly delayed = new Set<PointState>();
   /** Points whose latest readings all arrived older than their newest (`lateRun`). */
   private readonly lateRuns = new Set<PointState>();
-  /** Per point, the time of its latest active alarm at a restore: stored readings older than it are not seeded. */
-  private readonly seedFloor = new Map<Point, number>();
+  /** Points that had an active alarm at a restore: `seed` leaves them to live readings. */
+  private readonly restoredPoints = new Set<Point>();
   /** Composite rules holding and waiting for their on-delay, for the clock to confirm. */
   private readonly pendingComposites = new Set<CompositeState>();
   private readonly chatter: ChatterGuard;
@@ -163,7 +164,7 @@ export class RuleEngine {
     this.emitOut = emit;
     const at = this.monotonic(arrivedAt);
     const lead = leadOf(batch, arrivedAt);
-    const bounded = lead > 0 ? batch.map((r) => ({ ...r, ts: r.ts - lead })) : batch;
+    const bounded = lead > 0 ? boundedByArrival(batch, arrivedAt) : batch;
     const ordered = isOrdered(bounded) ? bounded : [...bounded].sort((a, b) => a.ts - b.ts);
     let gw: GatewayState | undefined;
     let newest = -Infinity;
@@ -357,12 +358,10 @@ export class RuleEngine {
 
   /**
    * State from the alarms still active before a restart, so they are neither raised again nor forgotten:
-   * the next reading clears or keeps them as it would have without the restart. `at` (epoch ms) is when the alarm
-   * last changed: `seed` takes no stored reading of its point from before then (the reading that raised it may still
-   * be in an outage buffer, and an older stored value must not clear or lower it).
+   * the next reading clears or keeps them as it would have without the restart.
    */
-  restore(active: readonly { readonly key: string; readonly level: ConditionLevel; readonly at?: number }[]): void {
-    for (const { key, level, at } of active) {
+  restore(active: readonly { readonly key: string; readonly level: ConditionLevel }[]): void {
+    for (const { key, level } of active) {
       const k = parseConditionKey(key);
       if (!k) continue;
       if (k.kind === 'enterprise' && k.condition === 'alarm_flood') {
@@ -380,7 +379,7 @@ export class RuleEngine {
       const p = this.findPoint(k.enterpriseCode, k.code);
       if (!p) continue;
       const st = this.states.get(p) ?? this.stateOf(p, this.startedAt);
-      if (at !== undefined) this.seedFloor.set(p, Math.max(this.seedFloor.get(p) ?? -Infinity, at));
+      this.restoredPoints.add(p);
       if (k.condition === 'limit_high' && (level === 'H' || level === 'HH')) st.high.level = level;
       else if (k.condition === 'limit_low' && (level === 'L' || level === 'LL')) st.low.level = level;
       else st.flags |= POINT_FLAG[k.condition] ?? 0;
@@ -393,13 +392,15 @@ export class RuleEngine {
    * After a restore: the newest stored reading of each point, evaluated as the point's present value so that what
    * only the rule core knew before the restart comes back — an on-delay that was running (it restarts now), the last
    * value a composite clause reads. Gateways and clocks are left alone: these readings are not news from a gateway.
+   * A point with an active alarm is left to its live readings: a stored value (newest by its own time, which a
+   * clock set back or an outage buffer can make stale) must never clear or lower it.
    */
   seed(readings: ReadingBatch, now: number, emit: Emit): void {
     this.emitOut = emit;
     const at = this.monotonic(now);
     for (const r of [...readings].sort((a, b) => a.ts - b.ts)) {
       if (r.ts > now) continue;
-      if (r.ts <= (this.seedFloor.get(r.point) ?? -Infinity)) continue;
+      if (this.restoredPoints.has(r.point)) continue;
       try {
         const st = this.states.get(r.point) ?? this.stateOf(r.point, at);
         if (r.ts > st.lastTs) this.evaluate(st, r, at);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CompositeRule, ConditionChange } from '#libs/contracts/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { aGateway, aPoint, aReading, aRuleContext } from '#libs/testing/builders.js';
+import { boundedByArrival } from './arrival.js';
 import { RuleEngine } from './rule-engine.js';
 
 /**
@@ -17,21 +18,39 @@ function screen(): { out: ConditionChange[]; emit: (c: ConditionChange) => void;
 }
 
 describe('clock lead: a message stamped ahead of its arrival', () => {
-  it('keeps every reading of the message (moved back by the lead), so its last value stands', () => {
+  it('keeps every reading of the message (moved back by its point\'s lead), so its last value stands', () => {
     const p = aPoint({ samplePeriodS: 1, limits: LIMITS });
     const lookup = { findPoint: (_e: string, code: string) => (code === p.code ? p : undefined) };
     const payload = Buffer.from(JSON.stringify({ readings: [{ point: p.code, value: 20, ts: T + 1000 }, { point: p.code, value: 60, ts: T + 2000 }] }));
     const d = decodeMessage(`sites/${p.enterpriseCode}/${p.gatewayCode}/telemetry`, payload, T, lookup);
     if (d.kind !== 'telemetry') throw new Error('not telemetry');
+    const bounded = boundedByArrival(d.readings, T);
+    expect(bounded.map((r) => r.ts)).toEqual([T - 1000, T]);
     const engine = new RuleEngine(aRuleContext([p]), 0);
     const s = screen();
-    engine.readings(d.readings, T, s.emit, d.clockAheadMs);
+    engine.readings(bounded, T, s.emit, d.clockAheadMs);
     expect(s.out.filter((c) => c.condition === 'limit_high').map((c) => c.to)).toEqual(['HH']);
-    // Handed to the engine without the decoder, the engine does the same.
+    // Handed to the engine unbounded, the engine bounds them the same way.
     const alone = new RuleEngine(aRuleContext([p]), 0);
     const s2 = screen();
     alone.readings([aReading(p, 20, T + 500), aReading(p, 60, T + 1500)], T, s2.emit);
     expect(s2.out.filter((c) => c.condition === 'limit_high').map((c) => c.to)).toEqual(['HH']);
+  });
+
+  it('one point with a runaway clock moves only its own readings: the other points of the message keep their times and alarm', () => {
+    const runaway = aPoint({ code: 'RUNAWAY', samplePeriodS: 10 });
+    const a = aPoint({ code: 'A', samplePeriodS: 10, onDelayS: 30, limits: LIMITS });
+    const engine = new RuleEngine(aRuleContext([runaway, a], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
+    const s = screen();
+    for (let i = 0; i < 180; i++) {
+      const at = T + i * 10_000;
+      // The runaway point stamps microseconds where milliseconds are due: ever further ahead.
+      engine.readings([aReading(runaway, 20, at * 1000), aReading(a, 60, at)], at, s.emit);
+      engine.tick(at, s.emit);
+    }
+    expect(boundedByArrival([aReading(runaway, 1, T * 1000), aReading(a, 1, T)], T).map((r) => r.ts)).toEqual([T, T]);
+    expect(s.out.filter((c) => c.condition === 'limit_high').map((c) => `${c.originator.code}:${c.to}`)).toEqual(['A:HH']);
+    expect(engine.stats.clockResets).toBe(0);
   });
 
   it('takes two readings with the same time and different values as new data, a repeated one as a redelivery', () => {
@@ -71,14 +90,16 @@ describe('late readings and clocks set back', () => {
     expect(engine.stats.clockResets).toBe(1);
   });
 
-  it('does not take a slow replay of a buffer for a clock set back: the live HH stays shown', () => {
+  it('does not take a replay of a buffer, even at 2.5 times real time, for a clock set back: the live HH stays shown', () => {
     const p = aPoint({ samplePeriodS: 10, limits: LIMITS });
     const engine = new RuleEngine(aRuleContext([p], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), 0);
     const s = screen();
     engine.readings([aReading(p, 60, T)], T, s.emit);
-    // An hour of normal buffered values replayed at one message a second, nothing live meanwhile.
+    // An hour of normal buffered values replayed at one 10 s sample every second, then at one every 4 s (2.5 times
+    // real time), nothing live meanwhile.
+    let at = T;
     for (let i = 0; i < 360; i++) {
-      const at = T + 1000 + i * 1000;
+      at += i < 180 ? 1000 : 4000;
       engine.readings([aReading(p, 20, T - 3_600_000 + i * 10_000)], at, s.emit);
       if (i % 5 === 0) engine.tick(at, s.emit);
     }
@@ -196,15 +217,16 @@ describe('restart: what only the rule core knew', () => {
     expect(s.out).toEqual([]);
   });
 
-  it('a stored reading older than an active alarm\'s last change neither clears nor lowers it (its reading may still be in the outage buffer)', () => {
+  it('a stored reading never clears or lowers an active alarm (it may be stale: a clock set back, an outage buffer)', () => {
     const p = aPoint({ limits: LIMITS });
     const engine = new RuleEngine(aRuleContext([p], { gateways: [aGateway({ reportingPeriodS: 86_400 })] }), T);
-    engine.restore([{ key: `${p.enterpriseCode}/point:${p.code}/limit_high`, level: 'HH', at: T - 10_000 }]);
+    engine.restore([{ key: `${p.enterpriseCode}/point:${p.code}/limit_high`, level: 'HH' }]);
     const s = screen();
-    engine.seed([aReading(p, 20, T - 20_000)], T, s.emit);
+    // Newest by its own time, yet stale: from before the gateway's clock was set back.
+    engine.seed([aReading(p, 20, T + 3_600_000)], T + 3_600_000, s.emit);
     expect(s.out).toEqual([]);
     // A live normal reading still clears it.
-    engine.readings([aReading(p, 20, T + 1000)], T + 1000, s.emit);
+    engine.readings([aReading(p, 20, T + 3_601_000)], T + 3_601_000, s.emit);
     expect(s.brief()).toEqual([`${p.code}:limit_high:-`]);
   });
 });
