@@ -39,13 +39,18 @@ export class AlarmStoreUnavailable extends Error {
 }
 
 
-/** A condition of the system itself (a store it cannot write), raised or cleared as an alarm of enterprise `system`. */
-function systemChange(code: string, condition: 'storage_unavailable', active: boolean, message: string, ts: number): ConditionChange {
-  const originator: Originator = { kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null };
+/** The system itself (`alarm-store`, `series-store`), as the originator of its own alarms, under enterprise `system`. */
+function systemOriginator(code: string): Originator {
+  return { kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null };
+}
+
+/** A store the system cannot write, raised or cleared as an alarm. */
+function storageChange(code: string, active: boolean, message: string, ts: number): ConditionChange {
+  const originator = systemOriginator(code);
   return {
-    key: conditionKey(originator, condition, null),
+    key: conditionKey(originator, 'storage_unavailable', null),
     originator,
-    condition,
+    condition: 'storage_unavailable',
     name: null,
     from: active ? null : 'ACTIVE',
     to: active ? 'ACTIVE' : null,
@@ -193,9 +198,9 @@ export class MonitorPipeline {
 
   /** Raises or clears a condition of the system (no-op when it already stands so). */
   private systemCondition(code: string, active: boolean, message: string, now: number): void {
-    const key = conditionKey({ kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null }, 'storage_unavailable', null);
+    const key = conditionKey(systemOriginator(code), 'storage_unavailable', null);
     if (active === (this.book.activeOf(key) !== undefined)) return;
-    this.changed.push(...this.book.apply(systemChange(code, 'storage_unavailable', active, message, now), now));
+    this.changed.push(...this.book.apply(storageChange(code, active, message, now), now));
   }
 
   /**
