@@ -3,7 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startMosquitto, type TestService } from '#libs/testing/services.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { login, signedIn } from './support/auth.js';
 import { RecordingWsClient } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91320594MA1WKTRP3E';
 
@@ -18,6 +22,7 @@ describe('broker unreachable at boot', () => {
   it('serves degraded, then connects, subscribes and alarms once the broker comes up', async () => {
     const port = await freePort();
     monitor = await startMonitor(testConfig({ mqttUrl: `mqtt://127.0.0.1:${port}` }), { brokerWaitMs: 200 });
+    fetch = await signedIn(monitor.url);
     const degraded = (await (await fetch(`${monitor.url}/health`)).json()) as { status: string; broker: { connected: boolean } };
     expect(degraded).toMatchObject({ status: 'degraded', broker: { connected: false } });
 
@@ -26,7 +31,7 @@ describe('broker unreachable at boot', () => {
     const healthy = (await (await fetch(`${monitor.url}/health`)).json()) as { status: string };
     expect(healthy.status).toBe('ok');
 
-    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
     const gw = await connectAsync(mosquitto.url, { clientId: 'outage-gw' });
     await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'TF1-GAS1', value: 30 }] }), { qos: 1 });
     const frame = await ws.waitFor((f) => f.type === 'alarm');

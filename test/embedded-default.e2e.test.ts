@@ -4,7 +4,11 @@ import type { Alarm } from '#libs/contracts/index.js';
 import { SqliteSeriesStore } from '#libs/store-embedded/index.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { login, signedIn } from './support/auth.js';
 import { RecordingWsClient } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91370800MA3CD7LN28';
 
@@ -17,8 +21,9 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
   it('alarms from the embedded broker, keeps the series on disk and the alarm across a restart', async () => {
     const config = testConfig();
     const first = await startMonitor(config);
+    fetch = await signedIn(first.url);
     running.push(first);
-    const ws = await RecordingWsClient.connect(`${first.url.replace('http', 'ws')}/ws`);
+    const ws = await RecordingWsClient.connect(`${first.url.replace('http', 'ws')}/ws`, (await login(first.url)).token);
     const gateway = await connectAsync(first.mqttUrl, { clientId: 'embedded-e2e-gw' });
     await gateway.publishAsync(`sites/${E}/GW01/status`, 'online', { qos: 1, retain: true });
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: 1_795_000_000_000, readings: [{ point: 'DC1-TE', value: 72 }] }), { qos: 1 });
@@ -46,11 +51,12 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     await series.close();
 
     const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });
+    fetch = await signedIn(second.url);
     running.push(second);
     const active = (await (await fetch(`${second.url}/api/alarms?status=active`)).json()) as Alarm[];
     expect(active).toEqual([expect.objectContaining({ id: (frame.alarm as Alarm).id, pointCode: 'DC1-TE' })]);
     const gw = await connectAsync(second.mqttUrl, { clientId: 'embedded-e2e-gw2' });
-    const ws2 = await RecordingWsClient.connect(`${second.url.replace('http', 'ws')}/ws`);
+    const ws2 = await RecordingWsClient.connect(`${second.url.replace('http', 'ws')}/ws`, (await login(second.url)).token);
     await gw.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-TE', value: 40 }] }), { qos: 1 });
     const cleared = await ws2.waitFor((f) => f.type === 'alarm');
     expect(cleared.alarm).toMatchObject({ id: (frame.alarm as Alarm).id, status: 'CLEARED_UNACK' });
@@ -61,6 +67,7 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
   it('after a restart the rule core goes on from the newest stored readings: a fan reported running before it still counts', async () => {
     const config = testConfig();
     const first = await startMonitor(config);
+    fetch = await signedIn(first.url);
     running.push(first);
     const gateway = await connectAsync(first.mqttUrl, { clientId: 'embedded-e2e-fan' });
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-FAN', value: 1 }, { point: 'DC1-SPARK', value: 0 }] }), { qos: 1 });
@@ -69,6 +76,7 @@ describe('the zero-set-up default: embedded broker and embedded stores', () => {
     running.pop();
 
     const second = await startMonitor({ ...config, mqttClientId: `${config.mqttClientId}-2` });
+    fetch = await signedIn(second.url);
     running.push(second);
     const ws = await RecordingWsClient.ofMonitor(second.url);
     const gw = await connectAsync(second.mqttUrl, { clientId: 'embedded-e2e-fan2' });

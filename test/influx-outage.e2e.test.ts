@@ -3,6 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
 import { testConfig } from './support/monitor-config.js';
+import { signedIn } from './support/auth.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91320594MA1WKTRP3E';
 const POINTS = ['T101-TE', 'T101-PT', 'T101-LT', 'T102-TE', 'T102-LT'];
@@ -21,6 +25,7 @@ describe('InfluxDB outage under load', () => {
   it('loses no reading when influxd is stopped for 60 s while gateways keep publishing', { timeout: 240_000 }, async () => {
     [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
     monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'outage', token: null, downsample: true } }));
+    fetch = await signedIn(monitor.url);
     const gateway = await connectAsync(mosquitto.url, { clientId: 'outage-gw' });
     const t0 = Date.now() - 3_600_000;
     let sent = 0;

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm, AuditEntry, RiskHistoryEntry } from '#libs/contracts/index.js';
 import { freePort, startMosquitto, type TestService } from '#libs/testing/services.js';
 import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
+import { login, signedIn, TEST_ADMIN_PASSWORD } from './support/auth.js';
+
+/** Signed in as the seeded admin once the monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91320594MA1WKTRP3E';
 
@@ -23,7 +27,7 @@ class MonitorProcess {
     this.child = child;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`monitor exited with ${child.exitCode} during start`);
-      const up = await fetch(`${this.url}/health`).then((r) => r.ok, () => false);
+      const up = await globalThis.fetch(`${this.url}/health`).then((r) => r.ok, () => false);
       if (up) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -64,9 +68,10 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     );
     dataDir = mkdtempSync(join(tmpdir(), 'sentinel-lifecycle-data-'));
     monitor = new MonitorProcess(
-      { PORT: String(await freePort()), HOST: '127.0.0.1', MQTT_URL: mosquitto.url, DATA_DIR: dataDir, CONFIG_DIR: configDir, CONFIG_WATCH: '0', SIMULATE: '0', RULE_TICK_MS: '200', LOG_LEVEL: 'error', MQTT_CLIENT_ID: 'lifecycle-e2e' },
+      { PORT: String(await freePort()), HOST: '127.0.0.1', MQTT_URL: mosquitto.url, DATA_DIR: dataDir, CONFIG_DIR: configDir, CONFIG_WATCH: '0', SIMULATE: '0', RULE_TICK_MS: '200', LOG_LEVEL: 'error', MQTT_CLIENT_ID: 'lifecycle-e2e', SENTINEL_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
     );
     await monitor.start();
+    fetch = await signedIn(monitor.url);
     gateway = await connectAsync(mosquitto.url, { clientId: 'lifecycle-gw' });
   }, 120_000);
 
@@ -95,7 +100,7 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     // kill -9 between the county and the city step: the alarm, its escalation and the audit chain must survive.
     await monitor.kill9();
     await monitor.start();
-    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
     const snapshot = await ws.waitFor((f) => f.type === 'snapshot');
     expect((snapshot.alarms as Alarm[]).map((a) => a.id)).toContain(id);
     const city = await ws.waitFor(alarmEvent('escalate', (a) => a.id === id));
@@ -108,23 +113,23 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
     expect(Date.parse(steps[1]!.at) - raisedAt).toBeGreaterThanOrEqual(5000);
 
     const base = `${monitor.url}/api/alarms/${id}`;
-    expect((await post(`${base}/dispose`, { by: 'wang', cause: 'c', action: 'a', handler: 'wang' })).status).toBe(409);
-    const ack = await post(`${base}/ack`, { by: '王工 wang' });
-    expect(ack).toMatchObject({ status: 200, body: { status: 'ACTIVE_ACK', acknowledged: { by: '王工 wang' } } });
-    const again = await post(`${base}/ack`, { by: 'li' });
+    expect((await post(`${base}/dispose`, { cause: 'c', action: 'a', handler: 'wang' })).status).toBe(409);
+    const ack = await post(`${base}/ack`, {});
+    expect(ack).toMatchObject({ status: 200, body: { status: 'ACTIVE_ACK', acknowledged: { by: 'admin' } } });
+    const again = await post(`${base}/ack`, {});
     expect(again.status).toBe(409);
-    expect(again.body.message).toMatch(/^already acknowledged by 王工 wang at /);
-    const incomplete = await post(`${base}/dispose`, { by: 'wang', action: 'a', handler: 'wang' });
+    expect(again.body.message).toMatch(/^already acknowledged by admin at /);
+    const incomplete = await post(`${base}/dispose`, { action: 'a', handler: 'wang' });
     expect(incomplete.status).toBe(400);
     expect(incomplete.body.message).toMatch(/^cause: /);
-    const disposed = await post(`${base}/dispose`, { by: 'wang', cause: '冷却水中断 cooling water lost', action: '启用备用泵 standby pump started', handler: '王工 wang' });
+    const disposed = await post(`${base}/dispose`, { cause: '冷却水中断 cooling water lost', action: '启用备用泵 standby pump started', handler: '王工 wang' });
     expect(disposed).toMatchObject({ status: 200, body: { disposal: { handler: '王工 wang' }, closedAt: null } });
 
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings: [{ point: 'T101-TE', value: 20 }] }), { qos: 1 });
     const closed = await ws.waitFor(alarmEvent('close', (a) => a.id === id));
     expect((closed.alarm as Alarm).status).toBe('CLEARED_ACK');
     expect((closed.alarm as Alarm).closedAt).not.toBeNull();
-    expect((await post(`${base}/comments`, { by: 'li', text: 'late' })).status).toBe(409);
+    expect((await post(`${base}/comments`, { text: 'late' })).status).toBe(409);
     await ws.waitFor((f) => f.type === 'risk' && (f.changes as RiskHistoryEntry[]).some((c) => c.hazardSourceCode === 'TF-1' && c.to === 'blue'));
     ws.close();
     const history = (await (await fetch(`${monitor.url}/api/risk/history?enterpriseCode=${E}`)).json()) as RiskHistoryEntry[];
@@ -143,19 +148,19 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
       ['raise', 'system'],
       ['escalate', 'system'],
       ['escalate', 'system'],
-      ['ack', '王工 wang'],
-      ['dispose', 'wang'],
+      ['ack', 'admin'],
+      ['dispose', 'admin'],
       ['clear', 'system'],
       ['close', 'system'],
     ]);
-    expect(trail[3]!.origin).toMatch(/127\.0\.0\.1/);
+    expect(trail[3]!.origin).toMatch(/^127\.0\.0\.1 \(session:[0-9a-f]+\)$/);
     expect(await (await fetch(`${monitor.url}/api/audit/verify`)).json()).toMatchObject({ ok: true, problem: null });
     const closedList = (await (await fetch(`${monitor.url}/api/alarms?state=closed&severity=critical`)).json()) as Alarm[];
     expect(closedList.map((a) => a.id)).toContain(id);
   });
 
   it('answers 404 for an unknown alarm or action and 400 naming a bad query parameter', async () => {
-    expect((await post(`${monitor.url}/api/alarms/nope/ack`, { by: 'x' })).status).toBe(404);
+    expect((await post(`${monitor.url}/api/alarms/nope/ack`, {})).status).toBe(404);
     expect((await post(`${monitor.url}/api/alarms/nope/explode`, {})).status).toBe(404);
     const bad = await fetch(`${monitor.url}/api/alarms?severity=loud`);
     expect(bad.status).toBe(400);
@@ -164,28 +169,28 @@ describe('closed loop in the running monitor: escalation, kill -9, acknowledge, 
 
   it('takes a point out of service: its alarm is recorded with the mark and does not colour the risk map', async () => {
     const point = `${monitor.url}/api/points/${E}/R201-TE`;
-    expect((await post(`${point}/in-service`, { by: 'li' })).status).toBe(409);
-    const window = await post(`${point}/out-of-service`, { by: 'li', reason: '检修 calibration', forS: 600 });
-    expect(window).toMatchObject({ status: 200, body: { pointCode: 'R201-TE', by: 'li', reason: '检修 calibration' } });
-    expect((await post(`${monitor.url}/api/points/${E}/NOPE/out-of-service`, { by: 'li', reason: 'x', forS: 60 })).status).toBe(404);
-    expect((await post(`${point}/out-of-service`, { by: 'li', reason: 'x', forS: 0 })).status).toBe(400);
+    expect((await post(`${point}/in-service`, {})).status).toBe(409);
+    const window = await post(`${point}/out-of-service`, { reason: '检修 calibration', forS: 600 });
+    expect(window).toMatchObject({ status: 200, body: { pointCode: 'R201-TE', reason: '检修 calibration' } });
+    expect((await post(`${monitor.url}/api/points/${E}/NOPE/out-of-service`, { reason: 'x', forS: 60 })).status).toBe(404);
+    expect((await post(`${point}/out-of-service`, { reason: 'x', forS: 0 })).status).toBe(400);
 
     const ws = await RecordingWsClient.ofMonitor(monitor.url);
     await gateway.publishAsync(`sites/${E}/GW01/telemetry`, JSON.stringify({ ts: Date.now(), readings: [{ point: 'R201-TE', value: 140 }] }), { qos: 1 });
     const raise = await ws.waitFor(alarmEvent('raise', (a) => a.pointCode === 'R201-TE' && a.condition === 'limit_high'));
-    expect((raise.alarm as Alarm).outOfService).toMatchObject({ by: 'li', reason: '检修 calibration' });
+    expect((raise.alarm as Alarm).outOfService).toMatchObject({ reason: '检修 calibration' });
     const risk = (await (await fetch(`${monitor.url}/api/risk/hazard-sources?enterpriseCode=${E}`)).json()) as { hazardSourceCode: string; colour: string }[];
     expect(risk.find((r) => r.hazardSourceCode === 'RX-1')?.colour).toBe('blue');
 
-    expect(await post(`${point}/in-service`, { by: 'li' })).toMatchObject({ status: 200, body: { inService: true } });
+    expect(await post(`${point}/in-service`, {})).toMatchObject({ status: 200, body: { inService: true } });
     const back = await ws.waitFor(alarmEvent('in_service', (a) => a.pointCode === 'R201-TE'));
     expect((back.alarm as Alarm).outOfService).toBeNull();
     expect(await (await fetch(`${monitor.url}/api/maintenance`)).json()).toEqual([]);
     ws.close();
     const trail = (await (await fetch(`${monitor.url}/api/audit?alarmId=point:${E}/R201-TE`)).json()) as AuditEntry[];
     expect(trail.map((e) => [e.action, e.actor])).toEqual([
-      ['out_of_service', 'li'],
-      ['in_service', 'li'],
+      ['out_of_service', 'admin'],
+      ['in_service', 'admin'],
     ]);
   });
 

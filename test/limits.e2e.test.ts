@@ -3,7 +3,11 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { login, signedIn } from './support/auth.js';
 import { RecordingWsClient } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91320594MA1WKTRP3E';
 
@@ -11,13 +15,14 @@ describe('bounds on what a client can make the monitor hold', () => {
   let monitor: RunningMonitor;
   beforeAll(async () => {
     monitor = await startMonitor(testConfig());
+    fetch = await signedIn(monitor.url);
   });
   afterAll(async () => {
     await monitor.close();
   });
 
   it('disconnects an MQTT client sending 1 MB to the embedded broker, and keeps ingesting from the others', async () => {
-    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
     const attacker = await connectAsync(monitor.mqttUrl, { clientId: 'limits-e2e-big', reconnectPeriod: 0 });
     const gone = new Promise<void>((resolve) => attacker.once('close', () => resolve()));
     attacker.publish(`sites/${E}/GW01/telemetry`, Buffer.alloc(1 << 20, 0x20), { qos: 1 });
@@ -39,7 +44,7 @@ describe('bounds on what a client can make the monitor hold', () => {
   });
 
   it('closes a WebSocket whose client sends a frame above 64 KiB (1009)', async () => {
-    const ws = new WebSocket(`${monitor.url.replace('http', 'ws')}/ws`);
+    const ws = new WebSocket(`${monitor.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${(await login(monitor.url)).token}` } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -6,7 +6,11 @@ import { filter, firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { login, signedIn } from './support/auth.js';
 import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const E = '91320594MA1WKTRP3E';
 const TELEMETRY = `sites/${E}/GW01/telemetry`;
@@ -32,14 +36,15 @@ describe('registry: REST, reload by an admin, file watch', () => {
   let siteFile: string;
   const publish = (point: string, value: number) => gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point, value }] }), { qos: 1 });
   const reload = (token: string | null) =>
-    fetch(`${monitor.url}/api/registry/reload`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+    globalThis.fetch(`${monitor.url}/api/registry/reload`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   beforeAll(async () => {
     const config = copyOfConfig();
     siteFile = config.siteFile;
     monitor = await startMonitor(testConfig({ configDir: config.dir, adminToken: TOKEN }));
+    fetch = await signedIn(monitor.url);
     gateway = await connectAsync(monitor.mqttUrl, { clientId: 'registry-e2e-gw' });
-    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
   });
   afterAll(async () => {
     ws.close();
@@ -139,7 +144,8 @@ describe('registry: file watch', () => {
   it('reloads when a site file changes (the demo simulator follows) and refuses a broken edit, keeping the registry in force', async () => {
     const { dir, siteFile } = copyOfConfig();
     const monitor = await startMonitor(testConfig({ configDir: dir, configWatch: true, simulate: true, simulatePeriodMs: 50 }));
-    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    fetch = await signedIn(monitor.url);
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
     try {
       const original = readFileSync(siteFile, 'utf8');
       writeFileSync(siteFile, original.replace('      - { code: RX1-H2S', '      - { code: TF1-GAS4, hazardSource: TF-1, gateway: GW01, type: combustible_gas, unit: "%LEL" }\n      - { code: RX1-H2S'));
@@ -166,7 +172,8 @@ describe('registry: a truncated site file', () => {
   it('is refused by the file watcher, so active alarms of the points it lacks stay active; an admin can force it', async () => {
     const { dir, siteFile } = copyOfConfig();
     const monitor = await startMonitor(testConfig({ configDir: dir, configWatch: true }));
-    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`);
+    fetch = await signedIn(monitor.url);
+    const ws = await RecordingWsClient.connect(`${monitor.url.replace('http', 'ws')}/ws`, (await login(monitor.url)).token);
     const gateway = await connectAsync(monitor.mqttUrl, { clientId: 'registry-e2e-truncated-gw' });
     const dust = '91370800MA3CD7LN28';
     try {

@@ -4,7 +4,11 @@ import type { Alarm } from '#libs/contracts/index.js';
 import { startMosquitto, type TestService } from '#libs/testing/services.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { signedIn } from './support/auth.js';
 import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const SUZHOU = '91320594MA1WKTRP3E';
 const JINING = '91370800MA3CD7LN28';
@@ -22,6 +26,7 @@ describe('rule core in the running monitor (demo sites)', () => {
   beforeAll(async () => {
     mosquitto = await startMosquitto();
     monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url }));
+    fetch = await signedIn(monitor.url);
     gateway = await connectAsync(mosquitto.url, { clientId: `rules-e2e-${Date.now()}` });
     ws = await RecordingWsClient.ofMonitor(monitor.url);
   });

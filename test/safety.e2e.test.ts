@@ -5,7 +5,11 @@ import type { SqliteAlarmStore } from '#libs/store-embedded/index.js';
 import type { RuleEngine } from '#libs/rules/index.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
+import { signedIn } from './support/auth.js';
 import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
+
+/** Signed in as the seeded admin once a monitor runs. */
+let fetch: typeof globalThis.fetch = globalThis.fetch;
 
 const SUZHOU = '91320594MA1WKTRP3E';
 
@@ -25,6 +29,7 @@ describe('safety of the alarm path under faults', () => {
 
   beforeAll(async () => {
     monitor = await startMonitor(testConfig({ rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 1000, lateWindowS: 300, tickMs: 200 } }));
+    fetch = await signedIn(monitor.url);
     gateway = await connectAsync(monitor.mqttUrl, { clientId: `safety-e2e-${Date.now()}` });
     ws = await RecordingWsClient.ofMonitor(monitor.url);
   });
@@ -48,7 +53,7 @@ describe('safety of the alarm path under faults', () => {
       expect(health.stores.alarms).toMatchObject({ ok: false });
       expect(health.stores.alarms.detail).toMatch(/readonly|read-only/i);
 
-      const ack = await post(`/api/alarms/${raised.id}/ack`, { by: 'duty officer' });
+      const ack = await post(`/api/alarms/${raised.id}/ack`, {});
       expect(ack.status).toBe(503);
       expect(((await ack.json()) as { message: string }).message).toMatch(/nothing was changed/);
       expect(await get<Alarm>(`/api/alarms/${raised.id}`)).toMatchObject({ acknowledged: null, status: 'ACTIVE_UNACK' });
@@ -74,7 +79,7 @@ describe('safety of the alarm path under faults', () => {
     expect(trail.map((e) => e.action)).toEqual(['raise', 'update', 'clear']);
     expect(await get<{ ok: boolean }>('/api/audit/verify')).toMatchObject({ ok: true });
     // Writable again: a person's action is taken and stored.
-    expect((await post(`/api/alarms/${t101.id}/ack`, { by: 'duty officer' })).status).toBe(200);
+    expect((await post(`/api/alarms/${t101.id}/ack`, {})).status).toBe(200);
   });
 
   it('a rule that throws on one point dead-letters the message as internal_error, flags that point, and leaves every other point alarming', async () => {

@@ -1,7 +1,16 @@
-import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
+import { type Caller, CallerOf, Permit, Public } from './auth/decorators.js';
+import { PERMISSION_TABLE } from './auth/permissions.js';
+
+export interface HealthView {
+  status: 'ok' | 'degraded';
+  broker?: { connected: boolean; embedded: boolean };
+  stores?: { series: StoreHealth; alarms: StoreHealth };
+}
 
 function parseLimit(raw: string | undefined, max: number): number {
   if (raw === undefined) return Math.min(500, max);
@@ -14,15 +23,19 @@ function parseLimit(raw: string | undefined, max: number): number {
 export class HealthController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
 
+  /** Open to all with ok/degraded only; the broker and stores in detail for a signed-in caller. */
   @Get('health')
-  health(): { status: 'ok' | 'degraded'; broker: { connected: boolean; embedded: boolean }; stores: { series: StoreHealth; alarms: StoreHealth } } {
+  @Public()
+  health(@Req() req: IncomingMessage): HealthView {
     const broker = { connected: this.rt.ingest.connected, embedded: this.rt.embeddedBroker };
     const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.pipeline.alarmStoreHealth() };
-    const ok = broker.connected && stores.series.ok && stores.alarms.ok;
-    return { status: ok ? 'ok' : 'degraded', broker, stores };
+    const status = broker.connected && stores.series.ok && stores.alarms.ok ? 'ok' : 'degraded';
+    const subject = this.rt.auth.authenticate(req);
+    return subject !== null && PERMISSION_TABLE.read.includes(subject.role) ? { status, broker, stores } : { status };
   }
 
   @Get('metrics')
+  @Permit('metrics.read')
   @Header('content-type', 'text/plain; version=0.0.4')
   async metrics(): Promise<string> {
     this.rt.metrics.wsClients.set(this.rt.hub.clientCount);
@@ -46,9 +59,11 @@ export class ApiController {
 
   /** Every registered gateway with its last status and what it sent that was refused, plus unregistered senders. */
   @Get('gateways')
-  gateways(): GatewayView[] {
+  @Permit('read')
+  gateways(@CallerOf() caller: Caller): GatewayView[] {
     const refusals = this.rt.pipeline.refusalsByGateway();
-    const out: GatewayView[] = this.rt.registry.registry.allGateways().map((g) => {
+    const visible = this.rt.registry.registry.allGateways().filter((g) => caller.access.sees(g.enterpriseCode));
+    const out: GatewayView[] = visible.map((g) => {
       const status = this.rt.pipeline.gatewayStatus(g.enterpriseCode, g.code);
       return {
         enterpriseCode: g.enterpriseCode,
@@ -61,7 +76,7 @@ export class ApiController {
       };
     });
     const stray = refusals.get(`${UNREGISTERED}/${UNREGISTERED}`);
-    if (stray) {
+    if (stray && caller.access.enterpriseCodes === null) {
       out.push({ enterpriseCode: UNREGISTERED, gatewayCode: UNREGISTERED, registered: false, state: 'unknown', since: null, reportingPeriodS: null, refused: stray });
     }
     return out;
@@ -69,14 +84,22 @@ export class ApiController {
 
   /** The enterprise's 15-minute power profile (last two days) with the usual value of each slot once learned. */
   @Get('enterprises/:code/power-profile')
+  @Permit('read', 'enterprise')
   powerProfile(@Param('code') code: string): { enterpriseCode: string; intervalS: number; intervals: { start: string; kw: number; baselineKw: number | null }[] } {
     if (!this.rt.registry.registry.findEnterprise(code)) throw new NotFoundException(`no enterprise ${code}`);
     const intervals = this.rt.pipeline.powerProfile(code).map((i: PowerInterval) => ({ start: new Date(i.start).toISOString(), kw: i.kw, baselineKw: i.baselineKw }));
     return { enterpriseCode: code, intervalS: 900, intervals };
   }
 
+  /** What gateways sent that was refused; a caller without the whole jurisdiction sees its enterprises' topics only. */
   @Get('dead-letters')
-  deadLetters(@Query('limit') limit: string | undefined): DeadLetter[] {
-    return this.rt.alarmStore.listDeadLetters(parseLimit(limit, 1000));
+  @Permit('dead_letters.read')
+  deadLetters(@Query('limit') limit: string | undefined, @CallerOf() caller: Caller): DeadLetter[] {
+    const all = this.rt.alarmStore.listDeadLetters(parseLimit(limit, 1000));
+    if (caller.access.enterpriseCodes === null) return all;
+    return all.filter((d) => {
+      const enterpriseCode = d.topic.split('/')[1];
+      return enterpriseCode !== undefined && enterpriseCode !== 'system' && caller.access.sees(enterpriseCode);
+    });
   }
 }

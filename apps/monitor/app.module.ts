@@ -1,4 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
 import { AlarmsController } from './alarms.controller.js';
 import { RiskController } from './risk.controller.js';
 import { ApiController, HealthController } from './api.controllers.js';
@@ -11,8 +15,10 @@ export class AppModule {
   static register(runtime: MonitorRuntime): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
-      providers: [{ provide: RUNTIME, useValue: runtime }],
+      // Login attempts: 10 a minute per client address (the LoginThrottle guard applies it to the login route only).
+      imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: 10 }])],
+      controllers: [HealthController, AuthController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
+      providers: [{ provide: RUNTIME, useValue: runtime }, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }
 }

@@ -24,6 +24,8 @@ export function createMetrics() {
     }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
     wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
+    authRefusals: new Counter({ name: 'sentinel_auth_refusals_total', help: 'Requests refused by the front door, by status (401, 403, 415, 429)', labelNames: ['status'] as const, registers: [registry] }),
+    mqttRefusals: new Counter({ name: 'sentinel_mqtt_refusals_total', help: 'Embedded broker refusals of a connect, publish or subscribe', labelNames: ['kind'] as const, registers: [registry] }),
   };
 }
 

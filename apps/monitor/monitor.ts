@@ -21,6 +21,8 @@ import { configureApp } from './configure-app.js';
 import { createMetrics, watchSpool } from './metrics.js';
 import { MonitorPipeline } from './pipeline.js';
 import type { MonitorRuntime } from './runtime.js';
+import { AuthService } from './auth/auth.service.js';
+import { serveMetrics } from './metrics-listener.js';
 
 /** How long 1-min and 15-min aggregates are kept in InfluxDB (5 years). */
 const AGGREGATE_DAYS = 1825;
@@ -32,6 +34,10 @@ export interface RunningMonitor {
   readonly url: string;
   readonly mqttUrl: string;
   readonly log: Logger;
+  /** Set at the first boot: the admin user created, with its password when it was generated (printed once). */
+  readonly initialAdmin: { readonly username: string; readonly password: string | null } | null;
+  /** The unauthenticated /metrics listener's URL when METRICS_PORT is set. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -81,6 +87,9 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     const alarmStore: AlarmStore = sqliteAlarms;
     closers.push(() => alarmStore.close());
     const auditLog = new SqliteAuditLog(sqliteAlarms.db);
+    const auth = new AuthService(join(config.dataDir, 'identity.db'), config.auth ?? {}, config.adminToken, registry, auditLog, log);
+    closers.push(() => auth.close());
+    const initialAdmin = await auth.seedAdmin();
     let seriesStore: SeriesStore;
     if (config.influx) {
       const influx = new InfluxSeriesStore({
@@ -144,7 +153,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);
@@ -153,6 +162,13 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     closers.push(() => hub.close());
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://127.0.0.1:${address.port}`;
+    let metricsUrl: string | null = null;
+    const metricsPort = config.auth?.metricsPort ?? null;
+    if (metricsPort !== null) {
+      const listener = await serveMetrics(metrics, () => hub.clientCount, metricsPort, config.host);
+      closers.push(() => listener.close());
+      metricsUrl = listener.url;
+    }
 
     if (config.simulate) {
       const simulate = (points: readonly Point[]): Promise<RunningSimulator> => startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs });
@@ -171,7 +187,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       log.info({ points: registry.registry.pointCount, periodMs: config.simulatePeriodMs }, 'simulator publishing demo sites');
     }
     log.info({ url, mqttUrl, store: seriesStore.health().kind }, `Sentinel command centre: open http://localhost:${address.port}/`);
-    return { runtime, app, url, mqttUrl, log, close: closeAll };
+    return { runtime, app, url, mqttUrl, log, initialAdmin, metricsUrl, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

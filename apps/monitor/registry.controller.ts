@@ -1,25 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  Controller,
-  ForbiddenException,
-  Get,
-  HttpCode,
-  Inject,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-  UnauthorizedException,
-  UnprocessableEntityException,
-} from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res, UnprocessableEntityException } from '@nestjs/common';
 import type { Enterprise, HazardSource, Industry, PointType } from '#libs/contracts/index.js';
 import type { ReloadOutcome } from '#libs/registry/index.js';
 import { oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { effectiveLimitsView, pointView } from './registry.views.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
+import { type Caller, CallerOf, Permit } from './auth/decorators.js';
 
 const POINT_TYPES: readonly PointType[] = [
   'temperature', 'pressure', 'level', 'flow', 'combustible_gas', 'toxic_gas', 'oxygen',
@@ -27,10 +13,6 @@ const POINT_TYPES: readonly PointType[] = [
 ];
 const INDUSTRIES: readonly Industry[] = ['hazardous_chemicals', 'dust', 'mining', 'other'];
 const FLAGS = ['0', '1'] as const;
-
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
 
 /** Registry reads (enterprises, hazard sources, points, effective limits) and the admin reload. */
 @Controller('api')
@@ -42,7 +24,9 @@ export class RegistryController {
   }
 
   @Get('enterprises')
+  @Permit('read')
   enterprises(
+    @CallerOf() caller: Caller,
     @Query('regionCode') regionCode: string | undefined,
     @Query('industry') industry: string | undefined,
     @Query('offset') offset: string | undefined,
@@ -50,12 +34,13 @@ export class RegistryController {
     @Res({ passthrough: true }) res: ServerResponse,
   ): Enterprise[] {
     const page = pageOf(offset, limit, 1000, 10_000);
-    const all = this.registry.queryEnterprises({ regionCode: regionParam(regionCode), industry: oneOf('industry', industry, INDUSTRIES) });
+    const all = this.registry.queryEnterprises({ regionCode: regionParam(regionCode), industry: oneOf('industry', industry, INDUSTRIES) }).filter((e) => caller.access.sees(e.code));
     setPageHeaders(res, '/api/enterprises', { regionCode, industry }, page, all.length);
     return all.slice(page.offset, page.offset + page.limit);
   }
 
   @Get('enterprises/:code')
+  @Permit('read', 'enterprise')
   enterprise(@Param('code') code: string) {
     const e = this.registry.findEnterprise(code);
     if (!e) throw new NotFoundException(`no enterprise ${code}`);
@@ -68,7 +53,9 @@ export class RegistryController {
   }
 
   @Get('hazard-sources')
+  @Permit('read')
   hazardSources(
+    @CallerOf() caller: Caller,
     @Query('enterpriseCode') enterpriseCode: string | undefined,
     @Query('regionCode') regionCode: string | undefined,
     @Query('offset') offset: string | undefined,
@@ -80,12 +67,13 @@ export class RegistryController {
     const inRegion = region === undefined ? null : new Set(this.registry.queryEnterprises({ regionCode: region }).map((e) => e.code));
     const all = this.registry
       .allHazardSources()
-      .filter((h) => (enterpriseCode === undefined || h.enterpriseCode === enterpriseCode) && (!inRegion || inRegion.has(h.enterpriseCode)));
+      .filter((h) => caller.access.sees(h.enterpriseCode) && (enterpriseCode === undefined || h.enterpriseCode === enterpriseCode) && (!inRegion || inRegion.has(h.enterpriseCode)));
     setPageHeaders(res, '/api/hazard-sources', { enterpriseCode, regionCode }, page, all.length);
     return all.slice(page.offset, page.offset + page.limit);
   }
 
   @Get('hazard-sources/:enterpriseCode/:code')
+  @Permit('read', 'enterprise')
   hazardSource(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
     const h = this.registry.findHazardSource(enterpriseCode, code);
     if (!h) throw new NotFoundException(`no hazard source ${code} in enterprise ${enterpriseCode}`);
@@ -93,7 +81,9 @@ export class RegistryController {
   }
 
   @Get('points')
+  @Permit('read')
   points(
+    @CallerOf() caller: Caller,
     @Query('enterpriseCode') enterpriseCode: string | undefined,
     @Query('hazardSourceCode') hazardSourceCode: string | undefined,
     @Query('regionCode') regionCode: string | undefined,
@@ -104,7 +94,7 @@ export class RegistryController {
   ) {
     const page = pageOf(offset, limit, 1000, 10_000);
     const result = this.registry.queryPoints(
-      { enterpriseCode, hazardSourceCode, regionCode: regionParam(regionCode), type: oneOf('type', type, POINT_TYPES) },
+      { enterpriseCode, hazardSourceCode, regionCode: regionParam(regionCode), type: oneOf('type', type, POINT_TYPES), ...(caller.access.enterpriseCodes !== null && { within: caller.access.enterpriseCodes }) },
       page.offset,
       page.limit,
     );
@@ -113,21 +103,25 @@ export class RegistryController {
   }
 
   @Get('points/:enterpriseCode/:code')
+  @Permit('read', 'enterprise')
   point(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
     return pointView(this.findPoint(enterpriseCode, code));
   }
 
   @Get('points/:enterpriseCode/:code/limits')
+  @Permit('read', 'enterprise')
   limits(@Param('enterpriseCode') enterpriseCode: string, @Param('code') code: string) {
     return effectiveLimitsView(this.findPoint(enterpriseCode, code));
   }
 
   @Get('profiles')
+  @Permit('read')
   profiles() {
     return this.registry.profiles();
   }
 
   @Get('registry')
+  @Permit('read')
   summary() {
     return {
       enterprises: this.registry.allEnterprises().length,
@@ -143,9 +137,9 @@ export class RegistryController {
    * `force=1` accepts a registry that removes more points than RELOAD_MAX_REMOVED_PCT allows.
    */
   @Post('registry/reload')
+  @Permit('registry.reload')
   @HttpCode(200)
-  reload(@Req() req: IncomingMessage, @Query('force') force: string | undefined): ReloadOutcome {
-    this.assertAdmin(req);
+  reload(@Query('force') force: string | undefined): ReloadOutcome {
     const outcome = this.rt.registry.reload({ force: oneOf('force', force, FLAGS) === '1' });
     if (!outcome.ok) throw new UnprocessableEntityException({ message: 'registry not reloaded; the previous one stays in force', ...outcome });
     return outcome;
@@ -155,18 +149,5 @@ export class RegistryController {
     const p = this.registry.findPoint(enterpriseCode, code);
     if (!p) throw new NotFoundException(`no point ${code} in enterprise ${enterpriseCode}`);
     return p;
-  }
-
-  private assertAdmin(req: IncomingMessage): void {
-    const token = this.rt.config.adminToken;
-    if (token === null) {
-      if (!isLoopback(req.socket.remoteAddress)) throw new ForbiddenException('admin calls come from loopback only while ADMIN_TOKEN is unset');
-      return;
-    }
-    const given = Buffer.from(req.headers.authorization ?? '');
-    const wanted = Buffer.from(`Bearer ${token}`);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-      throw new UnauthorizedException('admin call: send the header Authorization: Bearer <ADMIN_TOKEN>');
-    }
   }
 }

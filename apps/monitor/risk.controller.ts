@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import { Controller, ForbiddenException, Get, Inject, Query, Res } from '@nestjs/common';
 import type { RiskAssessment, RiskColour, RiskHistoryEntry } from '#libs/contracts/index.js';
 import { oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
+import { type Caller, CallerOf, Permit } from './auth/decorators.js';
 
 const COLOURS: readonly RiskColour[] = ['red', 'orange', 'yellow', 'blue'];
 type Counts = Record<RiskColour, number>;
@@ -14,22 +15,26 @@ export class RiskController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
 
   @Get('enterprises')
-  enterprises(@Query('regionCode') region?: string, @Query('colour') colour?: string): RiskAssessment[] {
-    return this.filtered('enterprise', regionParam(region), oneOf('colour', colour, COLOURS));
+  @Permit('read')
+  enterprises(@CallerOf() caller: Caller, @Query('regionCode') region?: string, @Query('colour') colour?: string): RiskAssessment[] {
+    return this.filtered(caller, 'enterprise', regionParam(region), oneOf('colour', colour, COLOURS));
   }
 
   @Get('hazard-sources')
-  hazardSources(@Query('regionCode') region?: string, @Query('colour') colour?: string, @Query('enterpriseCode') enterpriseCode?: string): RiskAssessment[] {
-    return this.filtered('hazard_source', regionParam(region), oneOf('colour', colour, COLOURS)).filter((a) => enterpriseCode === undefined || a.enterpriseCode === enterpriseCode);
+  @Permit('read')
+  hazardSources(@CallerOf() caller: Caller, @Query('regionCode') region?: string, @Query('colour') colour?: string, @Query('enterpriseCode') enterpriseCode?: string): RiskAssessment[] {
+    return this.filtered(caller, 'hazard_source', regionParam(region), oneOf('colour', colour, COLOURS)).filter((a) => enterpriseCode === undefined || a.enterpriseCode === enterpriseCode);
   }
 
   /** Enterprises and hazard sources per colour in each county or city. */
   @Get('regions')
-  regions(@Query('level') level?: string): { regionCode: string; level: 'county' | 'city'; enterprises: Counts; hazardSources: Counts }[] {
+  @Permit('read')
+  regions(@CallerOf() caller: Caller, @Query('level') level?: string): { regionCode: string; level: 'county' | 'city'; enterprises: Counts; hazardSources: Counts }[] {
     const lvl = oneOf('level', level, ['county', 'city'] as const) ?? 'county';
     const registry = this.rt.registry.registry;
     const out = new Map<string, { regionCode: string; level: 'county' | 'city'; enterprises: Counts; hazardSources: Counts }>();
     for (const a of [...this.rt.pipeline.risk.list('enterprise'), ...this.rt.pipeline.risk.list('hazard_source')]) {
+      if (!caller.access.sees(a.enterpriseCode)) continue;
       const region = registry.findEnterprise(a.enterpriseCode)?.region;
       const code = (lvl === 'county' ? region?.county : region?.city) ?? region?.code;
       if (code === undefined) continue;
@@ -40,19 +45,22 @@ export class RiskController {
     return [...out.values()].sort((x, y) => x.regionCode.localeCompare(y.regionCode));
   }
 
+  /** Callers without the whole jurisdiction read the history one enterprise at a time (`enterpriseCode`). */
   @Get('history')
-  history(@Query() q: Record<string, string | undefined>, @Res({ passthrough: true }) res: ServerResponse): RiskHistoryEntry[] {
+  @Permit('read')
+  history(@Query() q: Record<string, string | undefined>, @CallerOf() caller: Caller, @Res({ passthrough: true }) res: ServerResponse): RiskHistoryEntry[] {
+    if (caller.access.enterpriseCodes !== null && q.enterpriseCode === undefined) throw new ForbiddenException('name an enterpriseCode: the whole risk history is for callers whose jurisdiction is everything');
     const page = pageOf(q.offset, q.limit, 500, 5000);
     const { total, items } = this.rt.alarmStore.riskHistory({ ...(q.enterpriseCode !== undefined && { enterpriseCode: q.enterpriseCode }), ...page });
     setPageHeaders(res, '/api/risk/history', q, page, total);
     return items;
   }
 
-  private filtered(kind: 'enterprise' | 'hazard_source', regionCode: string | undefined, colour: RiskColour | undefined): RiskAssessment[] {
+  private filtered(caller: Caller, kind: 'enterprise' | 'hazard_source', regionCode: string | undefined, colour: RiskColour | undefined): RiskAssessment[] {
     const inRegion = regionCode === undefined ? null : new Set(this.rt.registry.registry.queryEnterprises({ regionCode }).map((e) => e.code));
     return this.rt.pipeline.risk
       .list(kind)
-      .filter((a) => (inRegion === null || inRegion.has(a.enterpriseCode)) && (colour === undefined || a.colour === colour))
+      .filter((a) => caller.access.sees(a.enterpriseCode) && (inRegion === null || inRegion.has(a.enterpriseCode)) && (colour === undefined || a.colour === colour))
       .sort((a, b) => b.score - a.score);
   }
 }

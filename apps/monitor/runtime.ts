@@ -3,6 +3,7 @@ import type { AppConfig } from '#libs/config/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import type { WsHub } from '#libs/ws/index.js';
 import type { MqttIngest } from '#libs/ingest-mqtt/index.js';
+import type { AuthService } from './auth/auth.service.js';
 import type { Metrics } from './metrics.js';
 import type { MonitorPipeline } from './pipeline.js';
 
@@ -18,6 +19,7 @@ export interface MonitorRuntime {
   readonly ingest: MqttIngest;
   readonly metrics: Metrics;
   readonly embeddedBroker: boolean;
+  readonly auth: AuthService;
 }
 
 export const RUNTIME = Symbol('RUNTIME');

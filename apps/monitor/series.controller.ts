@@ -2,6 +2,7 @@ import { BadRequestException, Controller, Get, Inject, NotFoundException, Param,
 import type { Point, SeriesResult } from '#libs/contracts/index.js';
 import { instant, integerParam } from './paging.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
+import { Permit } from './auth/decorators.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const MAX_BUCKETS = 10_000;
@@ -30,6 +31,7 @@ export class SeriesController {
   constructor(@Inject(RUNTIME) private readonly rt: MonitorRuntime) {}
 
   @Get('points/:enterpriseCode/:code/series')
+  @Permit('read', 'enterprise')
   async pointSeries(
     @Param('enterpriseCode') enterpriseCode: string,
     @Param('code') code: string,
@@ -45,6 +47,7 @@ export class SeriesController {
   }
 
   @Get('hazard-sources/:enterpriseCode/:code/series')
+  @Permit('read', 'enterprise')
   async hazardSourceSeries(
     @Param('enterpriseCode') enterpriseCode: string,
     @Param('code') code: string,

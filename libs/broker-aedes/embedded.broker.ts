@@ -1,11 +1,37 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AedesOptions } from 'aedes';
+import { accessHooks, type BrokerAuthority, type RefusalEvent } from './broker-access.js';
 import { PacketSizeWatch } from './packet-size.js';
+
+export interface BrokerTlsOptions {
+  /** Port of the TLS listener (0: any free port), on the same host as the plain one. */
+  readonly port: number;
+  /** PEM certificate chain and key of the broker. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** PEM CA certificates that client certificates must chain to; required with `requestClientCert`. */
+  readonly ca?: string | Buffer;
+  /** Ask clients for a certificate: one that chains to `ca` with subject CN `<enterpriseCode>/<gatewayCode>` logs that gateway in without a password. */
+  readonly requestClientCert?: boolean;
+}
 
 export interface EmbeddedBrokerOptions {
   /** Largest MQTT packet, in bytes, a client may send; a client sending a bigger one is disconnected (default 256 KiB). */
   readonly maxPacketBytes?: number;
   readonly onProblem?: (message: string) => void;
+  /**
+   * Who may connect and what each may do: registered gateways publish their own topics only, the internal client
+   * subscribes under `sites/`, nothing else is allowed. Without it (or with `allowAnonymous`) anyone may do anything.
+   */
+  readonly auth?: BrokerAuthority;
+  /** The monitor's own client; needed with `auth`. */
+  readonly internalClient?: { readonly username: string; readonly password: string };
+  /** Opens the broker to everyone, `auth` or not (MQTT_ALLOW_ANONYMOUS=1, for experiments). */
+  readonly allowAnonymous?: boolean;
+  /** Each refused CONNECT, PUBLISH (the message is acknowledged and dropped) and SUBSCRIBE (0x80 in the SUBACK). */
+  readonly onRefused?: (event: RefusalEvent) => void;
+  readonly tls?: BrokerTlsOptions;
 }
 
 export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
@@ -14,39 +40,86 @@ export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
 export class EmbeddedBroker {
   private constructor(
     private readonly broker: Aedes,
-    private readonly server: Server,
+    private readonly servers: readonly Server[],
     readonly port: number,
+    /** Port of the TLS listener, null without one. */
+    readonly tlsPort: number | null,
   ) {}
 
   static async start(port: number, host = '0.0.0.0', options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
     const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const onProblem = options.onProblem ?? (() => undefined);
-    const broker = await Aedes.createBroker();
-    const server = createServer((socket) => {
+    const onRefused = options.onRefused ?? (() => undefined);
+    const broker = await Aedes.createBroker(accessOf(options, onProblem, onRefused));
+    reportProtocolRefusals(broker, onRefused);
+    const handle = (socket: Socket): void => {
       socket.setNoDelay(true);
       broker.handle(socket);
       limitPacketSize(socket, maxPacketBytes, onProblem);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address();
-    const bound = typeof address === 'object' && address ? address.port : port;
-    return new EmbeddedBroker(broker, server, bound);
+    };
+    const servers: Server[] = [];
+    try {
+      const plain = createServer(handle);
+      servers.push(plain);
+      const bound = await listen(plain, port, host);
+      let tlsPort: number | null = null;
+      if (options.tls) {
+        const { tls } = options;
+        if (tls.requestClientCert && !tls.ca) throw new Error('EmbeddedBroker: tls.requestClientCert needs tls.ca, the CA that gateway certificates chain to');
+        const secure = createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert ?? false, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, handle);
+        servers.push(secure);
+        tlsPort = await listen(secure, tls.port, host);
+      }
+      return new EmbeddedBroker(broker, servers, bound, tlsPort);
+    } catch (err) {
+      await closeAll(broker, servers);
+      throw err;
+    }
   }
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** `mqtts://` URL of the TLS listener, null without one. */
+  get tlsUrl(): string | null {
+    return this.tlsPort === null ? null : `mqtts://127.0.0.1:${this.tlsPort}`;
   }
+
+  async close(): Promise<void> {
+    await closeAll(this.broker, this.servers);
+  }
+}
+
+function accessOf(options: EmbeddedBrokerOptions, onProblem: (message: string) => void, onRefused: (event: RefusalEvent) => void): AedesOptions {
+  if (!options.auth || options.allowAnonymous) return {};
+  if (!options.internalClient) throw new Error("EmbeddedBroker: auth needs internalClient, the monitor's own username and password");
+  return accessHooks({ auth: options.auth, internalClient: options.internalClient, onProblem, onRefused });
+}
+
+/** aedes 1.2 answers an MQTT 5 CONNECT with "unacceptable protocol version" before any hook sees the client. */
+function reportProtocolRefusals(broker: Aedes, onRefused: (event: RefusalEvent) => void): void {
+  broker.on('connectionError', (client, err) => {
+    if ((err as { errorCode?: unknown }).errorCode !== 1) return;
+    const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? '?';
+    onRefused({ kind: 'connect', clientId: '', address, reason: 'unsupported MQTT protocol version: the embedded broker speaks MQTT 3.1.1 (use mosquitto for MQTT 5 gateways)' });
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+async function closeAll(broker: Aedes, servers: readonly Server[]): Promise<void> {
+  await new Promise<void>((resolve) => broker.close(() => resolve()));
+  await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 }
 
 /**

@@ -1,1 +1,2 @@
-export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded.broker.js';
+export { EmbeddedBroker, type BrokerTlsOptions, type EmbeddedBrokerOptions } from './embedded.broker.js';
+export { DROPPED_TOPIC, monitorMaySubscribe, type Authentication, type BrokerAuthority, type GatewayIdentity, type RefusalEvent } from './broker-access.js';

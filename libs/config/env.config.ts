@@ -40,6 +40,23 @@ const envSchema = z.object({
   CLOCK_SKEW_S: z.coerce.number().int().min(1).max(86_400).default(60).describe('an integer 1-86400: seconds a gateway clock may differ from the server before a clock_skew alarm'),
   ALARM_DB_SYNC: z.enum(['full', 'normal']).default('full').describe('"full" (every alarm commit fsynced: survives a power loss) or "normal" (survives a process crash only)'),
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365).describe('an integer 0-36500: days closed alarms, risk history and dead letters are kept (the audit log always); 0 keeps them all'),
+  SENTINEL_ADMIN_PASSWORD: z.string().min(12).optional().describe('a password of 12 or more characters for the user admin, created at boot when no user exists; unset: a random one is printed once'),
+  SESSION_TTL_MIN: z.coerce.number().int().min(5).max(43_200).default(720).describe('an integer 5-43200: minutes a login session lasts'),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5).describe('an integer 1-100: wrong passwords in a row before an account is locked'),
+  LOGIN_LOCKOUT_MIN: z.coerce.number().int().min(1).max(1440).default(15).describe('an integer 1-1440: minutes a locked account stays locked'),
+  TRUSTED_PROXIES: z.string().optional().describe('comma-separated IP addresses of reverse proxies whose X-Forwarded-For is believed'),
+  ALLOWED_ORIGINS: z.string().optional().describe('comma-separated origins (https://host:port) besides the server itself that may open /ws and send state-changing requests'),
+  METRICS_PORT: port.optional().describe('a TCP port for an unauthenticated /metrics listener (bind it where only Prometheus reaches), or unset: /metrics on PORT needs a bearer token of role admin or metrics'),
+  OIDC_ISSUER: z.url().optional().describe('the issuer URL of an OpenID Connect provider, or unset for built-in users only'),
+  OIDC_CLIENT_ID: z.string().min(1).optional().describe('the client id registered at the OpenID Connect provider'),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional().describe('the client secret registered at the OpenID Connect provider'),
+  OIDC_REDIRECT_URL: z.url().optional().describe('the public URL of /api/auth/oidc/callback as registered at the provider'),
+  OIDC_ROLE_CLAIM: z.string().min(1).default('sentinel_role').describe('the ID token claim holding the role'),
+  OIDC_JURISDICTION_CLAIM: z.string().min(1).default('sentinel_jurisdiction').describe('the ID token claim holding the jurisdiction (*, a division code, or enterprise codes separated by commas)'),
+  MQTT_ALLOW_ANONYMOUS: z.enum(['0', '1']).default('0').describe('"1" to let any client use the embedded broker without a password (experiments only), "0" to authenticate every gateway'),
+  MQTT_USERNAME: z.string().min(1).optional().describe("the monitor's user name at an external broker (MQTT_URL)"),
+  MQTT_PASSWORD: z.string().min(1).optional().describe("the monitor's password at an external broker (MQTT_URL)"),
+  GATEWAY_CREDENTIALS: z.string().min(1).optional().describe('the gateway password file (hashes) of the embedded broker; unset: DATA_DIR/gateway-credentials.json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -81,6 +98,38 @@ export interface AppConfig {
     readonly clockSkewS?: number;
   };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Who may use the API and the page; unset fields take the defaults of docs/security.md. */
+  readonly auth?: AuthConfig;
+  /** How gateways and the monitor log in to MQTT; unset: the embedded broker authenticates every gateway. */
+  readonly mqttAuth?: MqttAuthConfig;
+}
+
+export interface AuthConfig {
+  readonly adminPassword?: string | null;
+  readonly sessionTtlMin?: number;
+  readonly loginMaxFailures?: number;
+  readonly loginLockoutMin?: number;
+  readonly trustedProxies?: readonly string[];
+  readonly allowedOrigins?: readonly string[];
+  readonly metricsPort?: number | null;
+  readonly oidc?: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUrl: string;
+  readonly roleClaim: string;
+  readonly jurisdictionClaim: string;
+}
+
+export interface MqttAuthConfig {
+  readonly allowAnonymous: boolean;
+  readonly username: string | null;
+  readonly password: string | null;
+  /** Null: DATA_DIR/gateway-credentials.json. */
+  readonly credentialsFile: string | null;
 }
 
 /** The only reader of process.env. Throws ConfigError naming each bad variable and what it expects. */
@@ -127,7 +176,35 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       clockSkewS: e.CLOCK_SKEW_S,
     },
     logLevel: e.LOG_LEVEL,
+    auth: {
+      adminPassword: e.SENTINEL_ADMIN_PASSWORD ?? null,
+      sessionTtlMin: e.SESSION_TTL_MIN,
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      loginLockoutMin: e.LOGIN_LOCKOUT_MIN,
+      trustedProxies: list(e.TRUSTED_PROXIES),
+      allowedOrigins: list(e.ALLOWED_ORIGINS),
+      metricsPort: e.METRICS_PORT ?? null,
+      oidc: oidcOf(e),
+    },
+    mqttAuth: {
+      allowAnonymous: e.MQTT_ALLOW_ANONYMOUS === '1',
+      username: e.MQTT_USERNAME ?? null,
+      password: e.MQTT_PASSWORD ?? null,
+      credentialsFile: e.GATEWAY_CREDENTIALS === undefined ? null : resolve(e.GATEWAY_CREDENTIALS),
+    },
   };
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** OpenID Connect is on when the issuer is set; then the client settings must be set too. */
+function oidcOf(e: z.infer<typeof envSchema>): OidcConfig | null {
+  if (e.OIDC_ISSUER === undefined) return null;
+  const missing = (['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const).filter((k) => e[k] === undefined);
+  if (missing.length > 0) throw new ConfigError(missing.map((k) => `environment variable ${k} is unset; expected ${envSchema.shape[k].description} (OIDC_ISSUER is set)`));
+  return { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID!, clientSecret: e.OIDC_CLIENT_SECRET!, redirectUrl: e.OIDC_REDIRECT_URL!, roleClaim: e.OIDC_ROLE_CLAIM, jurisdictionClaim: e.OIDC_JURISDICTION_CLAIM };
 }
 
 /** The enterprises of the shipped demo (config/sites/demo.yaml): fictitious credit codes no real site is registered under. */

@@ -430,6 +430,9 @@ export type AlarmEventKind =
   | 'out_of_service'
   | 'in_service';
 
+/** Sign-ins, refusals and changes of who may do what: audited in the same chain as alarm steps. */
+export type SecurityEventKind = 'login' | 'login_failed' | 'logout' | 'access_denied' | 'token_created' | 'token_revoked' | 'user_changed';
+
 /** A point taken out of service for maintenance (检修), until a time or until put back. */
 export interface MaintenanceWindow {
   readonly enterpriseCode: string;
@@ -589,8 +592,11 @@ export interface AuditEntry {
   readonly actor: string;
   /** Where from: the client address of an API call, or `system`. */
   readonly origin: string;
-  /** A step of an alarm, or `audit_gap`: entries the alarm store could not take and memory could not keep (counted). */
-  readonly action: AlarmEventKind | 'audit_gap';
+  /**
+   * A step of an alarm; `audit_gap`: entries the alarm store could not take and memory could not keep (counted); or
+   * a security event (then `alarmId` is empty unless the event concerns an alarm).
+   */
+  readonly action: AlarmEventKind | 'audit_gap' | SecurityEventKind;
   readonly alarmId: string;
   readonly detail: Readonly<Record<string, unknown>>;
   readonly prevHash: string;
@@ -626,3 +632,4 @@ export const LOGGER = Symbol('LOGGER');
 export interface PointLookup {
   findPoint(enterpriseCode: string, pointCode: string): Point | undefined;
 }
+export * from './auth.js';

@@ -30,6 +30,8 @@ export interface PointFilter {
   /** A province, city or county code: points of enterprises within it. */
   readonly regionCode?: string;
   readonly type?: PointType;
+  /** Only points of these enterprises (a caller's jurisdiction). */
+  readonly within?: ReadonlySet<string>;
 }
 
 export interface EnterpriseFilter {
@@ -262,7 +264,7 @@ export class Registry {
 
   /** Points in declaration order, filtered, one page of them. */
   queryPoints(filter: PointFilter, offset: number, limit: number): Page<Point> {
-    const { enterpriseCode, hazardSourceCode, regionCode, type } = filter;
+    const { enterpriseCode, hazardSourceCode, regionCode, type, within } = filter;
     let candidates: Iterable<Point> = this.points;
     if (enterpriseCode !== undefined) candidates = this.pointsByEnterprise.get(enterpriseCode)?.values() ?? [];
     const inRegion = regionCode === undefined ? null : new Set(this.queryEnterprises({ regionCode }).map((e) => e.code));
@@ -272,6 +274,7 @@ export class Registry {
       if (hazardSourceCode !== undefined && p.hazardSourceCode !== hazardSourceCode) continue;
       if (type !== undefined && p.type !== type) continue;
       if (inRegion && !inRegion.has(p.enterpriseCode)) continue;
+      if (within && !within.has(p.enterpriseCode)) continue;
       if (total >= offset && items.length < limit) items.push(p);
       total++;
     }

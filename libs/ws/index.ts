@@ -1,1 +1,1 @@
-export { WsHub, type HubSnapshotSource, type LiveValue, type WsHubOptions } from './ws.hub.js';
+export { WsHub, type HubSnapshotSource, type LiveValue, type WsGate, type WsHubOptions, type WsViewer } from './ws.hub.js';

@@ -16,6 +16,26 @@ export interface HubSnapshotSource {
   gateways(): GatewayStatus[];
 }
 
+/** One connected client's view: which enterprises it may see, and whether its credentials still hold. */
+export interface WsViewer {
+  /** Clients with the same key see the same enterprises and share frames. */
+  readonly key: string;
+  sees(enterpriseCode: string): boolean;
+  stillValid(): boolean;
+}
+
+/** Decides an upgrade: a viewer, or the HTTP status and reason the upgrade is refused with. */
+export type WsGate = (req: IncomingMessage) => { readonly viewer: WsViewer } | { readonly status: 401 | 403; readonly reason: string };
+
+/** Everything, for a hub attached without a gate (tests of the hub alone). */
+const EVERYONE: WsViewer = { key: '*', sees: () => true, stillValid: () => true };
+
+interface Client {
+  readonly viewer: WsViewer;
+  /** Per connection: a client sees only its jurisdiction's alarms, and a gap in its own sequence means a lost frame. */
+  seq: number;
+}
+
 export interface WsHubOptions {
   readonly path?: string;
   /** Live values are coalesced per point and sent at most this often. Alarms are never delayed. */
@@ -24,6 +44,8 @@ export interface WsHubOptions {
   readonly softBufferBytes?: number;
   /** A client whose unsent bytes exceed this is closed (1013) and must reconnect for a fresh snapshot. */
   readonly hardBufferBytes?: number;
+  /** How often each client's session or token is checked; an ended one closes the connection (4401). */
+  readonly revalidateMs?: number;
 }
 
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -31,17 +53,20 @@ const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 const toLive = (r: Reading): LiveValue => ({ enterpriseCode: r.point.enterpriseCode, point: r.point.code, value: r.value, ts: r.ts, quality: r.quality });
 
 /**
- * WebSocket fan-out. Protocol: on connect `{"type":"snapshot","seq",…}`; then `{"type":"alarm","seq",alarm}` at
- * once on every alarm change (seq +1 each, so a gap tells a client to reconnect), `{"type":"gateway",…}` and
- * coalesced `{"type":"reading","readings":[…]}` frames.
+ * WebSocket fan-out, each client filtered to its jurisdiction. Protocol: on connect `{"type":"snapshot","seq":0,…}`;
+ * then `{"type":"alarm","seq",alarm}` at once on every change of an alarm the client may see (seq +1 each per
+ * connection, so a gap tells a client to reconnect), `{"type":"gateway",…}`, `{"type":"risk",…}` and coalesced
+ * `{"type":"reading","readings":[…]}` frames.
  */
 export class WsHub {
   /** Clients send nothing but control frames: a frame above maxPayload closes the connection (1009) unbuffered. */
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_CLIENT_FRAME_BYTES });
   private latest = new Map<Point, Reading>();
   private pending = new Map<Point, Reading>();
-  private seq = 0;
+  private readonly clients = new Map<WebSocket, Client>();
   private timer: NodeJS.Timeout | null = null;
+  private revalidateTimer: NodeJS.Timeout | null = null;
+  private readonly revalidateMs: number;
   private readonly path: string;
   private readonly softBuffer: number;
   private readonly hardBuffer: number;
@@ -57,9 +82,11 @@ export class WsHub {
     this.intervalMs = opts.readingIntervalMs ?? 250;
     this.softBuffer = opts.softBufferBytes ?? 1 << 20;
     this.hardBuffer = opts.hardBufferBytes ?? 16 << 20;
+    this.revalidateMs = opts.revalidateMs ?? 30_000;
   }
 
-  attach(server: Server): void {
+  /** Serves upgrades of `path` on `server`; `gate` admits or refuses each (no gate: everyone sees everything). */
+  attach(server: Server, gate?: WsGate): void {
     this.server = server;
     this.upgradeListener = (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
@@ -67,11 +94,18 @@ export class WsHub {
         socket.destroy();
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+      const admitted = gate ? gate(req) : { viewer: EVERYONE };
+      if (!('viewer' in admitted)) {
+        refuseUpgrade(socket, admitted.status, admitted.reason);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer));
     };
     server.on('upgrade', this.upgradeListener);
     this.timer = setInterval(() => this.flushReadings(), this.intervalMs);
     this.timer.unref();
+    this.revalidateTimer = setInterval(() => this.revalidate(), this.revalidateMs);
+    this.revalidateTimer.unref();
   }
 
   get clientCount(): number {
@@ -80,16 +114,21 @@ export class WsHub {
 
   /** One alarm change; `event` says what happened (raise, update, clear, ack, escalate, close…). */
   publishAlarm(alarm: Alarm, event: AlarmEventKind = 'update'): void {
-    this.broadcast(JSON.stringify({ type: 'alarm', seq: ++this.seq, event, alarm }), true);
+    const body = `"event":${JSON.stringify(event)},"alarm":${JSON.stringify(alarm)}}`;
+    this.broadcast((client) => (client.viewer.sees(alarm.enterpriseCode) ? `{"type":"alarm","seq":${++client.seq},${body}` : null), true);
   }
 
   /** Changes of four-colour risk of hazard sources and enterprises. */
   publishRisk(changes: readonly RiskHistoryEntry[]): void {
-    this.broadcast(JSON.stringify({ type: 'risk', changes }), true);
+    this.broadcastByKey((viewer) => {
+      const seen = changes.filter((c) => viewer.sees(c.enterpriseCode));
+      return seen.length === 0 ? null : JSON.stringify({ type: 'risk', changes: seen });
+    }, true);
   }
 
   publishGateway(status: GatewayStatus): void {
-    this.broadcast(JSON.stringify({ type: 'gateway', gateway: status }), true);
+    const frame = JSON.stringify({ type: 'gateway', gateway: status });
+    this.broadcast((client) => (client.viewer.sees(status.enterpriseCode) ? frame : null), true);
   }
 
   publishReadings(batch: ReadingBatch): void {
@@ -117,38 +156,62 @@ export class WsHub {
     };
     this.latest = rekey(this.latest);
     this.pending = rekey(this.pending);
-    this.broadcast(JSON.stringify({ type: 'registry', points }), true);
+    const frame = JSON.stringify({ type: 'registry', points });
+    this.broadcast(() => frame, true);
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.revalidateTimer) clearInterval(this.revalidateTimer);
     if (this.server && this.upgradeListener) this.server.off('upgrade', this.upgradeListener);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private onConnection(ws: WebSocket): void {
+  private onConnection(ws: WebSocket, viewer: WsViewer): void {
+    const sees = (x: { enterpriseCode: string }): boolean => viewer.sees(x.enterpriseCode);
     const snapshot = {
       type: 'snapshot',
-      seq: this.seq,
-      alarms: this.source.activeAlarms(),
-      gateways: this.source.gateways(),
-      values: [...this.latest.values()].map(toLive),
+      seq: 0,
+      alarms: this.source.activeAlarms().filter(sees),
+      gateways: this.source.gateways().filter(sees),
+      values: [...this.latest.values()].filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive),
     };
+    this.clients.set(ws, { viewer, seq: 0 });
+    ws.once('close', () => this.clients.delete(ws));
     ws.send(JSON.stringify(snapshot));
     ws.on('error', () => ws.terminate());
   }
 
   private flushReadings(): void {
     if (this.pending.size === 0) return;
-    const readings = [...this.pending.values()].map(toLive);
+    const pending = [...this.pending.values()];
     this.pending = new Map();
-    if (this.wss.clients.size === 0) return;
-    this.broadcast(JSON.stringify({ type: 'reading', readings }), false);
+    if (this.clients.size === 0) return;
+    this.broadcastByKey((viewer) => {
+      const readings = viewer === EVERYONE || viewer.key === '*' ? pending.map(toLive) : pending.filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive);
+      return readings.length === 0 ? null : JSON.stringify({ type: 'reading', readings });
+    }, false);
   }
 
-  private broadcast(frame: string, mustDeliver: boolean): void {
-    for (const ws of this.wss.clients) {
+  private revalidate(): void {
+    for (const [ws, client] of this.clients) {
+      if (!client.viewer.stillValid()) ws.close(4401, 'session ended: sign in again');
+    }
+  }
+
+  /** One frame per group of clients that see the same enterprises. */
+  private broadcastByKey(frameFor: (viewer: WsViewer) => string | null, mustDeliver: boolean): void {
+    const frames = new Map<string, string | null>();
+    this.broadcast((client) => {
+      const { key } = client.viewer;
+      if (!frames.has(key)) frames.set(key, frameFor(client.viewer));
+      return frames.get(key) ?? null;
+    }, mustDeliver);
+  }
+
+  private broadcast(frameFor: (client: Client) => string | null, mustDeliver: boolean): void {
+    for (const [ws, client] of this.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const backlog = ws.bufferedAmount;
       if (backlog > this.hardBuffer) {
@@ -156,7 +219,13 @@ export class WsHub {
         continue;
       }
       if (!mustDeliver && backlog > this.softBuffer) continue;
-      ws.send(frame);
+      const frame = frameFor(client);
+      if (frame !== null) ws.send(frame);
     }
   }
+}
+
+function refuseUpgrade(socket: Duplex, status: 401 | 403, reason: string): void {
+  const text = status === 401 ? 'Unauthorized' : 'Forbidden';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
 }

@@ -2,8 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AppConfig } from '#libs/config/index.js';
+import { TEST_ADMIN_PASSWORD } from './auth.js';
 
-/** Config for an app under test: random ports, a fresh data folder, the demo registry, no simulator. */
+/**
+ * Config for an app under test: random ports, a fresh data folder, the demo registry, no simulator, the admin user
+ * seeded with TEST_ADMIN_PASSWORD, and the embedded broker open to anonymous clients (the MQTT security tests close it).
+ */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return {
     port: 0,
@@ -22,6 +26,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     simulatePeriodMs: 1000,
     rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000 },
     logLevel: 'silent',
+    auth: { adminPassword: TEST_ADMIN_PASSWORD },
+    mqttAuth: { allowAnonymous: true, username: null, password: null, credentialsFile: null },
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import type { Alarm } from '#libs/contracts/index.js';
 import { WebSocket } from 'ws';
+import { login } from './auth.js';
 
 export interface WsFrame {
   readonly type: string;
@@ -33,8 +34,8 @@ export class RecordingWsClient {
     });
   }
 
-  static async connect(url: string): Promise<RecordingWsClient> {
-    const ws = new WebSocket(url);
+  static async connect(url: string, token?: string): Promise<RecordingWsClient> {
+    const ws = new WebSocket(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
     const client = new RecordingWsClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -43,9 +44,9 @@ export class RecordingWsClient {
     return client;
   }
 
-  /** A client of the monitor at `httpUrl`'s `/ws`, once its snapshot has come. */
-  static async ofMonitor(httpUrl: string): Promise<RecordingWsClient> {
-    const client = await RecordingWsClient.connect(`${httpUrl.replace('http', 'ws')}/ws`);
+  /** A client of the monitor at `httpUrl`'s `/ws` signed in with `token` (default: as admin), once its snapshot has come. */
+  static async ofMonitor(httpUrl: string, token?: string): Promise<RecordingWsClient> {
+    const client = await RecordingWsClient.connect(`${httpUrl.replace('http', 'ws')}/ws`, token ?? (await login(httpUrl)).token);
     await client.waitFor((f) => f.type === 'snapshot');
     return client;
   }

@@ -1,0 +1,139 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { AuditLog, SecurityEventKind, Subject } from '#libs/contracts/index.js';
+import type { AuthConfig } from '#libs/config/index.js';
+import { IdentityStore } from '#libs/identity/index.js';
+import type { LiveRegistry } from '#libs/registry/index.js';
+import { Access } from './access.js';
+
+export const SESSION_COOKIE = 'sentinel_session';
+/** One 401 audit line per client address per this long: an internet scan does not fill the audit chain. */
+const UNAUTHENTICATED_AUDIT_EVERY_MS = 60_000;
+
+/** The subject of the legacy ADMIN_TOKEN (still accepted for the registry reload of old deployments). */
+const LEGACY_ADMIN: Subject = { username: 'admin-token', role: 'admin', jurisdiction: { all: true }, tokenId: 'token:ADMIN_TOKEN', kind: 'api_token', expiresAt: null };
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** How a request proves who it is: `Authorization: Bearer`, else the page's session cookie, else (upgrades only) `?access_token=`. */
+export function presentedToken(req: IncomingMessage, allowQuery: boolean): string | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? m[1] : undefined;
+  }
+  const fromCookie = cookie(req.headers.cookie, SESSION_COOKIE);
+  if (fromCookie !== undefined) return fromCookie;
+  if (!allowQuery) return undefined;
+  return new URL(req.url ?? '/', 'http://x').searchParams.get('access_token') ?? undefined;
+}
+
+/**
+ * Authentication and the audit of security events: who a request is (sessions, API tokens, the legacy admin token),
+ * the client address (X-Forwarded-For believed only from trusted proxies), and the first admin at boot.
+ */
+export class AuthService {
+  readonly identity: IdentityStore;
+  private readonly trustedProxies: ReadonlySet<string>;
+  private readonly lastUnauthenticatedAudit = new Map<string, number>();
+
+  constructor(
+    identityFile: string,
+    private readonly config: AuthConfig,
+    private readonly legacyAdminToken: string | null,
+    private readonly registry: LiveRegistry,
+    private readonly auditLog: AuditLog,
+    private readonly log: Logger,
+  ) {
+    this.identity = new IdentityStore(identityFile, {
+      sessionTtlMs: (config.sessionTtlMin ?? 720) * 60_000,
+      maxFailures: config.loginMaxFailures ?? 5,
+      lockoutMs: (config.loginLockoutMin ?? 15) * 60_000,
+    });
+    this.trustedProxies = new Set((config.trustedProxies ?? []).map(normalise));
+  }
+
+  /** The first boot creates `admin` (whole jurisdiction) with SENTINEL_ADMIN_PASSWORD, or a random password printed once. */
+  async seedAdmin(): Promise<{ username: string; password: string | null } | null> {
+    if (this.identity.userCount() > 0) return null;
+    const given = this.config.adminPassword ?? null;
+    const password = given ?? randomBytes(12).toString('base64url');
+    await this.identity.addUser({ username: 'admin', role: 'admin', jurisdiction: { all: true }, password });
+    this.audit('user_changed', null, 'system', { username: 'admin', change: 'created at first boot' });
+    return { username: 'admin', password: given === null ? password : null };
+  }
+
+  authenticate(req: IncomingMessage, allowQuery = false): Subject | null {
+    const token = presentedToken(req, allowQuery);
+    return token === undefined ? null : this.subjectOf(token);
+  }
+
+  /** Who a token stands for now, or null (unknown, expired, revoked, user disabled). */
+  subjectOf(token: string): Subject | null {
+    if (this.legacyAdminToken !== null && sameSecret(token, this.legacyAdminToken)) return LEGACY_ADMIN;
+    return this.identity.authenticate(token);
+  }
+
+  accessOf(subject: Subject): Access {
+    return new Access(subject, this.registry.registry);
+  }
+
+
+  /** The caller's address: the socket's, or from X-Forwarded-For when the socket is a trusted proxy (right to left). */
+  clientAddress(req: IncomingMessage): string {
+    const socketAddress = normalise(req.socket.remoteAddress ?? 'unknown');
+    if (!this.trustedProxies.has(socketAddress)) return socketAddress;
+    const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((s) => normalise(s.trim()))
+      .filter((s) => s.length > 0);
+    for (let i = forwarded.length - 1; i >= 0; i--) {
+      if (!this.trustedProxies.has(forwarded[i]!)) return forwarded[i]!;
+    }
+    return socketAddress;
+  }
+
+  /** A security event in the audit chain; a store that cannot take it is logged, never thrown to the caller. */
+  audit(action: SecurityEventKind, subject: Pick<Subject, 'username' | 'tokenId'> | null, origin: string, detail: Record<string, unknown>, alarmId = ''): void {
+    try {
+      this.auditLog.append([{ at: new Date().toISOString(), actor: subject?.username ?? 'anonymous', origin: originOf(origin, subject), action, alarmId, detail }]);
+    } catch (err) {
+      this.log.error({ err, action, actor: subject?.username, origin, detail }, 'security event not written to the audit log');
+    }
+  }
+
+  /** A refused request without credentials: audited once per address per minute, always logged at debug. */
+  auditUnauthenticated(origin: string, detail: Record<string, unknown>): void {
+    const now = Date.now();
+    if ((this.lastUnauthenticatedAudit.get(origin) ?? 0) > now - UNAUTHENTICATED_AUDIT_EVERY_MS) return;
+    if (this.lastUnauthenticatedAudit.size > 10_000) this.lastUnauthenticatedAudit.clear();
+    this.lastUnauthenticatedAudit.set(origin, now);
+    this.audit('access_denied', null, origin, { status: 401, ...detail });
+  }
+
+  close(): void {
+    this.identity.close();
+  }
+}
+
+/** The audit's `origin`: the client address and, when authenticated, which session or token acted. */
+export function originOf(address: string, subject: Pick<Subject, 'tokenId'> | null): string {
+  return subject === null ? address : `${address} (${subject.tokenId})`;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function normalise(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,2 @@
+export { IdentityStore, MIN_PASSWORD_LENGTH, PasswordTooShort, type IdentityOptions, type LoginOutcome } from './identity.store.js';
+export { describeJurisdiction, jurisdictionSchema, jurisdictionWithin, parseJurisdiction, regionContains } from './jurisdiction.js';
