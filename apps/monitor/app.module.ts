@@ -15,8 +15,8 @@ export class AppModule {
   static register(runtime: MonitorRuntime): DynamicModule {
     return {
       module: AppModule,
-      // Login attempts: 10 a minute per client address (the LoginThrottle guard applies it to the login route only).
-      imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: 10 }])],
+      // Login attempts per minute and client address (LOGIN_RATE_PER_MIN); the LoginThrottle guard applies it to the login route only.
+      imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: runtime.config.auth?.loginPerMinute ?? 10 }])],
       controllers: [HealthController, AuthController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
       providers: [{ provide: RUNTIME, useValue: runtime }, { provide: APP_GUARD, useClass: AuthGuard }],
     };

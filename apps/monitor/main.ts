@@ -19,8 +19,15 @@ try {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection contained'));
   const monitor = await startMonitor(config, { log });
   const port = new URL(monitor.url).port;
+  const admin = monitor.initialAdmin;
+  const signIn =
+    admin === null
+      ? 'sign in with your user (npm run users -- list; a forgotten admin password: npm run users -- passwd admin)'
+      : admin.password === null
+        ? `sign in as ${admin.username} with the password in SENTINEL_ADMIN_PASSWORD`
+        : `sign in as ${admin.username} with the password ${admin.password} (shown only now: note it, or change it with npm run users -- passwd admin)`;
   console.error(
-    `\nSentinel is running.\n  command centre: http://localhost:${port}/\n  MQTT:           ${monitor.mqttUrl}${config.mqttUrl ? '' : ' (embedded broker)'}\n` +
+    `\nSentinel is running.\n  command centre: http://localhost:${port}/\n  sign in:        ${signIn}\n  MQTT:           ${monitor.mqttUrl}${config.mqttUrl ? '' : ' (embedded broker)'}\n` +
       `  series store:   ${config.influx ? `InfluxDB ${config.influx.url} db=${config.influx.db}` : `embedded, ${config.dataDir}`}\n` +
       `  simulator:      ${config.simulate ? 'publishing the demo sites (SIMULATE=0 turns it off)' : 'off (on by itself only for the demo sites; SIMULATE=1 forces it)'}\n`,
   );

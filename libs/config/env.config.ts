@@ -44,6 +44,7 @@ const envSchema = z.object({
   SESSION_TTL_MIN: z.coerce.number().int().min(5).max(43_200).default(720).describe('an integer 5-43200: minutes a login session lasts'),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5).describe('an integer 1-100: wrong passwords in a row before an account is locked'),
   LOGIN_LOCKOUT_MIN: z.coerce.number().int().min(1).max(1440).default(15).describe('an integer 1-1440: minutes a locked account stays locked'),
+  LOGIN_RATE_PER_MIN: z.coerce.number().int().min(1).max(10_000).default(10).describe('an integer 1-10000: login attempts a client address may make per minute'),
   TRUSTED_PROXIES: z.string().optional().describe('comma-separated IP addresses of reverse proxies whose X-Forwarded-For is believed'),
   ALLOWED_ORIGINS: z.string().optional().describe('comma-separated origins (https://host:port) besides the server itself that may open /ws and send state-changing requests'),
   METRICS_PORT: port.optional().describe('a TCP port for an unauthenticated /metrics listener (bind it where only Prometheus reaches), or unset: /metrics on PORT needs a bearer token of role admin or metrics'),
@@ -109,6 +110,7 @@ export interface AuthConfig {
   readonly sessionTtlMin?: number;
   readonly loginMaxFailures?: number;
   readonly loginLockoutMin?: number;
+  readonly loginPerMinute?: number;
   readonly trustedProxies?: readonly string[];
   readonly allowedOrigins?: readonly string[];
   readonly metricsPort?: number | null;
@@ -181,6 +183,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sessionTtlMin: e.SESSION_TTL_MIN,
       loginMaxFailures: e.LOGIN_MAX_FAILURES,
       loginLockoutMin: e.LOGIN_LOCKOUT_MIN,
+      loginPerMinute: e.LOGIN_RATE_PER_MIN,
       trustedProxies: list(e.TRUSTED_PROXIES),
       allowedOrigins: list(e.ALLOWED_ORIGINS),
       metricsPort: e.METRICS_PORT ?? null,

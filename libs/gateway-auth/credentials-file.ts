@@ -67,7 +67,7 @@ export function writeCredentialsFile(path: string, entries: ReadonlyMap<string, 
 
 /** A reader sees the old content or the new, never a part: temp file in the same directory, fsync, rename. */
 export function writeFileAtomically(path: string, content: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', mode);
   let open = true;

@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadRegistry } from '#libs/registry/index.js';
 import { aGateway } from '#libs/testing/builders.js';
 import type { CredentialEntry } from './credentials-file.js';
 import { mosquittoFiles } from './mosquitto-files.js';
+import { verifyMosquittoHash } from './mosquitto-hash.js';
 
 const entry = (mosquitto: string, disabled = false): CredentialEntry => ({ argon2: '$argon2id$…', mosquitto, disabled, updatedAt: '2026-01-01T00:00:00.000Z' });
 
@@ -43,5 +47,32 @@ describe('mosquittoFiles', () => {
 
   it('refuses a monitor username mosquitto cannot take', () => {
     expect(() => mosquittoFiles({ gateways: [], credential: () => undefined, monitor: { username: 'a:b', passwordHash: 'x' } })).toThrow(/monitor username/);
+  });
+});
+
+describe('the shipped deploy/mosquitto files', () => {
+  const shipped = (file: string): string => readFileSync(resolve('deploy/mosquitto', file), 'utf8');
+  const registry = loadRegistry(resolve('config'));
+
+  it('hold the generated ACL of the demo registry, then the demo simulator', () => {
+    const generated = mosquittoFiles({
+      gateways: registry.allGateways(),
+      credential: () => entry('$7$101$AAAA$BBBB'),
+      monitor: { username: 'sentinel-monitor', passwordHash: 'unused' },
+    });
+    expect(shipped('acl').startsWith(generated.acl)).toBe(true);
+    expect(shipped('acl').slice(generated.acl.length)).toMatch(/^\n(#.*\n)+user simulator\ntopic write sites\/#\n$/);
+  });
+
+  it('hold demo passwords for the monitor, every demo gateway and the demo simulator', () => {
+    const users = new Map(
+      shipped('passwd')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/:(.*)/s) as [string, string]),
+    );
+    const demo = (user: string): string => (user === 'sentinel-monitor' ? 'demo-monitor-password' : user === 'simulator' ? 'demo-simulator-password' : 'demo-gateway-password');
+    expect([...users.keys()]).toEqual(['sentinel-monitor', ...registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}`).sort(), 'simulator']);
+    for (const [user, hash] of users) expect(verifyMosquittoHash(hash, demo(user)), user).toBe(true);
   });
 });

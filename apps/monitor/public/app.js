@@ -1,4 +1,5 @@
-// Command-centre page: REST for the point list, WebSocket for snapshot + live alarms and values.
+// Command-centre page: sign-in first (session cookie), then REST for the point list, WebSocket for snapshot + live
+// alarms and values. Every request rides on the HttpOnly session cookie; the page never holds a token.
 'use strict';
 const STALE_MS = 15000;
 const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, tiles: new Map(), gateways: new Map(), enterpriseName: new Map(), sourceName: new Map() };
@@ -8,8 +9,36 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(2));
 $('stale-s').textContent = String(STALE_MS / 1000);
 
+// The signed-in user as /api/auth/me tells it (null: signed out), and a generation number that retires the
+// WebSocket and timers of an ended session.
+let me = null;
+let generation = 0;
+let socket = null;
+const can = (permission) => me !== null && me.permissions.includes(permission);
+
+/** Raised by api() when the server answers 401: the page has already gone back to the sign-in form. */
+class SignedOut extends Error {}
+
+/** Same-origin fetch (the session cookie goes along); a 401 ends the session on the page. */
+async function api(url, init) {
+  const res = await fetch(url, init);
+  if (res.status === 401) {
+    showLogin('会话已结束，请重新登录 Your session has ended: sign in again');
+    throw new SignedOut('signed out');
+  }
+  return res;
+}
+const getJson = (url) => api(url).then((r) => {
+  if (!r.ok) throw new Error(url + ' answered ' + r.status);
+  return r.json();
+});
+/** Errors of background loads: a sign-out has said it all already, anything else goes to the status line. */
+const reportLoadError = (err) => { if (!(err instanceof SignedOut)) $('conn').textContent = '加载失败 load failed: ' + err.message; };
+
 async function loadPoints() {
-  const [points, enterprises, sources] = await Promise.all(['/api/points?limit=10000', '/api/enterprises?limit=10000', '/api/hazard-sources?limit=10000'].map((u) => fetch(u).then((r) => r.json())));
+  const gen = generation;
+  const [points, enterprises, sources] = await Promise.all(['/api/points?limit=10000', '/api/enterprises?limit=10000', '/api/hazard-sources?limit=10000'].map(getJson));
+  if (gen !== generation) return; // signed out meanwhile
   const enterpriseName = state.enterpriseName;
   const sourceName = state.sourceName;
   enterprises.forEach((e) => enterpriseName.set(e.code, e.name));
@@ -72,7 +101,7 @@ function renderAlarms() {
       return '<tr class="alarm" data-id="' + esc(a.id) + '" data-condition="' + esc(a.condition) + '"><td><span class="lvl lvl-' + esc(lvl) + '">' + esc(label) + '</span></td><td>' + esc(originatorName(a)) +
         '</td><td>' + esc(state.sourceName.get(a.enterpriseCode + '/' + a.hazardSourceCode) || a.hazardSourceCode || '') + '</td><td>' + esc(a.value === null ? '' : fmt(a.value) + ' ' + unit) + '</td><td>' + esc(a.threshold === null ? '' : a.threshold + ' ' + unit) +
         '</td><td>' + esc(a.message) + marks + '</td><td>' + esc(a.status) + escalationBadge(a) + '</td><td>' + esc(new Date(a.raisedAt).toLocaleString()) +
-        '</td><td>' + (a.acknowledged ? esc(a.acknowledged.by) : '<button class="ack" data-id="' + esc(a.id) + '">确认 Ack</button>') + '</td></tr>';
+        '</td><td>' + handleCell(a) + '</td></tr>';
     }).join('');
   }
   for (const [k, p] of state.points) {
@@ -92,26 +121,41 @@ function escalationBadge(a) {
   return ' <span class="esc esc-' + esc(level) + '">' + (level === 'county' ? '已上报区县 county' : '已上报市 city') + '</span>';
 }
 
-const operatorInput = $('operator');
-operatorInput.value = localStorage.getItem('sentinel.operator') || '';
-operatorInput.addEventListener('change', () => localStorage.setItem('sentinel.operator', operatorInput.value.trim()));
+/** Who acknowledged, else the acknowledge button for roles that may acknowledge (the server still decides). */
+function handleCell(a) {
+  if (a.acknowledged) return esc(a.acknowledged.by);
+  return can('alarm.ack') ? '<button class="ack" data-id="' + esc(a.id) + '">确认 Ack</button>' : '';
+}
 
-// Acknowledge from the page: the server records who (the operator field) and from where, and pushes the change.
+/** What the server said when it refused an action, in words. */
+function refusalText(status, body) {
+  const why = { 400: '请求有误 bad request', 403: '无权操作 not allowed', 404: '报警不存在 no such alarm', 409: '状态已变 conflict', 503: '暂不可用 unavailable' }[status] || 'HTTP ' + status;
+  return why + (body && body.message ? ': ' + body.message : '');
+}
+
+// Acknowledge from the page as the signed-in user: the server records who and from where, and pushes the change.
 $('alarms').addEventListener('click', async (ev) => {
   const button = ev.target.closest('button.ack');
   if (!button) return;
-  const by = operatorInput.value.trim();
-  if (!by) { $('action-msg').textContent = '请先填写值班员姓名 Enter the operator name first'; operatorInput.focus(); return; }
   button.disabled = true;
-  const res = await fetch('/api/alarms/' + encodeURIComponent(button.dataset.id) + '/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by }) });
-  const body = await res.json();
-  $('action-msg').textContent = res.ok ? '已确认 acknowledged by ' + by : '未确认 not acknowledged: ' + body.message;
-  if (!res.ok) button.disabled = false;
+  const msg = $('action-msg');
+  try {
+    const res = await api('/api/alarms/' + encodeURIComponent(button.dataset.id) + '/ack', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = await res.json().catch(() => null);
+    msg.textContent = res.ok ? '已确认 acknowledged by ' + me.username : '未确认 not acknowledged — ' + refusalText(res.status, body);
+    if (!res.ok) button.disabled = false;
+  } catch (err) {
+    if (err instanceof SignedOut) return;
+    msg.textContent = '未确认 not acknowledged — ' + err.message;
+    button.disabled = false;
+  }
 });
 
 const COLOUR_NAME = { red: '红 red', orange: '橙 orange', yellow: '黄 yellow', blue: '蓝 blue' };
 async function loadRisk() {
-  const list = await fetch('/api/risk/hazard-sources').then((r) => r.json());
+  const gen = generation;
+  const list = await getJson('/api/risk/hazard-sources');
+  if (gen !== generation) return;
   $('risk').innerHTML = list.map((r) => '<div class="risk-tile risk-' + esc(r.colour) + '" data-source="' + esc(r.enterpriseCode + '/' + r.hazardSourceCode) + '" title="' +
     esc(r.reasons.map((x) => '+' + x.points + ' ' + x.reason).join('\n')) + '"><b>' + esc(state.sourceName.get(r.enterpriseCode + '/' + r.hazardSourceCode) || r.hazardSourceCode) +
     '</b> <span class="colour">' + esc(COLOUR_NAME[r.colour]) + '</span> <small>' + esc(r.score) + '</small></div>').join('');
@@ -160,15 +204,29 @@ function applyGateway(g) {
   }
 }
 
-function connect(delay) {
+function connect(delay, gen) {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  socket = ws;
   ws.onopen = () => { $('conn').className = 'conn up'; $('conn').textContent = '实时 live'; delay = 500; };
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
+    if (gen !== generation) return; // this session has ended on the page
+    if (ev.code === 4401) {
+      showLogin('会话已结束，请重新登录 Your session has ended: sign in again');
+      return;
+    }
     $('conn').className = 'conn down';
     $('conn').textContent = '已断开 disconnected: reconnecting';
-    setTimeout(() => connect(Math.min(delay * 2, 10000)), delay);
+    // An upgrade refused for want of a session shows only as a failed connection: ask /me before trying again.
+    setTimeout(() => {
+      if (gen !== generation) return;
+      api('/api/auth/me').then(
+        () => { if (gen === generation) connect(Math.min(delay * 2, 10000), gen); },
+        (err) => { if (!(err instanceof SignedOut) && gen === generation) connect(Math.min(delay * 2, 10000), gen); },
+      );
+    }, delay);
   };
   ws.onmessage = (ev) => {
+    if (gen !== generation) return;
     const msg = JSON.parse(ev.data);
     if (msg.type === 'snapshot') {
       state.alarms.clear();
@@ -185,10 +243,10 @@ function connect(delay) {
     } else if (msg.type === 'gateway') {
       applyGateway(msg.gateway);
     } else if (msg.type === 'risk') {
-      loadRisk();
+      loadRisk().catch(reportLoadError);
     } else if (msg.type === 'registry') {
       // The registry was reloaded: rebuild the tiles, then reconnect for a snapshot that matches them.
-      loadPoints().then(() => ws.close(), () => ws.close());
+      loadPoints().then(() => ws.close(), (err) => { reportLoadError(err); ws.close(); });
       return;
     } else if (msg.type === 'reading') {
       msg.readings.forEach(applyValue);
@@ -197,5 +255,132 @@ function connect(delay) {
   };
 }
 
-loadPoints().then(() => { connect(500); loadRisk(); }, (err) => { $('conn').textContent = 'load failed: ' + err; });
+// ---- Signing in and out ----
+
+const JURISDICTION_ALL = '全部 all';
+function jurisdictionText(j) {
+  if (!j) return '';
+  if (j.all) return JURISDICTION_ALL;
+  if (j.regionCode) return j.regionCode;
+  if (j.enterpriseCodes) return j.enterpriseCodes.join(', ');
+  return JSON.stringify(j);
+}
+
+/** Forgets everything the last session showed, so the next user sees only their own. */
+function resetView() {
+  generation++;
+  if (socket) { const ws = socket; socket = null; ws.close(); }
+  for (const m of [state.points, state.values, state.alarms, state.tiles, state.gateways, state.enterpriseName, state.sourceName]) m.clear();
+  state.seq = 0;
+  $('values').textContent = '';
+  $('risk').textContent = '';
+  $('gateways').textContent = '';
+  $('action-msg').textContent = '';
+  $('conn').className = 'conn down';
+  $('conn').textContent = '连接中 connecting…';
+  renderAlarms();
+}
+
+/** Back to the sign-in form, with why in words (empty: no message). */
+function showLogin(message) {
+  if (me !== null || $('login').hidden) resetView();
+  me = null;
+  document.body.dataset.view = 'login';
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message || '';
+  $('login-password').value = '';
+  $('login-submit').disabled = false;
+  $('login-username').focus();
+}
+
+/** The command centre for the user /api/auth/me described. */
+function showApp(user) {
+  resetView();
+  me = user;
+  const gen = generation;
+  $('whoami').textContent = user.username + ' · ' + user.role + ' · ' + jurisdictionText(user.jurisdiction);
+  $('whoami').dataset.role = user.role;
+  // Anything marked with data-permission shows only to roles holding that permission.
+  document.querySelectorAll('[data-permission]').forEach((el) => { el.hidden = !can(el.dataset.permission); });
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('login-password').value = '';
+  document.body.dataset.view = 'app';
+  loadPoints().then(
+    () => {
+      if (gen !== generation) return;
+      connect(500, gen);
+      loadRisk().catch(reportLoadError);
+    },
+    (err) => { if (gen === generation) reportLoadError(err); },
+  );
+}
+
+/** What a refused sign-in means, in words. */
+function loginRefusal(status, body) {
+  const message = body && typeof body.message === 'string' ? body.message : '';
+  if (status === 401) return '用户名或密码错误 Wrong username or password';
+  if (status === 423) {
+    const until = /until (\S+)/.exec(message);
+    const when = until && !isNaN(Date.parse(until[1])) ? new Date(until[1]).toLocaleString() : (until ? until[1] : '?');
+    return '账号已锁定，直至 ' + when + ' · Account locked until ' + when;
+  }
+  if (status === 429) return '尝试次数过多，请稍后再试 Too many sign-in attempts: wait a minute and try again';
+  if (status === 400) return '请填写用户名和密码 Enter the username and password' + (message ? ' (' + message + ')' : '');
+  return '登录失败 Sign-in failed: HTTP ' + status + (message ? ' ' + message : '');
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const username = $('login-username').value.trim();
+  const password = $('login-password').value;
+  const error = $('login-error');
+  if (!username || !password) { error.textContent = '请填写用户名和密码 Enter the username and password'; return; }
+  $('login-submit').disabled = true;
+  error.textContent = '';
+  try {
+    const res = await fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    if (!res.ok) {
+      error.textContent = loginRefusal(res.status, await res.json().catch(() => null));
+      $('login-password').value = '';
+      $('login-password').focus();
+      return;
+    }
+    // The answer set the session cookie; /me adds what this user may do.
+    const who = await fetch('/api/auth/me');
+    if (!who.ok) { error.textContent = '登录失败 Sign-in failed: /api/auth/me answered ' + who.status; return; }
+    showApp(await who.json());
+  } catch (err) {
+    error.textContent = '无法连接服务器 Cannot reach the server: ' + err.message;
+  } finally {
+    $('login-submit').disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  $('logout').disabled = true;
+  try {
+    await fetch('/api/auth/logout', { method: 'POST' });
+  } catch {
+    // Signed out on the page regardless; the server ends the session when it expires.
+  } finally {
+    $('logout').disabled = false;
+    showLogin('');
+  }
+});
+
+/** On load: the command centre when the cookie still holds a session, else the sign-in form. */
+async function start() {
+  try {
+    const res = await fetch('/api/auth/me');
+    if (res.status === 401) { showLogin(''); return; }
+    if (!res.ok) throw new Error('/api/auth/me answered ' + res.status);
+    showApp(await res.json());
+  } catch (err) {
+    showLogin('无法连接服务器 Cannot reach the server: ' + err.message);
+  }
+}
+
+start();
 setInterval(refreshAges, 1000);
