@@ -8,7 +8,7 @@ import type { Alarm } from '#libs/contracts/index.js';
 import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
-import { login, signedIn } from './support/auth.js';
+import { login, signedIn, TEST_ADMIN_PASSWORD } from './support/auth.js';
 import { RecordingWsClient, type WsFrame } from './support/ws-client.js';
 
 /** Signed in as the seeded admin once a monitor runs. */
@@ -131,6 +131,11 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     try {
       const page = await browser.newPage();
       await page.goto(monitor.url);
+      // Signed out: the page starts with the sign-in form; signing in as admin shows the command centre.
+      await page.fill('#login-username', 'admin');
+      await page.fill('#login-password', TEST_ADMIN_PASSWORD);
+      await page.click('#login-submit');
+      await page.locator('#whoami', { hasText: 'admin · admin · 全部 all' }).waitFor();
       const row = page.locator('tr.alarm', { hasText: 'T101-TE' });
       await row.waitFor();
       expect(await row.textContent()).toContain('HH');
@@ -138,13 +143,11 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       // The tank farm with its HH alarm shows orange on the four-colour panel.
       await page.locator(`.risk-tile.risk-orange[data-source="${E}/TF-1"]`).waitFor();
 
-      // Acknowledge from the page: refused without an operator name, then recorded with it.
-      await row.locator('button.ack').click();
-      expect(await page.locator('#action-msg').textContent()).toContain('Enter the operator name first');
-      await page.fill('#operator', '值班员 zhao');
+      // Acknowledge from the page: recorded as the signed-in user.
       await row.locator('button.ack').click();
       await row.filter({ hasText: 'ACTIVE_ACK' }).waitFor();
-      expect(await row.textContent()).toContain('值班员 zhao');
+      expect(await row.locator('td').last().textContent()).toBe('admin');
+      expect(await page.locator('#action-msg').textContent()).toContain('acknowledged by admin');
 
       await gateway.publishAsync(`sites/${E}/GW01/status`, 'offline', { qos: 1, retain: true });
       await page.locator(`.gw.offline[data-gateway="${E}/GW01"]`).waitFor();
