@@ -16,6 +16,7 @@ import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
 import { writeNationalRegistry } from '../simulators/national-registry.js';
 import { startNodeRed } from './node-red.peer.js';
+import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
 
 const E = '91320594MA1WKTRP3E';
 const TOPIC = `sites/${E}/GW01/telemetry`;
@@ -211,6 +212,7 @@ async function startSentinel(mqttUrl: string, influxUrl: string, dataDir: string
       LOG_LEVEL: 'error',
       MQTT_CLIENT_ID: 'bench-sentinel',
       CHATTER_MAX_TRANSITIONS: '0',
+      SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -223,7 +225,7 @@ async function startSentinel(mqttUrl: string, influxUrl: string, dataDir: string
     name: 'Sentinel',
     writesAlarmEvents: true,
     process: child,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `ws://127.0.0.1:${port}/ws?access_token=${await signIn(port)}`,
     db: 'sentinel',
     stop: () =>
       new Promise<void>((done) => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
+import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
 import { freePort } from '#libs/testing/services.js';
 
 const E = '91320594MA1WKTRP3E';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const [port, mqttPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--max-old-space-size=96', '--max-semi-space-size=2', resolve('dist/apps/monitor/main.js')], {
     // The shipped settings: chatter and flood protection on, as they would meet a hostile gateway.
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal', SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, MQTT_ALLOW_ANONYMOUS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const monitor = { exited: null as number | null };
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   }
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
   let alarmsSeen = 0;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const token = await signIn(port);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?access_token=${token}`);
   ws.on('message', (d: Buffer) => {
     const f = JSON.parse(d.toString()) as { type: string; alarm?: { pointCode: string } };
     if (f.type === 'alarm' && f.alarm?.pointCode === 'T101-TE') alarmsSeen++;
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
           oversizeRefused += intruder.connected ? 0 : 1;
           intruder.end(true);
         }
-        const client = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        const client = new WebSocket(`ws://127.0.0.1:${port}/ws?access_token=${token}`);
         await new Promise<void>((r) => client.once('open', () => r()).once('error', () => r()));
         if (client.readyState === WebSocket.OPEN) client.send(Buffer.alloc(1 * 2 ** 20, 0x20));
         await sleep(50);
