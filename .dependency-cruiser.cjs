@@ -16,6 +16,13 @@ module.exports = {
     },
     { name: 'alarms-core', severity: 'error', from: { path: '^libs/alarms/', pathNot: '\\.test\\.ts$' }, to: { path: ['^libs/(?!(contracts|rules|alarms)/)', '@nestjs'] } },
     {
+      name: 'gateway-auth-independent',
+      comment: 'gateway credentials and authority know the contracts only: the app hands them the registry as a lookup',
+      severity: 'error',
+      from: { path: '^libs/gateway-auth/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^libs/', pathNot: '^libs/(contracts|config|sqlite|gateway-auth)/' },
+    },
+    {
       name: 'adapters-independent',
       severity: 'error',
       from: { path: ADAPTERS, pathNot: '\\.test\\.ts$' },

@@ -11,6 +11,11 @@ export interface SimulatorOptions {
   readonly excursionHoldMs?: number;
   readonly seed?: number;
   readonly clientIdPrefix?: string;
+  /**
+   * The password of each gateway: its client then logs in as `<enterpriseCode>/<gatewayCode>`. Without it, or
+   * when it gives undefined, the client connects as `url` says (anonymous, or the credentials in the URL).
+   */
+  readonly password?: (gateway: { readonly enterpriseCode: string; readonly gatewayCode: string }) => string | undefined;
 }
 
 export interface RunningSimulator {
@@ -74,15 +79,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   const values = new Map<Point, number>(opts.points.map((p) => [p, normalBand(p).center]));
   const excursions = new Map<Point, Excursion>();
   const clients: { client: MqttClient; topic: string; points: Point[] }[] = [];
-  for (const [key, points] of byGateway) {
-    const status = `sites/${key}/status`;
-    const client = await connectAsync(opts.url, {
-      clientId: `${opts.clientIdPrefix ?? 'sim'}-${key.replace('/', '-')}`,
-      will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
-      reconnectPeriod: 1000,
-    });
-    await client.publishAsync(status, 'online', { qos: 1, retain: true });
-    clients.push({ client, topic: `sites/${key}/telemetry`, points });
+  try {
+    for (const [key, points] of byGateway) {
+      const status = `sites/${key}/status`;
+      const password = opts.password?.({ enterpriseCode: points[0]!.enterpriseCode, gatewayCode: points[0]!.gatewayCode });
+      const client = await connectAsync(opts.url, {
+        clientId: `${opts.clientIdPrefix ?? 'sim'}-${key.replace('/', '-')}`,
+        will: { topic: status, payload: Buffer.from('offline'), qos: 1, retain: true },
+        reconnectPeriod: 1000,
+        ...(password !== undefined && { username: key, password }),
+      });
+      clients.push({ client, topic: `sites/${key}/telemetry`, points });
+      await client.publishAsync(status, 'online', { qos: 1, retain: true });
+    }
+  } catch (err) {
+    // A gateway refused (e.g. a wrong password) leaves no other gateway connected.
+    await Promise.all(clients.map(({ client }) => client.endAsync(true)));
+    throw err;
   }
 
   let published = 0;

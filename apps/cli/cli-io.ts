@@ -9,8 +9,15 @@ export interface CliIo {
   err(line: string): void;
 }
 
-/** Bad input: the command says what is expected and exits with 2. */
-export class UsageError extends Error {}
+/** Bad input: the command says what is expected (with the usage when the command line itself is wrong) and exits with 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = false,
+  ) {
+    super(message);
+  }
+}
 
 export const EXIT_BAD_INPUT = 2;
 
@@ -37,12 +44,12 @@ export function configDir(env: CliIo['env']): string {
 }
 
 /** Runs a command, turning bad input (usage, registry, credentials file) into its message and exit code 2. */
-export async function exitCodeOf(io: CliIo, usage: string, command: () => Promise<number>): Promise<number> {
+export async function exitCodeOf(io: CliIo, usage: string, command: () => number | Promise<number>): Promise<number> {
   try {
     return await command();
   } catch (err) {
     if (err instanceof UsageError || (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
-      io.err(`${err.message}\n\n${usage}`);
+      io.err(err instanceof UsageError && !err.showUsage ? err.message : `${err.message}\n\n${usage}`);
       return EXIT_BAD_INPUT;
     }
     if (err instanceof ConfigError || err instanceof CredentialsFileError) {

@@ -14,6 +14,13 @@ export const GATEWAYS_USAGE = `usage: npm run gateways -- <command>
       refuse the gateway's logins from its next connection on; passwd enables it again
 environment: GATEWAY_CREDENTIALS (default <DATA_DIR or ./data>/gateway-credentials.json), CONFIG_DIR (default ./config)`;
 
+const COMMANDS = ['passwd', 'list', 'disable'];
+
+interface Registered {
+  readonly dir: string;
+  readonly gateways: readonly Gateway[];
+}
+
 /** `npm run gateways -- passwd|list|disable`: the gateway credentials file, checked against the registry. */
 export function gatewaysCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return exitCodeOf(io, GATEWAYS_USAGE, async () => {
@@ -23,25 +30,20 @@ export function gatewaysCommand(argv: readonly string[], io: CliIo): Promise<num
       return 0;
     }
     const [command, target, ...extra] = positionals;
-    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    if (command === undefined || !COMMANDS.includes(command)) throw new UsageError(command === undefined ? 'no command given' : `unknown command ${command}`, true);
+    if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`, true);
     const path = credentialsPath(io.env);
-    const gateways = loadRegistry(configDir(io.env)).allGateways();
-    switch (command) {
-      case 'passwd':
-        return passwd(io, path, gateways, target, values['password-stdin'] ?? false);
-      case 'list':
-        if (target !== undefined) throw new UsageError(`list takes no argument (got ${target})`);
-        return list(io, path, gateways);
-      case 'disable':
-        return disable(io, path, gateways, target);
-      default:
-        throw new UsageError(command === undefined ? 'no command given' : `unknown command ${command}`);
-    }
+    const registry = { dir: configDir(io.env), gateways: loadRegistry(configDir(io.env)).allGateways() };
+    if (command === 'passwd') return passwd(io, path, registry, target, values['password-stdin'] ?? false);
+    if (command === 'disable') return disable(io, path, registry.gateways, target);
+    if (target !== undefined) throw new UsageError(`list takes no argument (got ${target})`, true);
+    return list(io, path, registry.gateways);
   });
 }
 
-async function passwd(io: CliIo, path: string, gateways: readonly Gateway[], username: string | undefined, fromStdin: boolean): Promise<number> {
-  const gateway = registeredGateway(gateways, username);
+async function passwd(io: CliIo, path: string, registry: Registered, username: string | undefined, fromStdin: boolean): Promise<number> {
+  const { gateways } = registry;
+  const gateway = registeredGateway(registry, username);
   const password = fromStdin ? withoutFinalNewline(await io.readStdin()) : io.env.GATEWAY_PASSWORD;
   if (password === undefined || password === '') throw new UsageError('no password: pipe it in with --password-stdin or set GATEWAY_PASSWORD');
   if (password.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password has ${password.length} characters; a gateway password needs at least ${MIN_PASSWORD_LENGTH}`);
@@ -71,7 +73,7 @@ function list(io: CliIo, path: string, gateways: readonly Gateway[]): number {
 }
 
 function disable(io: CliIo, path: string, gateways: readonly Gateway[], target: string | undefined): number {
-  if (target === undefined) throw new UsageError('disable needs a credential key or <enterpriseCode>/<gatewayCode>');
+  if (target === undefined) throw new UsageError('disable needs a credential key or <enterpriseCode>/<gatewayCode>', true);
   const byUsername = gateways.find((g) => gatewayUsername(identityOf(g)) === target);
   const key = byUsername ? credentialKey(byUsername) : target;
   if (!GatewayCredentials.load(path).disable(key)) throw new UsageError(`no credential ${key} in ${path} (npm run gateways -- list)`);
@@ -79,12 +81,12 @@ function disable(io: CliIo, path: string, gateways: readonly Gateway[], target: 
   return 0;
 }
 
-function registeredGateway(gateways: readonly Gateway[], username: string | undefined): Gateway {
-  if (username === undefined) throw new UsageError('passwd needs <enterpriseCode>/<gatewayCode>');
+function registeredGateway({ dir, gateways }: Registered, username: string | undefined): Gateway {
+  if (username === undefined) throw new UsageError('passwd needs <enterpriseCode>/<gatewayCode>', true);
   const id = parseGatewayUsername(username);
   if (!id) throw new UsageError(`${username}: expected <enterpriseCode>/<gatewayCode>, e.g. 91320594MA1WKTRP3E/GW01`);
   const gateway = gateways.find((g) => g.enterpriseCode === id.enterpriseCode && g.code === id.gatewayCode);
-  if (!gateway) throw new UsageError(`${username} is not a registered gateway (CONFIG_DIR); registered: ${gateways.map((g) => gatewayUsername(identityOf(g))).slice(0, 10).join(', ') || 'none'}`);
+  if (!gateway) throw new UsageError(`${username} is not a registered gateway in ${dir}; registered: ${gateways.map((g) => gatewayUsername(identityOf(g))).slice(0, 10).join(', ') || 'none'}`);
   return gateway;
 }
 

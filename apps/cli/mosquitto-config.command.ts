@@ -15,13 +15,13 @@ environment: MQTT_USERNAME (default sentinel-monitor) and MQTT_PASSWORD (require
 
 /** `npm run mosquitto-config -- --out <dir>`: passwd and acl for an external mosquitto, from registry + credentials. */
 export function mosquittoConfigCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  return exitCodeOf(io, MOSQUITTO_CONFIG_USAGE, async () => {
+  return exitCodeOf(io, MOSQUITTO_CONFIG_USAGE, () => {
     const { values } = parseArgs({ args: [...argv], options: { out: { type: 'string' }, owner: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
       io.out(MOSQUITTO_CONFIG_USAGE);
       return 0;
     }
-    if (!values.out) throw new UsageError('--out <dir> is required');
+    if (!values.out) throw new UsageError('--out <dir> is required', true);
     const owner = values.owner === undefined ? null : parseOwner(values.owner);
     const password = io.env.MQTT_PASSWORD;
     if (!password) throw new UsageError("MQTT_PASSWORD is not set: it is the monitor's password on mosquitto");
@@ -38,7 +38,8 @@ export function mosquittoConfigCommand(argv: readonly string[], io: CliIo): Prom
       writeFileAtomically(file, content, mode);
       if (owner) chownSync(file, owner.uid, owner.gid);
     }
-    io.out(`wrote ${written.map((w) => w.file).join(' and ')}: ${username} reads sites/#, ${files.included.length} gateway${files.included.length === 1 ? '' : 's'} write their own topics`);
+    const n = files.included.length;
+    io.out(`wrote ${written.map((w) => w.file).join(' and ')}: ${username} reads sites/#, ${n === 1 ? '1 gateway writes its' : `${n} gateways write their`} own topics`);
     for (const s of files.skipped) io.out(`  left out ${s.username} (credential ${s.key}): ${s.reason === 'disabled' ? 'disabled' : `no credential in ${path}`}`);
     if (!owner) io.out("passwd is readable by its owner only: mosquitto must be able to read it (--owner, or chown to the broker's user)");
     io.out('then reload mosquitto (SIGHUP) to apply');

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { OidcController } from './auth/oidc.controller.js';
 import { AlarmsController } from './alarms.controller.js';
 import { RiskController } from './risk.controller.js';
 import { ApiController, HealthController } from './api.controllers.js';
@@ -17,7 +18,7 @@ export class AppModule {
       module: AppModule,
       // Login attempts per minute and client address (LOGIN_RATE_PER_MIN); the LoginThrottle guard applies it to the login route only.
       imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: runtime.config.auth?.loginPerMinute ?? 10 }])],
-      controllers: [HealthController, AuthController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
+      controllers: [HealthController, AuthController, OidcController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
       providers: [{ provide: RUNTIME, useValue: runtime }, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

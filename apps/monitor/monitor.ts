@@ -23,6 +23,7 @@ import { MonitorPipeline } from './pipeline.js';
 import type { MonitorRuntime } from './runtime.js';
 import { AuthService } from './auth/auth.service.js';
 import { serveMetrics } from './metrics-listener.js';
+import { mqttAccess } from './mqtt-access.js';
 
 /** How long 1-min and 15-min aggregates are kept in InfluxDB (5 years). */
 const AGGREGATE_DAYS = 1825;
@@ -76,11 +77,12 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
 
   try {
     let mqttUrl = config.mqttUrl;
+    const access = await mqttAccess(config, registry, metrics, log);
     if (mqttUrl === null) {
-      const broker = await EmbeddedBroker.start(config.mqttPort, config.host, { maxPacketBytes: config.mqttMaxPacketBytes, onProblem: (problem) => log.warn(problem) });
+      const broker = await EmbeddedBroker.start(config.mqttPort, config.host, { ...access.broker, maxPacketBytes: config.mqttMaxPacketBytes, onProblem: (problem) => log.warn(problem) });
       closers.push(() => broker.close());
       mqttUrl = broker.url;
-      log.info({ port: broker.port }, 'embedded MQTT broker listening');
+      log.info({ port: broker.port, tlsPort: broker.tlsPort }, 'embedded MQTT broker listening');
     }
 
     const sqliteAlarms = new SqliteAlarmStore(join(config.dataDir, 'alarms.db'), config.alarmDbSync ?? 'full');
@@ -130,7 +132,10 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
         flood: rules.floodMaxAlarms === 0 ? { ...ISA_FLOOD, maxRaises: Number.POSITIVE_INFINITY } : { ...ISA_FLOOD, maxRaises: rules.floodMaxAlarms, endBelow: Math.ceil(rules.floodMaxAlarms / 2) },
       },
     });
-    const ingest = new MqttIngest({ url: mqttUrl, clientId: config.mqttClientId, maxPacketBytes: config.mqttMaxPacketBytes }, (problem) => log.warn(problem));
+    const ingest = new MqttIngest(
+      { url: mqttUrl, clientId: config.mqttClientId, maxPacketBytes: config.mqttMaxPacketBytes, ...(access.monitorLogin !== null && access.monitorLogin) },
+      (problem) => log.warn(problem),
+    );
     ingest.start();
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
@@ -171,7 +176,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     }
 
     if (config.simulate) {
-      const simulate = (points: readonly Point[]): Promise<RunningSimulator> => startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs });
+      const simulate = (points: readonly Point[]): Promise<RunningSimulator> => startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs, password: access.simulatorPassword });
       let simulator = await simulate(registry.registry.allPoints());
       closers.push(() => simulator.stop());
       // The demo simulator follows the registry: after a reload it publishes the points now registered.

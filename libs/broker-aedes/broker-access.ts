@@ -141,5 +141,5 @@ function digest(value: string): Buffer {
 }
 
 function authError(message: string, returnCode: 3 | 4 | 5): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+  return Object.assign(new Error(message), { returnCode });
 }

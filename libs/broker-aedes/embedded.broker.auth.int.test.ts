@@ -100,7 +100,8 @@ describe('EmbeddedBroker with gateway authentication', () => {
 
   it('refuses anonymous clients as not authorized', async () => {
     await expect(connect({})).rejects.toThrow(/Not authorized/);
-    expect(refusals).toEqual([expect.objectContaining({ kind: 'connect', address: '127.0.0.1', reason: expect.stringMatching(/anonymous/) })]);
+    expect(refusals).toMatchObject([{ kind: 'connect', address: '127.0.0.1' }]);
+    expect(refusals[0]!.reason).toMatch(/anonymous/);
   });
 
   it('refuses a wrong password, an unregistered gateway and a username that is no gateway', async () => {
@@ -171,7 +172,8 @@ describe('EmbeddedBroker with gateway authentication', () => {
   it('refuses an MQTT 5 gateway whatever its password: aedes 1.2 speaks MQTT 3.1.1 only', async () => {
     await expect(gateway(`${E2}/GW01`, PASSWORDS['jining-gw01'], { protocolVersion: 5 })).rejects.toThrow(/Unacceptable protocol version/);
     await refused(1);
-    expect(refusals).toEqual([expect.objectContaining({ kind: 'connect', reason: expect.stringMatching(/use mosquitto for MQTT 5/) })]);
+    expect(refusals).toMatchObject([{ kind: 'connect', address: '127.0.0.1' }]);
+    expect(refusals[0]!.reason).toMatch(/use mosquitto for MQTT 5/);
     const v311 = await gateway(`${E2}/GW01`, PASSWORDS['jining-gw01'], { protocolVersion: 4 });
     expect(v311.connected).toBe(true);
   });

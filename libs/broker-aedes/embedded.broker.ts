@@ -47,13 +47,16 @@ export class EmbeddedBroker {
   ) {}
 
   static async start(port: number, host = '0.0.0.0', options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+    if (options.tls?.requestClientCert && !options.tls.ca) throw new Error('EmbeddedBroker: tls.requestClientCert needs tls.ca, the CA that gateway certificates chain to');
     const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const onProblem = options.onProblem ?? (() => undefined);
     const onRefused = options.onRefused ?? (() => undefined);
     const broker = await Aedes.createBroker(accessOf(options, onProblem, onRefused));
-    reportProtocolRefusals(broker, onRefused);
+    const addresses = new WeakMap<object, string>();
+    reportProtocolRefusals(broker, addresses, onRefused);
     const handle = (socket: Socket): void => {
       socket.setNoDelay(true);
+      addresses.set(socket, socket.remoteAddress ?? '?');
       broker.handle(socket);
       limitPacketSize(socket, maxPacketBytes, onProblem);
     };
@@ -65,7 +68,6 @@ export class EmbeddedBroker {
       let tlsPort: number | null = null;
       if (options.tls) {
         const { tls } = options;
-        if (tls.requestClientCert && !tls.ca) throw new Error('EmbeddedBroker: tls.requestClientCert needs tls.ca, the CA that gateway certificates chain to');
         const secure = createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert ?? false, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, handle);
         servers.push(secure);
         tlsPort = await listen(secure, tls.port, host);
@@ -98,11 +100,11 @@ function accessOf(options: EmbeddedBrokerOptions, onProblem: (message: string) =
 }
 
 /** aedes 1.2 answers an MQTT 5 CONNECT with "unacceptable protocol version" before any hook sees the client. */
-function reportProtocolRefusals(broker: Aedes, onRefused: (event: RefusalEvent) => void): void {
+function reportProtocolRefusals(broker: Aedes, addresses: WeakMap<object, string>, onRefused: (event: RefusalEvent) => void): void {
   broker.on('connectionError', (client, err) => {
     if ((err as { errorCode?: unknown }).errorCode !== 1) return;
-    const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? '?';
-    onRefused({ kind: 'connect', clientId: '', address, reason: 'unsupported MQTT protocol version: the embedded broker speaks MQTT 3.1.1 (use mosquitto for MQTT 5 gateways)' });
+    // By now the socket is closed and has forgotten its peer.
+    onRefused({ kind: 'connect', clientId: '', address: addresses.get(client.conn) ?? '?', reason: 'unsupported MQTT protocol version: the embedded broker speaks MQTT 3.1.1 (use mosquitto for MQTT 5 gateways)' });
   });
 }
 

@@ -57,6 +57,10 @@ const envSchema = z.object({
   MQTT_ALLOW_ANONYMOUS: z.enum(['0', '1']).default('0').describe('"1" to let any client use the embedded broker without a password (experiments only), "0" to authenticate every gateway'),
   MQTT_USERNAME: z.string().min(1).optional().describe("the monitor's user name at an external broker (MQTT_URL)"),
   MQTT_PASSWORD: z.string().min(1).optional().describe("the monitor's password at an external broker (MQTT_URL)"),
+  MQTT_TLS_PORT: port.optional().describe('a TCP port for the embedded broker\'s TLS listener (mqtts, usually 8883), or unset for none'),
+  MQTT_TLS_CERT: z.string().min(1).optional().describe('the PEM certificate file of the TLS listener'),
+  MQTT_TLS_KEY: z.string().min(1).optional().describe('the PEM private key file of the TLS listener'),
+  MQTT_TLS_CA: z.string().min(1).optional().describe('a PEM CA file: gateways presenting a certificate it signed, with CN <enterpriseCode>/<gatewayCode>, log in without a password'),
   GATEWAY_CREDENTIALS: z.string().min(1).optional().describe('the gateway password file (hashes) of the embedded broker; unset: DATA_DIR/gateway-credentials.json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -132,6 +136,8 @@ export interface MqttAuthConfig {
   readonly password: string | null;
   /** Null: DATA_DIR/gateway-credentials.json. */
   readonly credentialsFile: string | null;
+  /** The embedded broker's mqtts listener; with `caFile`, client certificates signed by it log gateways in (mutual TLS). */
+  readonly tls?: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | null } | null;
 }
 
 /** The only reader of process.env. Throws ConfigError naming each bad variable and what it expects. */
@@ -194,12 +200,21 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       username: e.MQTT_USERNAME ?? null,
       password: e.MQTT_PASSWORD ?? null,
       credentialsFile: e.GATEWAY_CREDENTIALS === undefined ? null : resolve(e.GATEWAY_CREDENTIALS),
+      tls: tlsOf(e),
     },
   };
 }
 
 function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** The TLS listener is on when its port is set; then its certificate and key must be set too. */
+function tlsOf(e: z.infer<typeof envSchema>): MqttAuthConfig['tls'] {
+  if (e.MQTT_TLS_PORT === undefined) return null;
+  const missing = (['MQTT_TLS_CERT', 'MQTT_TLS_KEY'] as const).filter((k) => e[k] === undefined);
+  if (missing.length > 0) throw new ConfigError(missing.map((k) => `environment variable ${k} is unset; expected ${envSchema.shape[k].description} (MQTT_TLS_PORT is set)`));
+  return { port: e.MQTT_TLS_PORT, certFile: resolve(e.MQTT_TLS_CERT!), keyFile: resolve(e.MQTT_TLS_KEY!), caFile: e.MQTT_TLS_CA === undefined ? null : resolve(e.MQTT_TLS_CA) };
 }
 
 /** OpenID Connect is on when the issuer is set; then the client settings must be set too. */

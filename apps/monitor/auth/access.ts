@@ -1,6 +1,8 @@
 import type { Subject } from '#libs/contracts/index.js';
 import type { Registry } from '#libs/registry/index.js';
-import { SYSTEM_ENTERPRISE } from './permissions.js';
+
+/** Alarms of the monitoring platform itself carry this enterprise code: every operator sees them, since they say the screen may be blind. */
+export const SYSTEM_ENTERPRISE = 'system';
 
 const cache = new WeakMap<Registry, Map<string, ReadonlySet<string>>>();
 
@@ -10,7 +12,7 @@ function enterprisesOf(subject: Subject, registry: Registry): ReadonlySet<string
   if ('all' in j) return null;
   const key = JSON.stringify(j);
   let perRegistry = cache.get(registry);
-  if (!perRegistry) cache.set(registry, (perRegistry = new Map()));
+  if (!perRegistry) cache.set(registry, (perRegistry = new Map<string, ReadonlySet<string>>()));
   let codes = perRegistry.get(key);
   if (!codes) {
     codes = new Set('regionCode' in j ? registry.queryEnterprises({ regionCode: j.regionCode }).map((e) => e.code) : j.enterpriseCodes);

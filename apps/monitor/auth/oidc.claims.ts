@@ -13,11 +13,12 @@ export type OidcIdentity =
  * Who an ID token makes the caller in Sentinel: the user named by `preferred_username` (else `sub`), with the role
  * and jurisdiction its claims carry, each falling back to what an admin set on the Sentinel user of that name.
  */
-export function identityOf(claims: IDToken, config: OidcConfig, existing: UserRecord | undefined): OidcIdentity {
+export function identityOf(claims: IDToken, config: OidcConfig, findUser: (username: string) => UserRecord | undefined): OidcIdentity {
   const preferred = present(claims.preferred_username);
   const username = typeof preferred === 'string' ? preferred : claims.sub;
   const refuse = (reason: string): OidcIdentity => ({ ok: false, username, reason });
   if (username.length > MAX_USERNAME) return refuse(`the user name has more than ${MAX_USERNAME} characters`);
+  const existing = findUser(username);
   // A password account belongs to Sentinel alone: if the provider could sign in as it, whoever can choose their
   // preferred_username there (or take over the provider) would become `admin` or any other local user here.
   if (existing?.source === 'local') return refuse(`${username} is a local account of Sentinel: sign in with its password`);

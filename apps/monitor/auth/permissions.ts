@@ -1,5 +1,5 @@
 import type { Alarm, Role } from '#libs/contracts/index.js';
-import type { Access } from './access.js';
+import { type Access, SYSTEM_ENTERPRISE } from './access.js';
 
 /** Everything a caller may be refused, one name per kind of act (docs/security.md has the table). */
 export type Permission =
@@ -46,8 +46,6 @@ export const ALARM_VERB_PERMISSION: Readonly<Record<string, Permission>> = {
   assign: 'alarm.assign',
 };
 
-/** Alarms of the monitoring platform itself (enterprise code `system`): every operator sees them, since they say the screen may be blind. */
-export const SYSTEM_ENTERPRISE = 'system';
 const SYSTEM_ACTORS: readonly Role[] = ['commander', 'admin'];
 
 /** What an act is done to: an enterprise's data, or one alarm. */

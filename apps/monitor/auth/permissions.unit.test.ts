@@ -28,9 +28,9 @@ describe('the permission table', () => {
       const proto = controller.prototype as object;
       for (const name of Object.getOwnPropertyNames(proto)) {
         const handler: unknown = Object.getOwnPropertyDescriptor(proto, name)?.value;
-        if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata('path', handler as object) === undefined) continue;
+        if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata('path', handler) === undefined) continue;
         routes++;
-        if (Reflect.getMetadata(PERMIT, handler as object) === undefined && Reflect.getMetadata(PUBLIC, handler as object) !== true) missing.push(`${controller.name}.${name}`);
+        if (Reflect.getMetadata(PERMIT, handler) === undefined && Reflect.getMetadata(PUBLIC, handler) !== true) missing.push(`${controller.name}.${name}`);
       }
     }
     expect(routes).toBeGreaterThan(30);

@@ -1,0 +1,75 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '#libs/contracts/index.js';
+import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
+import { DEMO_GATEWAY_PASSWORD } from '#apps/monitor/mqtt-access.js';
+import { testConfig } from './support/monitor-config.js';
+import { signedIn } from './support/auth.js';
+import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
+
+const SUZHOU = '91320594MA1WKTRP3E';
+const JINING = '91370800MA3CD7LN28';
+
+/** Resolves with the CONNACK refusal code, or rejects if the connection is accepted. */
+function refusedWith(url: string, options: Parameters<typeof connectAsync>[1]): Promise<number> {
+  return connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options }).then(
+    async (client) => {
+      await client.endAsync(true);
+      throw new Error('connection accepted');
+    },
+    (err: unknown) => (err as { code?: number }).code ?? -1,
+  );
+}
+
+describe('the embedded broker lets only a registered gateway speak, and only for itself', () => {
+  let monitor: RunningMonitor;
+  let api: typeof fetch;
+  let suzhou: MqttClient;
+  let ws: RecordingWsClient;
+
+  beforeAll(async () => {
+    monitor = await startMonitor(testConfig({ simulate: true, simulatePeriodMs: 200, mqttAuth: { allowAnonymous: false, username: null, password: null, credentialsFile: null } }));
+    api = await signedIn(monitor.url);
+    ws = await RecordingWsClient.ofMonitor(monitor.url);
+    suzhou = await connectAsync(monitor.mqttUrl, { clientId: 'mqtt-sec-suzhou', username: `${SUZHOU}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0 });
+  });
+
+  afterAll(async () => {
+    ws?.close();
+    await suzhou?.endAsync();
+    await monitor?.close();
+  });
+
+  it('refuses anonymous clients, wrong passwords and unregistered gateways at CONNACK', async () => {
+    expect(await refusedWith(monitor.mqttUrl, { clientId: 'anonymous' })).toBe(5);
+    expect(await refusedWith(monitor.mqttUrl, { clientId: 'wrong', username: `${SUZHOU}/GW01`, password: 'not the password' })).toBe(4);
+    expect(await refusedWith(monitor.mqttUrl, { clientId: 'stranger', username: `${SUZHOU}/GW99`, password: DEMO_GATEWAY_PASSWORD })).toBe(4);
+  });
+
+  it("takes a gateway's own telemetry, and drops and counts what it publishes for another enterprise or gateway", async () => {
+    await suzhou.publishAsync(`sites/${JINING}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-DP', value: 2000 }] }), { qos: 1 });
+    await suzhou.publishAsync(`sites/${JINING}/GW01/status`, 'online', { qos: 1, retain: true });
+    await suzhou.publishAsync(`sites/${SUZHOU}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'T101-TE', value: 60 }] }), { qos: 1 });
+    await ws.waitFor(alarmWhere({ pointCode: 'T101-TE', level: 'HH' }));
+    // Messages of one connection arrive in order: the forged DC1-DP reading, had it passed, would have come first.
+    expect(ws.frames.some(alarmWhere({ pointCode: 'DC1-DP' }))).toBe(false);
+    const active = (await (await api(`${monitor.url}/api/alarms?state=active&enterpriseCode=${JINING}`)).json()) as Alarm[];
+    expect(active.filter((a) => a.pointCode === 'DC1-DP')).toEqual([]);
+    const metrics = await (await api(`${monitor.url}/metrics`)).text();
+    expect(Number(/sentinel_mqtt_refusals_total\{kind="publish"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(suzhou.connected).toBe(true);
+  });
+
+  it('lets no gateway subscribe', async () => {
+    // SUBACK 0x80 for the filter: MQTT.js turns it into a rejection.
+    await expect(suzhou.subscribeAsync('sites/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    expect(suzhou.connected).toBe(true);
+  });
+
+  it('runs the built-in simulator as the demo gateways, with their passwords', async () => {
+    const simulated = await ws.waitFor((f) => f.type === 'reading' && (f.readings as { enterpriseCode: string }[]).some((r) => r.enterpriseCode === JINING));
+    expect(simulated).toBeDefined();
+    const gateways = (await (await api(`${monitor.url}/api/gateways`)).json()) as { enterpriseCode: string; state: string }[];
+    expect(gateways.find((g) => g.enterpriseCode === JINING)?.state).toBe('online');
+  });
+});
