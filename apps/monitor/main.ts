@@ -22,10 +22,10 @@ try {
   const admin = monitor.initialAdmin;
   const signIn =
     admin === null
-      ? 'sign in with your user (npm run users -- list; a forgotten admin password: npm run users -- passwd admin)'
+      ? 'with your user (npm run users -- list; a forgotten admin password: npm run users -- passwd admin --password-stdin)'
       : admin.password === null
-        ? `sign in as ${admin.username} with the password in SENTINEL_ADMIN_PASSWORD`
-        : `sign in as ${admin.username} with the password ${admin.password} (shown only now: note it, or change it with npm run users -- passwd admin)`;
+        ? `as ${admin.username} with the password in SENTINEL_ADMIN_PASSWORD`
+        : `as ${admin.username} with the password ${admin.password} (shown only now: note it, or change it with npm run users -- passwd admin --password-stdin)`;
   console.error(
     `\nSentinel is running.\n  command centre: http://localhost:${port}/\n  sign in:        ${signIn}\n  MQTT:           ${monitor.mqttUrl}${config.mqttUrl ? '' : ' (embedded broker)'}\n` +
       `  series store:   ${config.influx ? `InfluxDB ${config.influx.url} db=${config.influx.db}` : `embedded, ${config.dataDir}`}\n` +
