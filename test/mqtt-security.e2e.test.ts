@@ -1,5 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto, type TestService } from '#libs/testing/services.js';
 import type { Alarm } from '#libs/contracts/index.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { DEMO_GATEWAY_PASSWORD } from '#apps/monitor/mqtt-access.js';
@@ -71,5 +73,33 @@ describe('the embedded broker lets only a registered gateway speak, and only for
     expect(simulated).toBeDefined();
     const gateways = (await (await api(`${monitor.url}/api/gateways`)).json()) as { enterpriseCode: string; state: string }[];
     expect(gateways.find((g) => g.enterpriseCode === JINING)?.state).toBe('online');
+  });
+});
+
+describe('an MQTT 5 gateway through the shipped mosquitto deployment (generated password file and ACL)', () => {
+  let mosquitto: TestService;
+  let monitor: RunningMonitor;
+
+  beforeAll(async () => {
+    mosquitto = await startMosquitto(undefined, ['allow_anonymous false', `password_file ${resolve('deploy/mosquitto/passwd')}`, `acl_file ${resolve('deploy/mosquitto/acl')}`]);
+    monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url, mqttAuth: { allowAnonymous: false, username: 'sentinel-monitor', password: 'demo-monitor-password', credentialsFile: null } }));
+  });
+
+  afterAll(async () => {
+    await monitor?.close();
+    await mosquitto?.stop();
+  });
+
+  it('raises the alarm of an MQTT 5 gateway logged in with its generated password (ACL refusals: test/deploy.int.test.ts)', async () => {
+    const ws = await RecordingWsClient.ofMonitor(monitor.url);
+    const gateway = await connectAsync(mosquitto.url, { protocolVersion: 5, clientId: 'mqtt5-gateway', username: `${JINING}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0 });
+    try {
+      await gateway.publishAsync(`sites/${JINING}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-DP', value: 2000 }] }), { qos: 1 });
+      const raised = await ws.waitFor(alarmWhere({ pointCode: 'DC1-DP' }));
+      expect(raised.alarm).toMatchObject({ enterpriseCode: JINING, level: 'HH' });
+    } finally {
+      ws.close();
+      await gateway.endAsync();
+    }
   });
 });

@@ -54,25 +54,28 @@ describe('the shipped deploy/mosquitto files', () => {
   const shipped = (file: string): string => readFileSync(resolve('deploy/mosquitto', file), 'utf8');
   const registry = loadRegistry(resolve('config'));
 
-  it('hold the generated ACL of the demo registry, then the demo simulator', () => {
+  it('hold the generated ACL of the demo registry and nothing else', () => {
     const generated = mosquittoFiles({
       gateways: registry.allGateways(),
       credential: () => entry('$7$101$AAAA$BBBB'),
       monitor: { username: 'sentinel-monitor', passwordHash: 'unused' },
     });
-    expect(shipped('acl').startsWith(generated.acl)).toBe(true);
-    expect(shipped('acl').slice(generated.acl.length)).toMatch(/^\n(#.*\n)+user simulator\ntopic write sites\/#\n$/);
+    expect(shipped('acl')).toBe(generated.acl);
   });
 
-  it('hold demo passwords for the monitor, every demo gateway and the demo simulator', () => {
+  it('hold demo passwords for the monitor and every demo gateway, which the compose simulator logs in as', () => {
     const users = new Map(
       shipped('passwd')
         .split('\n')
         .filter((l) => l && !l.startsWith('#'))
         .map((l) => l.split(/:(.*)/s) as [string, string]),
     );
-    const demo = (user: string): string => (user === 'sentinel-monitor' ? 'demo-monitor-password' : user === 'simulator' ? 'demo-simulator-password' : 'demo-gateway-password');
-    expect([...users.keys()]).toEqual(['sentinel-monitor', ...registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}`).sort(), 'simulator']);
+    const demo = (user: string): string => (user === 'sentinel-monitor' ? 'demo-monitor-password' : 'demo-gateway-password');
+    const gateways = registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}`).sort();
+    expect([...users.keys()]).toEqual(['sentinel-monitor', ...gateways]);
+    const compose = JSON.parse(readFileSync(resolve('deploy/simulator/demo-gateway-passwords.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(compose).sort()).toEqual(gateways);
+    for (const [user, password] of Object.entries(compose)) expect(verifyMosquittoHash(users.get(user)!, password), user).toBe(true);
     for (const [user, hash] of users) expect(verifyMosquittoHash(hash, demo(user)), user).toBe(true);
   });
 });
