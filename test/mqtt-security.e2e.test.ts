@@ -62,6 +62,16 @@ describe('the embedded broker lets only a registered gateway speak, and only for
     expect(suzhou.connected).toBe(true);
   });
 
+  it("refuses a client id held by another gateway: one gateway cannot knock another off and fire its will", async () => {
+    const victim = await connectAsync(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${JINING}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0 });
+    let victimClosed = false;
+    victim.on('close', () => (victimClosed = true));
+    expect(await refusedWith(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${SUZHOU}/GW01`, password: DEMO_GATEWAY_PASSWORD })).toBe(5);
+    await victim.publishAsync(`sites/${JINING}/GW01/status`, 'online', { qos: 1 });
+    expect(victimClosed).toBe(false);
+    await victim.endAsync();
+  });
+
   it('lets no gateway subscribe', async () => {
     // SUBACK 0x80 for the filter: MQTT.js turns it into a rejection.
     await expect(suzhou.subscribeAsync('sites/#', { qos: 1 })).rejects.toThrow(/Subscribe error/);

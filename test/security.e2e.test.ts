@@ -83,7 +83,10 @@ describe('identity and jurisdiction at the front door (REST, WebSocket, audit)',
     const risk = (await (await as('jining-sup')('/api/risk/enterprises')).json()) as { enterpriseCode: string }[];
     expect(risk.map((r) => r.enterpriseCode)).toEqual([JINING]);
 
-    for (const path of [`/api/alarms/${encodeURIComponent(suzhouAlarm.id)}`, `/api/enterprises/${SUZHOU}`, `/api/points/${SUZHOU}/T101-TE`, `/api/points/${SUZHOU}/T101-TE/series`, `/api/points?enterpriseCode=${SUZHOU}`, `/api/hazard-sources/${SUZHOU}/TF-1`]) {
+    const foreignAlarm = await as('jining-sup')(`/api/alarms/${encodeURIComponent(suzhouAlarm.id)}`);
+    expect(foreignAlarm.status).toBe(403);
+    expect(((await foreignAlarm.json()) as { message: string }).message).toBe(`alarm ${suzhouAlarm.id} is outside your jurisdiction`);
+    for (const path of [`/api/enterprises/${SUZHOU}`, `/api/points/${SUZHOU}/T101-TE`, `/api/points/${SUZHOU}/T101-TE/series`, `/api/points?enterpriseCode=${SUZHOU}`, `/api/hazard-sources/${SUZHOU}/TF-1`]) {
       const res = await as('jining-sup')(path);
       expect(res.status, path).toBe(403);
       expect(((await res.json()) as { message: string }).message).toBe(`enterprise ${SUZHOU} is outside your jurisdiction`);
@@ -227,9 +230,84 @@ describe('identity and jurisdiction at the front door (REST, WebSocket, audit)',
 
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) statuses.push((await loginFrom(monitor.url, '10.0.5.1', 'nobody', 'wrong password!')).status);
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    // An unknown name locks like a known one (401, 401, 423 …), so the answers do not tell whether it exists.
+    expect(statuses.slice(0, 10)).toEqual([401, 401, 423, 423, 423, 423, 423, 423, 423, 423]);
     expect(statuses[10]).toBe(429);
     // Another address is not held back by the first one's attempts.
-    expect((await loginFrom(monitor.url, '10.0.5.2', 'nobody', 'wrong password!')).status).toBe(401);
+    expect((await loginFrom(monitor.url, '10.0.5.2', 'nobody-else', 'wrong password!')).status).toBe(401);
+  });
+
+  describe('regressions from the adversarial review', () => {
+    it('refuses an upgrade with a malformed session cookie and keeps running', async () => {
+      const status = await new Promise<number>((resolve, reject) => {
+        const raw = new WebSocket(`${monitor.url.replace('http', 'ws')}/ws`, { headers: { cookie: 'sentinel_session=%E0' } });
+        raw.on('error', () => undefined);
+        raw.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          raw.terminate();
+        });
+        raw.once('open', () => reject(new Error('upgrade accepted')));
+      });
+      expect(status).toBe(401);
+      expect((await globalThis.fetch(`${monitor.url}/health`)).status).toBe(200);
+    });
+
+    it('locks an account when wrong passwords arrive all at once, and then refuses the right one', async () => {
+      await monitor.runtime.auth.identity.addUser({ username: 'raced', role: 'viewer', jurisdiction: { all: true }, password: PASSWORD });
+      const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => loginFrom(monitor.url, `10.0.6.${i}`, 'raced', 'wrong password!').then((r) => r.status)));
+      expect(statuses).toContain(423);
+      expect((await loginFrom(monitor.url, '10.0.6.100', 'raced')).status).toBe(423);
+    });
+
+    it('answers an unknown name like a known one: 401 until locked, then 423', async () => {
+      const answers = async (username: string): Promise<number[]> => {
+        const out: number[] = [];
+        for (let i = 0; i < 4; i++) out.push((await loginFrom(monitor.url, `10.0.7.${i}`, username, 'wrong password!')).status);
+        return out;
+      };
+      await monitor.runtime.auth.identity.addUser({ username: 'real-one', role: 'viewer', jurisdiction: { all: true }, password: PASSWORD });
+      expect(await answers('no-such-one')).toEqual(await answers('real-one'));
+    });
+
+    it('closes the WebSockets of a session at its logout, at once', async () => {
+      const { token } = (await (await loginFrom(monitor.url, '10.0.8.1', 'watcher')).json()) as LoginAnswer;
+      const ws = await RecordingWsClient.ofMonitor(monitor.url, token);
+      await globalThis.fetch(`${monitor.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(await ws.closed).toBe(4401);
+    });
+
+    it("refuses an API token once its creator is disabled, and a regional admin's reach over tokens and the whole platform", async () => {
+      const identity = monitor.runtime.auth.identity;
+      await identity.addUser({ username: 'city-admin', role: 'admin', jurisdiction: { regionCode: '370800' }, password: PASSWORD });
+      const cityAdmin = ((await (await loginFrom(monitor.url, '10.0.9.1', 'city-admin')).json()) as LoginAnswer).token;
+      const call = (path: string, init: RequestInit = {}) => globalThis.fetch(`${monitor.url}${path}`, { ...init, headers: { authorization: `Bearer ${cityAdmin}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+      const made = (await (await call('/api/auth/tokens', { method: 'POST', body: JSON.stringify({ name: 'jining screen', role: 'viewer', jurisdiction: { enterpriseCodes: [JINING] } }) })).json()) as { token: string };
+      const national = (await (await admin(`${monitor.url}/api/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'national screen', role: 'viewer', jurisdiction: { all: true } }) })).json()) as { id: string };
+      const listed = (await (await call('/api/auth/tokens')).json()) as { id: string }[];
+      expect(listed.map((t) => t.id)).not.toContain(national.id);
+      expect((await call(`/api/auth/tokens/${national.id}`, { method: 'DELETE' })).status).toBe(403);
+      expect((await call('/api/registry/reload', { method: 'POST' })).status).toBe(403);
+      expect((await call('/api/audit/verify')).status).toBe(403);
+
+      const screen = (path: string) => globalThis.fetch(`${monitor.url}${path}`, { headers: { authorization: `Bearer ${made.token}` } });
+      expect((await screen('/api/alarms')).status).toBe(200);
+      identity.setDisabled('city-admin', true);
+      expect((await screen('/api/alarms')).status).toBe(401);
+    });
+
+    it('answers 400, not 500, to a repeated query parameter, and 404 to a verb that is only an object property', async () => {
+      expect((await as('jining-sup')(`/api/alarms?enterpriseCode=${JINING}&enterpriseCode=${SUZHOU}`)).status).toBe(400);
+      expect((await post('watcher', `/api/alarms/${encodeURIComponent(suzhouAlarm.id)}/constructor`, {})).status).toBe(404);
+      expect((await admin(`${monitor.url}/api/alarms/${encodeURIComponent(suzhouAlarm.id)}/constructor`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+    });
+
+    it('counts only the jurisdiction in the registry summary', async () => {
+      const summary = (await (await as('jining-sup')('/api/registry')).json()) as { enterprises: number; points: number; lastReload: unknown };
+      expect(summary.enterprises).toBe(1);
+      expect(summary.lastReload).toBeNull();
+      const whole = (await (await admin(`${monitor.url}/api/registry`)).json()) as { enterprises: number; points: number };
+      expect(whole.enterprises).toBe(2);
+      expect(summary.points).toBeLessThan(whole.points);
+    });
   });
 });

@@ -6,7 +6,7 @@ import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { AlarmStoreUnavailable } from './pipeline.js';
 import { type Caller, CallerOf, Permit } from './auth/decorators.js';
-import { ALARM_VERB_PERMISSION } from './auth/permissions.js';
+import { alarmVerbPermission } from './auth/permissions.js';
 import { parseBody } from './http/body.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
 
@@ -120,10 +120,10 @@ export class AlarmsController {
   }
 
   @Post('alarms/:id/:verb')
-  @Permit((params) => ALARM_VERB_PERMISSION[params.verb ?? ''], 'alarm')
+  @Permit((params) => alarmVerbPermission(params.verb ?? ''), 'alarm')
   @HttpCode(200)
   action(@Param('id') id: string, @Param('verb') verb: string, @Body() body: unknown, @CallerOf() caller: Caller): Alarm {
-    if (!(verb in BODIES)) throw new NotFoundException(`no action ${verb}; expected one of ${Object.keys(BODIES).join(', ')}`);
+    if (!Object.hasOwn(BODIES, verb)) throw new NotFoundException(`no action ${verb}; expected one of ${Object.keys(BODIES).join(', ')}`);
     const action = actionOf(verb as Verb, body, caller);
     const result = stored(() => this.rt.pipeline.act(id, action, caller.origin));
     if (result.ok) return result.alarm;

@@ -121,6 +121,10 @@ function wsGate(runtime: MonitorRuntime, allowedOrigins: readonly string[]): WsG
       const now = auth.subjectOf(token);
       return now !== null && now.role === subject.role && JSON.stringify(now.jurisdiction) === JSON.stringify(subject.jurisdiction);
     };
-    return { viewer: { key, sees: (code) => current().sees(code), stillValid } };
+    const visiblePoints = (): number => {
+      const within = current().enterpriseCodes;
+      return within === null ? runtime.registry.registry.pointCount : runtime.registry.registry.queryPoints({ within }, 0, 0).total;
+    };
+    return { viewer: { key, sees: (code) => current().sees(code), stillValid, visiblePoints } };
   };
 }

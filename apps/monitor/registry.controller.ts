@@ -120,15 +120,18 @@ export class RegistryController {
     return this.registry.profiles();
   }
 
+  /** Counts within the caller's jurisdiction; the outcome of the last reload (which names any enterprise) for the whole jurisdiction only. */
   @Get('registry')
   @Permit('read')
-  summary() {
+  summary(@CallerOf() caller: Caller) {
+    const within = caller.access.enterpriseCodes;
+    const sees = (x: { enterpriseCode: string }): boolean => caller.access.sees(x.enterpriseCode);
     return {
-      enterprises: this.registry.allEnterprises().length,
-      hazardSources: this.registry.allHazardSources().length,
-      gateways: this.registry.allGateways().length,
-      points: this.registry.pointCount,
-      lastReload: this.rt.registry.lastReload,
+      enterprises: this.registry.allEnterprises().filter((e) => caller.access.sees(e.code)).length,
+      hazardSources: this.registry.allHazardSources().filter(sees).length,
+      gateways: this.registry.allGateways().filter(sees).length,
+      points: within === null ? this.registry.pointCount : this.registry.queryPoints({ within }, 0, 0).total,
+      lastReload: within === null ? this.rt.registry.lastReload : null,
     };
   }
 

@@ -33,6 +33,8 @@ export interface AccessOptions {
   readonly internalClient: { readonly username: string; readonly password: string };
   readonly onRefused: (event: RefusalEvent) => void;
   readonly onProblem: (message: string) => void;
+  /** The client connected now under a client id, if any: another principal may not take that id over. */
+  readonly holderOf?: (clientId: string) => Client | undefined;
 }
 
 type Principal = { readonly kind: 'monitor' } | { readonly kind: 'gateway'; readonly username: string; readonly gateway: GatewayIdentity };
@@ -53,6 +55,7 @@ export function monitorMaySubscribe(filter: string): boolean {
 /** aedes hooks letting in the monitor and registered gateways only, each doing only what it may. */
 export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> {
   const { auth, internalClient, onRefused, onProblem } = options;
+  const holderOf = options.holderOf ?? (() => undefined);
   const principals = new WeakMap<Client, Principal>();
   const monitorPassword = digest(internalClient.password);
   const monitorClientIds = new Set<string>();
@@ -76,6 +79,20 @@ export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authent
     return result.ok ? { ok: true, principal: { kind: 'gateway', username, gateway: result.gateway } } : { ok: false, reason: result.reason, returnCode: 4 };
   };
 
+  const keyOf = (p: Principal | undefined): string | undefined => (p === undefined ? undefined : p.kind === 'monitor' ? '$monitor' : p.username);
+  /**
+   * A client id held by a connected client of another principal is refused: taking it over would disconnect that
+   * client (and publish its will), so one gateway could make another look offline, or knock the monitor off.
+   */
+  const identifyWithoutTakeover = async (client: Client, username: string | undefined, password: string): Promise<Identified> => {
+    const result = await identify(client, username, password);
+    if (!result.ok) return result;
+    const holder = holderOf(client.id);
+    const held = holder === undefined || holder === client ? undefined : keyOf(principals.get(holder));
+    if (held !== undefined && held !== keyOf(result.principal)) return { ok: false, reason: `client id ${client.id} is in use by another client`, returnCode: 5 };
+    return result;
+  };
+
   const refuse = (client: Client, kind: RefusalEvent['kind'], reason: string, topic?: string): void => {
     const principal = principals.get(client);
     const username = principal?.kind === 'gateway' ? principal.username : principal?.kind === 'monitor' ? internalClient.username : undefined;
@@ -84,7 +101,7 @@ export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authent
 
   return {
     authenticate(client, username, password, done) {
-      identify(client, username, password?.toString('utf8') ?? '').then(
+      identifyWithoutTakeover(client, username, password?.toString('utf8') ?? '').then(
         (result) => {
           if (result.ok) {
             principals.set(client, result.principal);

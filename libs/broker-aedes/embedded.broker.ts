@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AedesOptions } from 'aedes';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { accessHooks, type BrokerAuthority, type RefusalEvent } from './broker-access.js';
 import { PacketSizeWatch } from './packet-size.js';
 
@@ -51,7 +51,12 @@ export class EmbeddedBroker {
     const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     const onProblem = options.onProblem ?? (() => undefined);
     const onRefused = options.onRefused ?? (() => undefined);
-    const broker = await Aedes.createBroker(accessOf(options, onProblem, onRefused));
+    const connected = new Map<string, Client>();
+    const broker = await Aedes.createBroker(accessOf(options, onProblem, onRefused, (id) => connected.get(id)));
+    broker.on('client', (client) => connected.set(client.id, client));
+    broker.on('clientDisconnect', (client) => {
+      if (connected.get(client.id) === client) connected.delete(client.id);
+    });
     const addresses = new WeakMap<object, string>();
     reportProtocolRefusals(broker, addresses, onRefused);
     const handle = (socket: Socket): void => {
@@ -93,10 +98,10 @@ export class EmbeddedBroker {
   }
 }
 
-function accessOf(options: EmbeddedBrokerOptions, onProblem: (message: string) => void, onRefused: (event: RefusalEvent) => void): AedesOptions {
+function accessOf(options: EmbeddedBrokerOptions, onProblem: (message: string) => void, onRefused: (event: RefusalEvent) => void, holderOf: (clientId: string) => Client | undefined): AedesOptions {
   if (!options.auth || options.allowAnonymous) return {};
   if (!options.internalClient) throw new Error("EmbeddedBroker: auth needs internalClient, the monitor's own username and password");
-  return accessHooks({ auth: options.auth, internalClient: options.internalClient, onProblem, onRefused });
+  return accessHooks({ auth: options.auth, internalClient: options.internalClient, onProblem, onRefused, holderOf });
 }
 
 /** aedes 1.2 answers an MQTT 5 CONNECT with "unacceptable protocol version" before any hook sees the client. */

@@ -68,6 +68,7 @@ export class IdentityStore {
   private readonly lockoutMs: number;
   private readonly now: () => number;
   private readonly touched = new Map<string, number>();
+  private readonly unknownFailures = new Map<string, { failed: number; lockedUntil: number | null }>();
 
   constructor(file: string, options: IdentityOptions = {}) {
     this.db = openSqlite(file, 'full');
@@ -135,20 +136,46 @@ export class IdentityStore {
   /** Checks a password, counting failures: `maxFailures` in a row lock the account for `lockoutMs`, even for the right one. */
   async login(username: string, password: string): Promise<LoginOutcome> {
     const row = this.userRow(username);
-    const now = this.now();
-    if (row?.locked_until != null && row.locked_until > now) {
-      return { ok: false, reason: 'locked', lockedUntil: new Date(row.locked_until).toISOString() };
-    }
+    // Checked before and after the (slow) hash check, and failures counted in one statement: guesses sent in
+    // parallel cannot each see an unlocked account with a stale count.
     const good = await verify(row?.password_hash ?? DUMMY_HASH, password).catch(() => false);
-    if (!row || row.password_hash === null || row.disabled === 1) return { ok: false, reason: 'invalid' };
-    if (!good) {
-      const failed = row.failed + 1;
-      const lock = failed >= this.maxFailures;
-      this.db.prepare('UPDATE users SET failed = ?, locked_until = ? WHERE username = ?').run(lock ? 0 : failed, lock ? now + this.lockoutMs : null, username);
-      return lock ? { ok: false, reason: 'locked', lockedUntil: new Date(now + this.lockoutMs).toISOString() } : { ok: false, reason: 'invalid' };
-    }
-    this.db.prepare('UPDATE users SET failed = 0, locked_until = NULL WHERE username = ?').run(username);
+    const lockedUntil = row ? this.lockedUntil(username) : this.unknownLockedUntil(username);
+    if (lockedUntil !== null) return { ok: false, reason: 'locked', lockedUntil: new Date(lockedUntil).toISOString() };
+    if (!row || row.password_hash === null || row.disabled === 1 || !good) return this.failure(username, row !== undefined);
+    this.db.prepare('UPDATE users SET failed = 0 WHERE username = ?').run(username);
     return { ok: true, ...this.startSession(username) };
+  }
+
+  private lockedUntil(username: string): number | null {
+    const r = this.db.prepare('SELECT locked_until FROM users WHERE username = ?').get(username) as { locked_until: number | null } | undefined;
+    return r?.locked_until != null && r.locked_until > this.now() ? r.locked_until : null;
+  }
+
+  /**
+   * Unknown names are counted and locked in memory like real ones, so that neither the answers (401 then 423) nor
+   * their timing tell whether a user exists.
+   */
+  private unknownLockedUntil(username: string): number | null {
+    const until = this.unknownFailures.get(username)?.lockedUntil ?? null;
+    return until !== null && until > this.now() ? until : null;
+  }
+
+  private failure(username: string, known: boolean): LoginOutcome {
+    const now = this.now();
+    let failed: number;
+    if (known) {
+      failed = (this.db.prepare('UPDATE users SET failed = failed + 1 WHERE username = ? RETURNING failed').get(username) as { failed: number }).failed;
+    } else {
+      if (this.unknownFailures.size > 10_000) this.unknownFailures.clear();
+      const entry = this.unknownFailures.get(username) ?? { failed: 0, lockedUntil: null };
+      failed = ++entry.failed;
+      this.unknownFailures.set(username, entry);
+    }
+    if (failed < this.maxFailures) return { ok: false, reason: 'invalid' };
+    const until = now + this.lockoutMs;
+    if (known) this.db.prepare('UPDATE users SET failed = 0, locked_until = ? WHERE username = ?').run(until, username);
+    else this.unknownFailures.set(username, { failed: 0, lockedUntil: until });
+    return { ok: false, reason: 'locked', lockedUntil: new Date(until).toISOString() };
   }
 
   /** A session for a user already authenticated (a password checked here, or an identity provider's sign-in). */

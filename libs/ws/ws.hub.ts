@@ -21,6 +21,8 @@ export interface WsViewer {
   /** Clients with the same key see the same enterprises and share frames. */
   readonly key: string;
   sees(enterpriseCode: string): boolean;
+  /** How many registered points the client sees (told after a registry reload); unset: all of them. */
+  visiblePoints?(): number;
   stillValid(): boolean;
 }
 
@@ -94,7 +96,14 @@ export class WsHub {
         socket.destroy();
         return;
       }
-      const admitted = gate ? gate(req) : { viewer: EVERYONE };
+      let admitted: ReturnType<WsGate>;
+      try {
+        admitted = gate ? gate(req) : { viewer: EVERYONE };
+      } catch {
+        // The gate failing on a strange request must refuse it, never bring the process down.
+        refuseUpgrade(socket, 400, 'bad upgrade request');
+        return;
+      }
       if (!('viewer' in admitted)) {
         refuseUpgrade(socket, admitted.status, admitted.reason);
         return;
@@ -156,8 +165,7 @@ export class WsHub {
     };
     this.latest = rekey(this.latest);
     this.pending = rekey(this.pending);
-    const frame = JSON.stringify({ type: 'registry', points });
-    this.broadcast(() => frame, true);
+    this.broadcastByKey((viewer) => JSON.stringify({ type: 'registry', points: viewer.visiblePoints?.() ?? points }), true);
   }
 
   async close(): Promise<void> {
@@ -194,7 +202,8 @@ export class WsHub {
     }, false);
   }
 
-  private revalidate(): void {
+  /** Closes (4401) every connection whose session or token no longer holds; also runs on a timer. */
+  revalidate(): void {
     for (const [ws, client] of this.clients) {
       if (!client.viewer.stillValid()) ws.close(4401, 'session ended: sign in again');
     }
@@ -225,7 +234,7 @@ export class WsHub {
   }
 }
 
-function refuseUpgrade(socket: Duplex, status: 401 | 403, reason: string): void {
-  const text = status === 401 ? 'Unauthorized' : 'Forbidden';
+function refuseUpgrade(socket: Duplex, status: 400 | 401 | 403, reason: string): void {
+  const text = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' }[status];
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`);
 }

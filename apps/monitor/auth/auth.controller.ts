@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, HttpException, HttpStatus, Inject, NotFoundException, Param, Post, Req, Res, UnauthorizedException, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { z } from 'zod';
-import { ROLES, type ApiTokenView, type Subject, type UserView } from '#libs/contracts/index.js';
+import { ROLES, type ApiTokenView, type Jurisdiction, type Subject, type UserView } from '#libs/contracts/index.js';
 import { jurisdictionSchema, jurisdictionWithin } from '#libs/identity/index.js';
 import { parseBody } from '../http/body.js';
 import { RUNTIME, type MonitorRuntime } from '../runtime.js';
@@ -69,6 +69,8 @@ export class AuthController {
     const token = presentedToken(req, false);
     if (token !== undefined) this.rt.auth.identity.revokeToken(token);
     this.rt.auth.audit('logout', caller.subject, caller.address, {});
+    // Open WebSockets of the ended session close now, not at the next periodic check.
+    this.rt.hub.revalidate();
     res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
     return { loggedOut: true };
   }
@@ -82,10 +84,11 @@ export class AuthController {
     return { username, role, jurisdiction, kind, expiresAt, permissions, oidc: (this.rt.config.auth?.oidc ?? null) !== null };
   }
 
+  /** The tokens within the caller's jurisdiction. */
   @Get('tokens')
   @Permit('users.manage')
-  tokens(): ApiTokenView[] {
-    return this.rt.auth.identity.apiTokens();
+  tokens(@CallerOf() caller: Caller): ApiTokenView[] {
+    return this.rt.auth.identity.apiTokens().filter((t) => this.within(t.jurisdiction, caller));
   }
 
   /** A scoped API token for a machine client; the token itself is shown only in this answer. */
@@ -93,8 +96,7 @@ export class AuthController {
   @Permit('users.manage')
   createToken(@Body() body: unknown, @CallerOf() caller: Caller): ApiTokenView & { token: string } {
     const spec = parseBody(NEW_TOKEN, body);
-    const regionOf = (code: string): string | undefined => this.rt.registry.registry.findEnterprise(code)?.region.code;
-    if (!jurisdictionWithin(spec.jurisdiction, caller.subject.jurisdiction, regionOf)) throw new ForbiddenException('a token cannot reach beyond the jurisdiction of whoever creates it');
+    if (!this.within(spec.jurisdiction, caller)) throw new ForbiddenException('a token cannot reach beyond the jurisdiction of whoever creates it');
     const expiresAt = spec.expiresInDays === undefined ? null : Date.now() + spec.expiresInDays * 86_400_000;
     const { token, view } = this.rt.auth.identity.createApiToken({ name: spec.name, role: spec.role, jurisdiction: spec.jurisdiction, createdBy: caller.subject.username, expiresAt });
     this.rt.auth.audit('token_created', caller.subject, caller.address, { id: view.id, name: view.name, role: view.role, jurisdiction: view.jurisdiction });
@@ -104,9 +106,17 @@ export class AuthController {
   @Delete('tokens/:tokenId')
   @Permit('users.manage')
   revokeToken(@Param('tokenId') id: string, @CallerOf() caller: Caller): { revoked: true } {
-    if (!this.rt.auth.identity.revokeApiToken(id)) throw new NotFoundException(`no active API token ${id}`);
+    const token = this.rt.auth.identity.apiTokens().find((t) => t.id === id && t.revokedAt === null);
+    if (!token) throw new NotFoundException(`no active API token ${id}`);
+    if (!this.within(token.jurisdiction, caller)) throw new ForbiddenException('the token reaches beyond your jurisdiction');
+    this.rt.auth.identity.revokeApiToken(id);
     this.rt.auth.audit('token_revoked', caller.subject, caller.address, { id });
+    this.rt.hub.revalidate();
     return { revoked: true };
+  }
+
+  private within(jurisdiction: Jurisdiction, caller: Caller): boolean {
+    return jurisdictionWithin(jurisdiction, caller.subject.jurisdiction, (code) => this.rt.registry.registry.findEnterprise(code)?.region.code);
   }
 }
 

@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Alarm } from '#libs/contracts/index.js';
 import { RUNTIME, type MonitorRuntime } from '../runtime.js';
@@ -25,6 +25,8 @@ export class AuthGuard implements CanActivate {
     const auth = this.rt.auth;
     const address = auth.clientAddress(req);
     req.clientAddress = address;
+    const repeated = Object.entries(req.query).find(([, v]) => typeof v !== 'string');
+    if (repeated) throw new BadRequestException(`query parameter ${repeated[0]}: give it once, as plain text`);
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, handlers)) return true;
     const subject = auth.authenticate(req);
     if (subject === null) {
@@ -53,7 +55,7 @@ export class AuthGuard implements CanActivate {
       const alarm: Alarm | null | undefined = this.rt.pipeline.book.find(params.id) ?? this.rt.alarmStore.get(params.id);
       if (alarm) return { alarm };
       const slash = params.id.indexOf('/');
-      return { enterpriseCode: slash > 0 ? params.id.slice(0, slash) : params.id };
+      return { alarmId: params.id, enterpriseCode: slash > 0 ? params.id.slice(0, slash) : params.id };
     }
     return undefined;
   }
@@ -61,6 +63,7 @@ export class AuthGuard implements CanActivate {
   /** A query naming an enterprise outside the caller's jurisdiction is refused rather than answered empty. */
   private queryRefusal(req: Req): string | null {
     const code = req.query.enterpriseCode;
+    if (code !== undefined && typeof code !== 'string') return 'enterpriseCode: give one enterprise code';
     if (typeof code !== 'string' || req.caller!.access.sees(code)) return null;
     return `enterprise ${code} is outside your jurisdiction`;
   }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuditLog, SecurityEventKind, Subject } from '#libs/contracts/index.js';
 import type { AuthConfig } from '#libs/config/index.js';
-import { IdentityStore } from '#libs/identity/index.js';
+import { IdentityStore, jurisdictionWithin } from '#libs/identity/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import { Access } from './access.js';
 
@@ -17,7 +17,14 @@ const LEGACY_ADMIN: Subject = { username: 'admin-token', role: 'admin', jurisdic
 function cookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        // A malformed cookie is no cookie.
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -78,7 +85,16 @@ export class AuthService {
   /** Who a token stands for now, or null (unknown, expired, revoked, user disabled). */
   subjectOf(token: string): Subject | null {
     if (this.legacyAdminToken !== null && sameSecret(token, this.legacyAdminToken)) return LEGACY_ADMIN;
-    return this.identity.authenticate(token);
+    const subject = this.identity.authenticate(token);
+    return subject === null || subject.kind === 'session' || this.creatorStillCovers(subject) ? subject : null;
+  }
+
+  /** An API token holds only while whoever made it is still an enabled admin whose jurisdiction covers it. */
+  private creatorStillCovers(token: Subject): boolean {
+    if (token.username === LEGACY_ADMIN.username) return this.legacyAdminToken !== null;
+    const creator = this.identity.findUser(token.username);
+    if (!creator || creator.disabled || creator.role !== 'admin') return false;
+    return jurisdictionWithin(token.jurisdiction, creator.jurisdiction, (code) => this.registry.registry.findEnterprise(code)?.region.code);
   }
 
   accessOf(subject: Subject): Access {

@@ -36,6 +36,9 @@ export const PERMISSION_TABLE: Readonly<Record<Permission, readonly Role[]>> = {
   'metrics.read': ['admin', 'metrics'],
 };
 
+/** Acts on the whole platform: only for callers whose jurisdiction is everything, whatever their role. */
+const PLATFORM_WIDE: ReadonlySet<Permission> = new Set<Permission>(['registry.reload', 'audit.verify', 'metrics.read']);
+
 /** Alarm actions by verb of `POST /api/alarms/:id/:verb`. */
 export const ALARM_VERB_PERMISSION: Readonly<Record<string, Permission>> = {
   ack: 'alarm.ack',
@@ -48,8 +51,16 @@ export const ALARM_VERB_PERMISSION: Readonly<Record<string, Permission>> = {
 
 const SYSTEM_ACTORS: readonly Role[] = ['commander', 'admin'];
 
-/** What an act is done to: an enterprise's data, or one alarm. */
-export type Target = { readonly enterpriseCode: string } | { readonly alarm: Alarm };
+/** The permission of an alarm verb, or undefined for a verb that is not an action. */
+export function alarmVerbPermission(verb: string): Permission | undefined {
+  return Object.hasOwn(ALARM_VERB_PERMISSION, verb) ? ALARM_VERB_PERMISSION[verb] : undefined;
+}
+
+/**
+ * What an act is done to: an enterprise's data, or one alarm (found, or only named by an id whose enterprise is
+ * read from its prefix): refusals about an alarm name the id alone, whether or not it exists.
+ */
+export type Target = { readonly enterpriseCode: string } | { readonly alarm: Alarm } | { readonly alarmId: string; readonly enterpriseCode: string };
 
 /**
  * The one decision of who may do what, where: null when allowed, else the reason for a 403. Role first, then
@@ -58,12 +69,14 @@ export type Target = { readonly enterpriseCode: string } | { readonly alarm: Ala
 export function refusal(access: Access, permission: Permission, target?: Target): string | null {
   const { role } = access.subject;
   if (!PERMISSION_TABLE[permission].includes(role)) return `role ${role} may not ${permission}`;
+  if (PLATFORM_WIDE.has(permission) && access.enterpriseCodes !== null) return `${permission} is for callers whose jurisdiction is everything`;
   if (target === undefined) return null;
   const enterpriseCode = 'alarm' in target ? target.alarm.enterpriseCode : target.enterpriseCode;
+  const alarmId = 'alarm' in target ? target.alarm.id : 'alarmId' in target ? target.alarmId : null;
   if (enterpriseCode === SYSTEM_ENTERPRISE) {
     return permission === 'read' || permission === 'audit.read' || SYSTEM_ACTORS.includes(role) ? null : `role ${role} may not ${permission} the platform's own alarms`;
   }
-  if (!access.sees(enterpriseCode)) return `enterprise ${enterpriseCode} is outside your jurisdiction`;
+  if (!access.sees(enterpriseCode)) return alarmId === null ? `enterprise ${enterpriseCode} is outside your jurisdiction` : `alarm ${alarmId} is outside your jurisdiction`;
   if ('alarm' in target && permission === 'alarm.ack' && role === 'supervisor' && target.alarm.escalation.level === 'enterprise') {
     return 'a supervisor acknowledges alarms escalated beyond the enterprise; this one is still with the enterprise';
   }
