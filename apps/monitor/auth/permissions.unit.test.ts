@@ -18,7 +18,7 @@ function accessOf(role: Role, jurisdiction: Subject['jurisdiction']): Access {
   return new Access({ username: 'u', role, jurisdiction, tokenId: 'session:1', kind: 'session', expiresAt: null }, registry);
 }
 
-const alarm = (enterpriseCode: string, level: 'enterprise' | 'county' | 'city' = 'enterprise') => ({ enterpriseCode, escalation: { level, steps: [] } }) as unknown as Alarm;
+const alarm = (enterpriseCode: string, level: 'enterprise' | 'county' | 'city' = 'enterprise') => ({ id: `alarm-of-${enterpriseCode}`, enterpriseCode, escalation: { level, steps: [] } }) as unknown as Alarm;
 
 describe('the permission table', () => {
   it('is declared on every route: a route without @Permit or @Public would be refused to everyone', () => {
@@ -40,7 +40,7 @@ describe('the permission table', () => {
   it('lets each role do its part within its jurisdiction', () => {
     const op = accessOf('enterprise_operator', { enterpriseCodes: ['E1'] });
     expect(refusal(op, 'alarm.dispose', { alarm: alarm('E1') })).toBeNull();
-    expect(refusal(op, 'alarm.dispose', { alarm: alarm('E2') })).toBe('enterprise E2 is outside your jurisdiction');
+    expect(refusal(op, 'alarm.dispose', { alarm: alarm('E2') })).toBe('alarm alarm-of-E2 is outside your jurisdiction');
     expect(refusal(op, 'alarm.shelve', { alarm: alarm('E1') })).toBe('role enterprise_operator may not alarm.shelve');
     const sup = accessOf('supervisor', { enterpriseCodes: ['E1'] });
     expect(refusal(sup, 'alarm.ack', { alarm: alarm('E1') })).toMatch(/escalated beyond the enterprise/);
@@ -49,6 +49,8 @@ describe('the permission table', () => {
     expect(refusal(accessOf('viewer', { all: true }), 'alarm.ack', { alarm: alarm('E1') })).toBe('role viewer may not alarm.ack');
     expect(refusal(accessOf('commander', { enterpriseCodes: ['E1'] }), 'point.maintenance', { enterpriseCode: 'E1' })).toBeNull();
     expect(refusal(accessOf('metrics', { all: true }), 'read')).toBe('role metrics may not read');
+    expect(refusal(accessOf('admin', { regionCode: '370800' }), 'registry.reload')).toBe('registry.reload is for callers whose jurisdiction is everything');
+    expect(refusal(accessOf('admin', { all: true }), 'registry.reload')).toBeNull();
   });
 
   it("shows the platform's own alarms to every operator, and lets only commanders and admins act on them", () => {
