@@ -44,6 +44,12 @@ describe('OpenID Connect sign-in', () => {
     await provider?.stop();
   });
 
+  it('tells a signed-out page that OpenID Connect sign-in is offered', async () => {
+    const res = await fetch(`${monitor.url}/api/auth/me`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ signIn: { password: true, oidc: true } });
+  });
+
   it('signs a supervisor in from the ID token claims: session cookie, user row, and a login in the audit', async () => {
     const { browser, res } = await signIn('acc-zhang');
     expect(res.status).toBe(302);

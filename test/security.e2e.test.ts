@@ -65,6 +65,7 @@ describe('identity and jurisdiction at the front door (REST, WebSocket, audit)',
       expect(anonymous.status, path).toBe(401);
     }
     expect((await globalThis.fetch(`${monitor.url}/api/alarms`, { headers: { authorization: 'Bearer sts_not-a-token' } })).status).toBe(401);
+    expect(await (await globalThis.fetch(`${monitor.url}/api/auth/me`)).json()).toMatchObject({ statusCode: 401, signIn: { password: true, oidc: false } });
     expect((await loginFrom(monitor.url, '10.0.2.2', 'jining-op', 'wrong password!')).status).toBe(401);
     // /health is open with ok/degraded only; the detail is for signed-in callers.
     expect(Object.keys((await (await globalThis.fetch(`${monitor.url}/health`)).json()) as object)).toEqual(['status']);

@@ -31,7 +31,11 @@ export class AuthGuard implements CanActivate {
     const subject = auth.authenticate(req);
     if (subject === null) {
       auth.auditUnauthenticated(address, { method: req.method, path: req.path });
-      throw new UnauthorizedException('sign in first: POST /api/auth/login, then send Authorization: Bearer <token>');
+      throw new UnauthorizedException({
+        statusCode: 401,
+        message: 'sign in first: POST /api/auth/login, then send Authorization: Bearer <token>',
+        signIn: { password: true, oidc: (this.rt.config.auth?.oidc ?? null) !== null },
+      });
     }
     const access = auth.accessOf(subject);
     req.caller = { subject, access, address, origin: originOf(address, subject) };

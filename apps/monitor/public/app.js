@@ -374,7 +374,13 @@ $('logout').addEventListener('click', async () => {
 async function start() {
   try {
     const res = await fetch('/api/auth/me');
-    if (res.status === 401) { showLogin(''); return; }
+    if (res.status === 401) {
+      // The 401 says which sign-ins the server offers.
+      const body = await res.json().catch(() => ({}));
+      $('login-oidc').hidden = !(body.signIn && body.signIn.oidc === true);
+      showLogin('');
+      return;
+    }
     if (!res.ok) throw new Error('/api/auth/me answered ' + res.status);
     showApp(await res.json());
   } catch (err) {
