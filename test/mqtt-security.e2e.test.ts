@@ -1,12 +1,13 @@
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMosquitto, type TestService } from '#libs/testing/services.js';
+import { freePort, startMosquitto, type TestService } from '#libs/testing/services.js';
+import { TestPki } from '#libs/testing/pki.js';
 import type { Alarm } from '#libs/contracts/index.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { DEMO_GATEWAY_PASSWORD } from '#apps/monitor/mqtt-access.js';
 import { testConfig } from './support/monitor-config.js';
-import { signedIn } from './support/auth.js';
+import { signedIn, TEST_ADMIN_PASSWORD } from './support/auth.js';
 import { alarmWhere, RecordingWsClient } from './support/ws-client.js';
 
 const SUZHOU = '91320594MA1WKTRP3E';
@@ -111,5 +112,64 @@ describe('an MQTT 5 gateway through the shipped mosquitto deployment (generated 
       ws.close();
       await gateway.endAsync();
     }
+  });
+});
+
+describe('the mqtts listener of the embedded broker, with mutual TLS, and /metrics on its own port', () => {
+  const pki = new TestPki();
+  let monitor: RunningMonitor;
+  let tlsPort: number;
+
+  beforeAll(async () => {
+    pki.issued('broker', '127.0.0.1', 'IP:127.0.0.1');
+    tlsPort = await freePort();
+    monitor = await startMonitor(
+      testConfig({
+        auth: { adminPassword: TEST_ADMIN_PASSWORD, loginPerMinute: 1000, metricsPort: 0 },
+        mqttAuth: { allowAnonymous: false, username: null, password: null, credentialsFile: null, tls: { port: tlsPort, certFile: pki.file('broker.crt'), keyFile: pki.file('broker.key'), caFile: pki.file('ca.crt') } },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await monitor?.close();
+    pki.remove();
+  });
+
+  it("logs a gateway in by its certificate's CN and takes its telemetry; refuses a certificate of another CA", async () => {
+    const ws = await RecordingWsClient.ofMonitor(monitor.url);
+    const gw = pki.issued('jining', `${JINING}/GW01`);
+    const tls = { ca: pki.ca.cert, reconnectPeriod: 0, connectTimeout: 5000 };
+    const gateway = await connectAsync(`mqtts://127.0.0.1:${tlsPort}`, { ...tls, clientId: 'mtls-jining', cert: gw.cert, key: gw.key });
+    try {
+      await gateway.publishAsync(`sites/${JINING}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-DP', value: 2000 }] }), { qos: 1 });
+      expect((await ws.waitFor(alarmWhere({ pointCode: 'DC1-DP' }))).alarm).toMatchObject({ level: 'HH' });
+    } finally {
+      ws.close();
+      await gateway.endAsync();
+    }
+    const other = new TestPki();
+    try {
+      const forged = other.issued('forged', `${JINING}/GW01`);
+      // The handshake fails: MQTT.js reports a close (or an error), never a connect.
+      const client = connect(`mqtts://127.0.0.1:${tlsPort}`, { ...tls, clientId: 'mtls-forged', cert: forged.cert, key: forged.key });
+      const outcome = await new Promise<string>((done) => {
+        client.once('connect', () => done('connected'));
+        client.once('error', () => done('refused'));
+        client.once('close', () => done('refused'));
+      });
+      client.end(true);
+      expect(outcome).toBe('refused');
+    } finally {
+      other.remove();
+    }
+  });
+
+  it('serves /metrics without sign-in on METRICS_PORT only, and with a token on the main port', async () => {
+    expect(monitor.metricsUrl).not.toBeNull();
+    const open = await fetch(monitor.metricsUrl!);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toContain('sentinel_mqtt_refusals_total');
+    expect((await fetch(`${monitor.url}/metrics`)).status).toBe(401);
   });
 });
