@@ -176,7 +176,10 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     }
 
     if (config.simulate) {
-      const simulate = (points: readonly Point[]): Promise<RunningSimulator> => startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs, password: access.simulatorPassword });
+      const simulate = async (points: readonly Point[]): Promise<RunningSimulator> => {
+        await access.ensureDemoCredentials();
+        return startSimulator({ url: mqttUrl, points, periodMs: config.simulatePeriodMs, password: access.simulatorPassword });
+      };
       let simulator = await simulate(registry.registry.allPoints());
       closers.push(() => simulator.stop());
       // The demo simulator follows the registry: after a reload it publishes the points now registered.

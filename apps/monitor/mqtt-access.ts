@@ -41,6 +41,8 @@ export interface MqttAccess {
   readonly monitorLogin: { readonly username: string; readonly password: string } | null;
   /** The built-in simulator's password for a gateway (the demo's), or undefined when it has none. */
   readonly simulatorPassword: (gateway: { readonly enterpriseCode: string; readonly gatewayCode: string }) => string | undefined;
+  /** Gives every gateway of the demo registry now in force the demo password if it has none (before the simulator starts). */
+  readonly ensureDemoCredentials: () => Promise<void>;
 }
 
 function readPem(file: string, variable: string): Buffer {
@@ -59,16 +61,23 @@ export async function mqttAccess(config: AppConfig, registry: LiveRegistry, metr
   const settings = config.mqttAuth ?? { allowAnonymous: false, username: null, password: null, credentialsFile: null, tls: null };
   if (config.mqttUrl !== null) {
     const login = settings.username === null ? null : { username: settings.username, password: settings.password ?? '' };
-    return { broker: {}, monitorLogin: login, simulatorPassword: () => undefined };
+    return { broker: {}, monitorLogin: login, simulatorPassword: () => undefined, ensureDemoCredentials: () => Promise.resolve() };
   }
   const credentials = GatewayCredentials.load(settings.credentialsFile ?? join(config.dataDir, 'gateway-credentials.json'), { onProblem: (message) => log.error(message) });
   const demo = isDemoRegistry(config.configDir);
-  if (demo) {
+  if (config.simulate && !demo && !settings.allowAnonymous) {
+    throw new ConfigError([
+      `environment variable SIMULATE=1 with the registry in ${config.configDir}, which is not the demo: the built-in simulator logs in as the demo gateways only; set MQTT_ALLOW_ANONYMOUS=1 for a load test on an isolated machine, or run npm run simulate -- --passwords FILE against the monitor`,
+    ]);
+  }
+  const ensureDemoCredentials = async (): Promise<void> => {
+    if (!isDemoRegistry(config.configDir)) return;
     for (const gateway of registry.registry.allGateways()) {
       const key = credentialKey(gateway);
       if (credentials.state(key) === 'missing') await credentials.setPassword(key, DEMO_GATEWAY_PASSWORD);
     }
-  }
+  };
+  await ensureDemoCredentials();
   if (settings.allowAnonymous) log.warn('MQTT_ALLOW_ANONYMOUS=1: the embedded broker lets any client publish and subscribe without a password; for experiments only');
   const monitorLogin = { username: MONITOR_USER, password: randomBytes(24).toString('base64url') };
   const tls = settings.tls ?? null;
@@ -91,8 +100,9 @@ export async function mqttAccess(config: AppConfig, registry: LiveRegistry, metr
       }),
     },
     monitorLogin,
+    ensureDemoCredentials,
     simulatorPassword: (gateway) => {
-      if (!demo) return undefined;
+      if (!isDemoRegistry(config.configDir)) return undefined;
       const registered = registry.registry.findGateway(gateway.enterpriseCode, gateway.gatewayCode);
       return registered ? DEMO_GATEWAY_PASSWORD : undefined;
     },
