@@ -63,13 +63,18 @@ describe('the embedded broker lets only a registered gateway speak, and only for
     expect(suzhou.connected).toBe(true);
   });
 
-  it("refuses a client id held by another gateway: one gateway cannot knock another off and fire its will", async () => {
-    const victim = await connectAsync(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${JINING}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0 });
+  it("keeps each gateway's client ids to itself: another gateway cannot knock it off or fire its will", async () => {
+    const will = { topic: `sites/${JINING}/GW01/status`, payload: Buffer.from('offline'), qos: 1 as const, retain: true };
+    const victim = await connectAsync(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${JINING}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0, will });
     let victimClosed = false;
     victim.on('close', () => (victimClosed = true));
-    expect(await refusedWith(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${SUZHOU}/GW01`, password: DEMO_GATEWAY_PASSWORD })).toBe(5);
-    await victim.publishAsync(`sites/${JINING}/GW01/status`, 'online', { qos: 1 });
+    await victim.publishAsync(`sites/${JINING}/GW01/status`, 'online', { qos: 1, retain: true });
+    // The same client id from another gateway opens a session of that gateway's own, and the victim's stays.
+    const squatter = await connectAsync(monitor.mqttUrl, { clientId: 'jining-gw01', username: `${SUZHOU}/GW01`, password: DEMO_GATEWAY_PASSWORD, reconnectPeriod: 0 });
+    await squatter.endAsync();
+    await victim.publishAsync(`sites/${JINING}/GW01/telemetry`, JSON.stringify({ readings: [{ point: 'DC1-DP', value: 1200 }] }), { qos: 1 });
     expect(victimClosed).toBe(false);
+    await victim.publishAsync(`sites/${JINING}/GW01/status`, 'online', { qos: 1, retain: true });
     await victim.endAsync();
   });
 

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '#libs/contracts/index.js';
-import { describeJurisdiction, IdentityStore, MIN_PASSWORD_LENGTH, parseJurisdiction, PasswordTooShort } from '#libs/identity/index.js';
+import { describeJurisdiction, IdentityStore, MIN_PASSWORD_LENGTH, parseJurisdiction, PasswordTooShort, usernameProblem } from '#libs/identity/index.js';
 import { SqliteAuditLog } from '#libs/store-embedded/index.js';
 import { type CliIo, exitCodeOf, UsageError } from './cli-io.js';
 
@@ -74,7 +74,10 @@ export function usersCommand(argv: readonly string[], io: CliIo): Promise<number
         case 'add': {
           const name = needUser();
           if (store.findUser(name)) throw new UsageError(`user ${name} exists; use set, passwd or enable`);
-          if (!/^[\p{L}\p{N}._@-]{1,100}$/u.test(name)) throw new UsageError(`username ${name}: letters, digits and . _ @ - only, at most 100`);
+          const problem = usernameProblem(name);
+          if (problem !== null) throw new UsageError(problem);
+          const lookalike = store.listUsers().find((u) => u.username.normalize('NFKC').toLowerCase() === name.normalize('NFKC').toLowerCase());
+          if (lookalike) throw new UsageError(`user ${lookalike.username} exists: a name differing only in case or form would confuse the audit log`);
           const role = roleOf(values.role);
           const jurisdiction = jurisdictionOf(values.jurisdiction);
           if (role === undefined || jurisdiction === undefined) throw new UsageError('add needs --role and --jurisdiction');

@@ -50,7 +50,7 @@ export function configureApp(app: NestExpressApplication, runtime: MonitorRuntim
       strictTransportSecurity: false,
     }),
   );
-  app.use(sameOriginWrites(allowedOrigins, (req) => auth.audit('access_denied', null, auth.clientAddress(req), { status: 403, method: req.method, path: req.url, reason: `cross-origin write from ${req.headers.origin ?? '?'}` })));
+  app.use(sameOriginWrites(allowedOrigins, (req) => auth.auditRefusal(null, auth.clientAddress(req), { status: 403, method: req.method, path: req.url, reason: `cross-origin write from ${req.headers.origin ?? '?'}` })));
   app.use(jsonOnlyWrites);
   // Request bodies are small commands (acknowledge, dispose, comment): a bigger one is refused with 413 unread.
   app.useBodyParser('json', { limit: MAX_BODY });
@@ -96,13 +96,13 @@ function wsGate(runtime: MonitorRuntime, allowedOrigins: readonly string[]): WsG
   return (req) => {
     const address = auth.clientAddress(req);
     if (!originAllowed(req, allowedOrigins)) {
-      auth.audit('access_denied', null, address, { status: 403, path: '/ws', reason: `origin ${req.headers.origin ?? '?'} not allowed` });
+      auth.auditRefusal(null, address, { status: 403, path: '/ws', reason: `origin ${req.headers.origin ?? '?'} not allowed` });
       return { status: 403, reason: 'origin not allowed (ALLOWED_ORIGINS)' };
     }
     const token = presentedToken(req, true);
     const subject = auth.authenticate(req, true);
     if (subject === null || token === undefined) {
-      auth.auditUnauthenticated(address, { path: '/ws' });
+      auth.auditRefusal(null, address, { status: 401, path: '/ws' });
       return { status: 401, reason: 'sign in first: send Authorization: Bearer <token>, the session cookie, or ?access_token=' };
     }
     if (!PERMISSION_TABLE.read.includes(subject.role)) return { status: 403, reason: `role ${subject.role} may not read alarms` };

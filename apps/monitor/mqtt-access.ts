@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, isDemoRegistry, type AppConfig } from '#libs/config/index.js';
-import type { Authentication, BrokerAuthority, EmbeddedBrokerOptions } from '#libs/broker-aedes/index.js';
+import type { EmbeddedBrokerOptions } from '#libs/broker-aedes/index.js';
 import { credentialKey, GatewayAuthority, GatewayCredentials } from '#libs/gateway-auth/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import type { Metrics } from './metrics.js';
@@ -11,29 +11,6 @@ import type { Metrics } from './metrics.js';
 /** The password of every demo gateway (config/sites/demo.yaml), set when the demo registry runs: README lists it. */
 export const DEMO_GATEWAY_PASSWORD = 'demo-gateway-password';
 const MONITOR_USER = 'sentinel-monitor';
-/** Failed MQTT logins an address may make per minute before it is refused without a password check (argon2 is costly). */
-const MAX_FAILED_LOGINS_PER_MIN = 10;
-
-/** Refuses an address that keeps failing, before spending a password hash on it. */
-export function throttleFailures(authority: BrokerAuthority, now: () => number = Date.now): BrokerAuthority {
-  const failures = new Map<string, { since: number; count: number }>();
-  return {
-    async authenticate(username, password, clientId, address): Promise<Authentication> {
-      const t = now();
-      const seen = failures.get(address);
-      if (seen && t - seen.since < 60_000 && seen.count >= MAX_FAILED_LOGINS_PER_MIN) return { ok: false, reason: `too many failed logins from ${address}; wait a minute` };
-      const result = await authority.authenticate(username, password, clientId, address);
-      if (!result.ok) {
-        if (failures.size > 10_000) failures.clear();
-        failures.set(address, seen && t - seen.since < 60_000 ? { since: seen.since, count: seen.count + 1 } : { since: t, count: 1 });
-      }
-      return result;
-    },
-    authenticateCertificate: (commonName) => authority.authenticateCertificate(commonName),
-    publishRefusal: (gateway, topic) => authority.publishRefusal(gateway, topic),
-  };
-}
-
 export interface MqttAccess {
   /** Options of the embedded broker: who may connect, publish and subscribe. */
   readonly broker: EmbeddedBrokerOptions;
@@ -83,7 +60,7 @@ export async function mqttAccess(config: AppConfig, registry: LiveRegistry, metr
   const tls = settings.tls ?? null;
   return {
     broker: {
-      auth: throttleFailures(new GatewayAuthority((e, g) => registry.registry.findGateway(e, g), credentials)),
+      auth: new GatewayAuthority((e, g) => registry.registry.findGateway(e, g), credentials),
       internalClient: monitorLogin,
       allowAnonymous: settings.allowAnonymous,
       onRefused: (event) => {

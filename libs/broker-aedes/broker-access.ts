@@ -105,6 +105,9 @@ export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authent
         (result) => {
           if (result.ok) {
             principals.set(client, result.principal);
+            // Each gateway's client ids live in a namespace of its own: no gateway can take over (or squat, while
+            // it reconnects) another's session or the monitor's, whatever client id it sends.
+            if (result.principal.kind === 'gateway') (client as { id: string }).id = `${result.principal.username}#${client.id}`;
             return done(null, true);
           }
           onRefused({ kind: 'connect', clientId: client.id, address: addressOf(client), ...(username !== undefined && { username }), reason: result.reason });

@@ -21,6 +21,10 @@ export interface UserView {
 export interface UserRecord extends UserView {
   /** `local`: a password kept here (argon2id); `oidc`: signs in at the identity provider. */
   readonly source: 'local' | 'oidc';
+  /** An OIDC user's account at the provider (`<issuer> <sub>`), bound at its first sign-in; null before. */
+  readonly oidcSubject: string | null;
+  /** Whether role and jurisdiction came from ID token claims (then a token without them is refused) or from an admin. */
+  readonly fromClaims: boolean;
   readonly disabled: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;

@@ -6,7 +6,12 @@ import { mosquittoHash } from './mosquitto-hash.js';
 export const MIN_PASSWORD_LENGTH = 12;
 
 export type CredentialState = 'active' | 'disabled' | 'missing';
-export type CheckOutcome = 'ok' | 'wrong_password' | 'disabled' | 'missing';
+export type CheckOutcome = 'ok' | 'wrong_password' | 'disabled' | 'missing' | 'busy';
+
+/** argon2 checks run at most this many at a time; a burst of guesses waits in line instead of taking every core. */
+const CONCURRENT_CHECKS = 2;
+/** Checks waiting beyond this are answered `busy` at once: memory stays bounded under a flood of connects. */
+const MAX_WAITING_CHECKS = 1000;
 
 export interface CredentialView {
   readonly key: string;
@@ -43,6 +48,8 @@ export class GatewayCredentials {
   private readonly cacheSize: number;
   /** Keyed digest of key + password → the argon2 hash it matched: an entry changed since no longer matches. */
   private readonly verified = new Map<string, string>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   private readonly cacheSecret = randomBytes(32);
 
   private constructor(
@@ -100,12 +107,35 @@ export class GatewayCredentials {
     if (entry.disabled) return 'disabled';
     const id = createHmac('sha256', this.cacheSecret).update(key).update('\0').update(password).digest('base64');
     if (this.verified.get(id) === entry.argon2) return 'ok';
-    if (!(await verify(entry.argon2, password))) return 'wrong_password';
+    const good = await this.queued(() => verify(entry.argon2, password));
+    if (good === null) return 'busy';
+    if (!good) return 'wrong_password';
     // The entry may have been disabled or changed while argon2 ran.
     const current = this.entries.get(key);
     if (!current || current.disabled || current.argon2 !== entry.argon2) return current?.disabled ? 'disabled' : 'wrong_password';
     this.remember(id, entry.argon2);
     return 'ok';
+  }
+
+  /**
+   * Runs `work` once fewer than CONCURRENT_CHECKS run; null when too many already wait. A gateway that logged in
+   * before (cached above) never waits here: a flood of wrong passwords slows new logins, refuses no right one.
+   */
+  private async queued<T>(work: () => Promise<T>): Promise<T | null> {
+    if (this.running < CONCURRENT_CHECKS) {
+      this.running++;
+    } else {
+      if (this.waiting.length >= MAX_WAITING_CHECKS) return null;
+      // The slot is handed over by the check that ends (below), so that no newcomer jumps the line.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 
   private remember(id: string, argon2: string): void {

@@ -6,14 +6,19 @@ import { CredentialsFileError } from './credentials-file.js';
 import { GatewayCredentials, PasswordTooShort } from './credentials.store.js';
 import { verifyMosquittoHash } from './mosquitto-hash.js';
 
-const argon2Verifications = vi.hoisted(() => ({ count: 0 }));
+const argon2Verifications = vi.hoisted(() => ({ count: 0, running: 0, peak: 0 }));
 vi.mock('@node-rs/argon2', async (importOriginal) => {
   const real = await importOriginal<typeof import('@node-rs/argon2')>();
   return {
     ...real,
-    verify: (...args: Parameters<typeof real.verify>) => {
+    verify: async (...args: Parameters<typeof real.verify>) => {
       argon2Verifications.count++;
-      return real.verify(...args);
+      argon2Verifications.peak = Math.max(argon2Verifications.peak, ++argon2Verifications.running);
+      try {
+        return await real.verify(...args);
+      } finally {
+        argon2Verifications.running--;
+      }
     },
   };
 });
@@ -50,6 +55,17 @@ describe('GatewayCredentials', () => {
     expect(await store.check('k', 'twelve-chars')).toBe('ok');
     expect(await store.check('k', 'twelve-charz')).toBe('wrong_password');
     expect(await store.check('other', 'twelve-chars')).toBe('missing');
+  });
+
+  it('checks at most two passwords at a time: a burst of guesses waits in line and the right password still gets in', async () => {
+    const store = GatewayCredentials.load(path);
+    await store.setPassword('k', 'the right password');
+    argon2Verifications.peak = 0;
+    const guesses = Array.from({ length: 12 }, (_, i) => store.check('k', `wrong password ${i}`));
+    const right = store.check('k', 'the right password');
+    expect(await Promise.all(guesses)).toEqual(Array.from({ length: 12 }, () => 'wrong_password'));
+    expect(await right).toBe('ok');
+    expect(argon2Verifications.peak).toBe(2);
   });
 
   it('remembers a verified password until its entry changes or is disabled', async () => {

@@ -8,6 +8,7 @@ const REASONS = {
   wrong_password: 'wrong password',
   disabled: 'its credential is disabled',
   missing: 'no credential set (npm run gateways -- passwd)',
+  busy: 'too many logins being checked at once; try again',
 } as const;
 
 /** Only a registered gateway with its own password (or certificate) speaks, and only for itself. */

@@ -2,6 +2,7 @@ import { Algorithm, hash, verify } from '@node-rs/argon2';
 import type { ApiTokenView, Jurisdiction, Role, Subject, UserRecord, UserView } from '#libs/contracts/index.js';
 import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 import { digest, newId, newToken } from './tokens.js';
+import { usernameProblem } from './username.js';
 
 export interface IdentityOptions {
   /** How long a session token lives (default 12 h, one shift and its handover). */
@@ -36,6 +37,8 @@ interface UserRow {
   locked_until: number | null;
   created_at: string;
   updated_at: string;
+  oidc_subject: string | null;
+  from_claims: number;
 }
 
 interface TokenRow {
@@ -85,19 +88,24 @@ export class IdentityStore {
         id TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, username TEXT NOT NULL, name TEXT NOT NULL,
         role TEXT, jurisdiction TEXT, created_at TEXT NOT NULL, expires_at INTEGER, revoked_at TEXT, last_used_at TEXT);
     `);
+    const columns = new Set((this.db.prepare('PRAGMA table_info(users)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('oidc_subject')) this.db.exec('ALTER TABLE users ADD COLUMN oidc_subject TEXT');
+    if (!columns.has('from_claims')) this.db.exec('ALTER TABLE users ADD COLUMN from_claims INTEGER NOT NULL DEFAULT 0');
   }
 
   userCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
   }
 
-  async addUser(user: UserView & { readonly password?: string; readonly source?: 'local' | 'oidc' }): Promise<UserRecord> {
+  async addUser(user: UserView & { readonly password?: string; readonly source?: 'local' | 'oidc'; readonly fromClaims?: boolean }): Promise<UserRecord> {
+    const problem = usernameProblem(user.username);
+    if (problem !== null) throw new Error(problem);
     const source = user.source ?? 'local';
     const passwordHash = source === 'local' ? await this.hashPassword(user.password ?? '') : null;
     const at = this.iso();
     this.db
-      .prepare('INSERT INTO users (username, role, jurisdiction, source, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(user.username, user.role, JSON.stringify(user.jurisdiction), source, passwordHash, at, at);
+      .prepare('INSERT INTO users (username, role, jurisdiction, source, password_hash, from_claims, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(user.username, user.role, JSON.stringify(user.jurisdiction), source, passwordHash, user.fromClaims === true ? 1 : 0, at, at);
     return this.findUser(user.username)!;
   }
 
@@ -124,13 +132,19 @@ export class IdentityStore {
     return changed;
   }
 
-  updateUser(username: string, change: { readonly role?: Role; readonly jurisdiction?: Jurisdiction }): boolean {
+  /** Sets role and/or jurisdiction; `by` says whether an admin or the provider's claims decided them. */
+  updateUser(username: string, change: { readonly role?: Role; readonly jurisdiction?: Jurisdiction }, by: 'admin' | 'claims' = 'admin'): boolean {
     const row = this.userRow(username);
     if (!row) return false;
     this.db
-      .prepare('UPDATE users SET role = ?, jurisdiction = ?, updated_at = ? WHERE username = ?')
-      .run(change.role ?? row.role, change.jurisdiction ? JSON.stringify(change.jurisdiction) : row.jurisdiction, this.iso(), username);
+      .prepare('UPDATE users SET role = ?, jurisdiction = ?, from_claims = ?, updated_at = ? WHERE username = ?')
+      .run(change.role ?? row.role, change.jurisdiction ? JSON.stringify(change.jurisdiction) : row.jurisdiction, by === 'claims' ? 1 : 0, this.iso(), username);
     return true;
+  }
+
+  /** Binds an OIDC user to its account at the provider, at its first sign-in. */
+  bindOidcSubject(username: string, subject: string): void {
+    this.db.prepare("UPDATE users SET oidc_subject = ? WHERE username = ? AND source = 'oidc' AND oidc_subject IS NULL").run(subject, username);
   }
 
   /** Checks a password, counting failures: `maxFailures` in a row lock the account for `lockoutMs`, even for the right one. */
@@ -257,10 +271,15 @@ export class IdentityStore {
     this.db.prepare("DELETE FROM tokens WHERE kind = 'session' AND expires_at < ?").run(this.now() - 86_400_000);
   }
 
+  /** Best effort: a database that cannot take the write (locked, full) must not fail the request or the caller's timer. */
   private touch(id: string, now: number): void {
     if ((this.touched.get(id) ?? 0) > now - TOUCH_EVERY_MS) return;
     this.touched.set(id, now);
-    this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(new Date(now).toISOString(), id);
+    try {
+      this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?').run(new Date(now).toISOString(), id);
+    } catch {
+      // last_used_at is informative only.
+    }
   }
 
   private userRow(username: string): UserRow | undefined {
@@ -279,6 +298,8 @@ function toUser(r: UserRow): UserRecord {
     jurisdiction: JSON.parse(r.jurisdiction) as Jurisdiction,
     source: r.source,
     disabled: r.disabled === 1,
+    oidcSubject: r.oidc_subject,
+    fromClaims: r.from_claims === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -1,1 +1,1 @@
-export { openSqlite, closeSqlite, type SqliteDb, type SqliteSync } from './open-sqlite.js';
+export { openSqlite, closeSqlite, type SqliteDb, type SqliteSync, type SqliteTransaction } from './open-sqlite.js';

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 export type SqliteDb = Database.Database;
+export type SqliteTransaction<F extends (...args: never[]) => unknown> = Database.Transaction<F>;
 
 const CHECKPOINT_EVERY_MS = 1000;
 

@@ -84,8 +84,9 @@ export class SqliteAlarmStore implements AlarmStore {
     this.upsertAll(alarms);
   }
 
+  /** IMMEDIATE: the write lock first, so that another writer of the file (`npm run users` auditing) is waited for, not failed on. */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return this.db.transaction(work).immediate();
   }
 
   recordDeadLetter(letter: DeadLetter): void {

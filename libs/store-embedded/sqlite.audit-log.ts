@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '#libs/contracts/index.js';
-import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
+import { closeSqlite, openSqlite, type SqliteDb, type SqliteTransaction } from '#libs/sqlite/index.js';
 
 const GENESIS = '0'.repeat(64);
 
@@ -30,7 +30,7 @@ export function entryHash(prevHash: string, e: Omit<AuditEntry, 'hash' | 'prevHa
 export class SqliteAuditLog implements AuditLog {
   private readonly db: SqliteDb;
   private readonly owned: boolean;
-  private readonly appendAll: (records: readonly AuditRecord[]) => void;
+  private readonly appendAll: SqliteTransaction<(records: readonly AuditRecord[]) => void>;
 
   constructor(fileOrDb: string | SqliteDb) {
     this.owned = typeof fileOrDb === 'string';
@@ -57,7 +57,9 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   append(records: readonly AuditRecord[]): void {
-    if (records.length > 0) this.appendAll(records);
+    // IMMEDIATE takes the write lock first (waiting out another writer, such as `npm run users`), instead of
+    // failing at once when a read had to become a write.
+    if (records.length > 0) this.appendAll.immediate(records);
   }
 
   list(filter: { alarmId?: string; offset: number; limit: number }): { total: number; items: AuditEntry[] } {

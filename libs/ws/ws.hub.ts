@@ -91,6 +91,8 @@ export class WsHub {
   attach(server: Server, gate?: WsGate): void {
     this.server = server;
     this.upgradeListener = (req, socket, head) => {
+      // A peer resetting the connection while we answer must not become an uncaught 'error' (the process would exit).
+      socket.on('error', () => socket.destroy());
       const path = (req.url ?? '').split('?')[0];
       if (path !== this.path) {
         socket.destroy();
@@ -205,7 +207,14 @@ export class WsHub {
   /** Closes (4401) every connection whose session or token no longer holds; also runs on a timer. */
   revalidate(): void {
     for (const [ws, client] of this.clients) {
-      if (!client.viewer.stillValid()) ws.close(4401, 'session ended: sign in again');
+      let valid: boolean;
+      try {
+        valid = client.viewer.stillValid();
+      } catch {
+        // The check itself failed (e.g. its database is locked): keep the connection and ask again next time.
+        continue;
+      }
+      if (!valid) ws.close(4401, 'session ended: sign in again');
     }
   }
 

@@ -96,6 +96,8 @@ export class AuthController {
   @Permit('users.manage')
   createToken(@Body() body: unknown, @CallerOf() caller: Caller): ApiTokenView & { token: string } {
     const spec = parseBody(NEW_TOKEN, body);
+    // A token cannot mint another (which could outlive it): tokens are made by a signed-in person.
+    if (caller.subject.kind !== 'session') throw new ForbiddenException('API tokens are created by a signed-in person, not by another token');
     if (!this.within(spec.jurisdiction, caller)) throw new ForbiddenException('a token cannot reach beyond the jurisdiction of whoever creates it');
     const expiresAt = spec.expiresInDays === undefined ? null : Date.now() + spec.expiresInDays * 86_400_000;
     const { token, view } = this.rt.auth.identity.createApiToken({ name: spec.name, role: spec.role, jurisdiction: spec.jurisdiction, createdBy: caller.subject.username, expiresAt });

@@ -30,7 +30,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, handlers)) return true;
     const subject = auth.authenticate(req);
     if (subject === null) {
-      auth.auditUnauthenticated(address, { method: req.method, path: req.path });
+      auth.auditRefusal(null, address, { status: 401, method: req.method, path: req.path });
       throw new UnauthorizedException({
         statusCode: 401,
         message: 'sign in first: POST /api/auth/login, then send Authorization: Bearer <token>',
@@ -44,7 +44,7 @@ export class AuthGuard implements CanActivate {
     const target = spec === undefined ? undefined : this.targetOf(spec, req);
     const reason = permission === undefined ? 'this route declares no permission' : (refusal(access, permission, target) ?? this.queryRefusal(req));
     if (reason === null) return true;
-    auth.audit('access_denied', subject, address, { status: 403, method: req.method, path: req.path, reason }, target && 'alarm' in target ? target.alarm.id : '');
+    auth.auditRefusal(subject, address, { status: 403, method: req.method, path: req.path, reason }, target && 'alarm' in target ? target.alarm.id : '');
     throw new ForbiddenException(reason);
   }
 

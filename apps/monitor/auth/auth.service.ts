@@ -8,8 +8,7 @@ import type { LiveRegistry } from '#libs/registry/index.js';
 import { Access } from './access.js';
 
 export const SESSION_COOKIE = 'sentinel_session';
-/** One 401 audit line per client address per this long: an internet scan does not fill the audit chain. */
-const UNAUTHENTICATED_AUDIT_EVERY_MS = 60_000;
+const REFUSAL_WINDOW_MS = 60_000;
 
 /** The subject of the legacy ADMIN_TOKEN (still accepted for the registry reload of old deployments). */
 const LEGACY_ADMIN: Subject = { username: 'admin-token', role: 'admin', jurisdiction: { all: true }, tokenId: 'token:ADMIN_TOKEN', kind: 'api_token', expiresAt: null };
@@ -49,7 +48,7 @@ export function presentedToken(req: IncomingMessage, allowQuery: boolean): strin
 export class AuthService {
   readonly identity: IdentityStore;
   private readonly trustedProxies: ReadonlySet<string>;
-  private readonly lastUnauthenticatedAudit = new Map<string, number>();
+  private readonly refusalWindows = new Map<string, { since: number; count: number }>();
 
   constructor(
     identityFile: string,
@@ -125,13 +124,25 @@ export class AuthService {
     }
   }
 
-  /** A refused request without credentials: audited once per address per minute, always logged at debug. */
-  auditUnauthenticated(origin: string, detail: Record<string, unknown>): void {
+  /**
+   * A refused request, audited as `access_denied` at a bounded rate so that no caller can flood the audit chain (and
+   * the disk under the alarm store): once a minute per address without credentials, 30 a minute per session or
+   * token; texts cut at 200 characters. Every refusal is still logged at debug.
+   */
+  auditRefusal(subject: Pick<Subject, 'username' | 'tokenId'> | null, address: string, detail: Record<string, unknown>, alarmId = ''): void {
+    const key = subject === null ? `address ${address}` : subject.tokenId;
     const now = Date.now();
-    if ((this.lastUnauthenticatedAudit.get(origin) ?? 0) > now - UNAUTHENTICATED_AUDIT_EVERY_MS) return;
-    if (this.lastUnauthenticatedAudit.size > 10_000) this.lastUnauthenticatedAudit.clear();
-    this.lastUnauthenticatedAudit.set(origin, now);
-    this.audit('access_denied', null, origin, { status: 401, ...detail });
+    let window = this.refusalWindows.get(key);
+    if (!window || window.since <= now - REFUSAL_WINDOW_MS) {
+      if (this.refusalWindows.size > 10_000) this.refusalWindows.clear();
+      window = { since: now, count: 0 };
+      this.refusalWindows.set(key, window);
+    }
+    this.log.debug({ refusal: detail, address, actor: subject?.username }, 'request refused');
+    if (window.count >= (subject === null ? 1 : 30)) return;
+    window.count++;
+    const cut = Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, typeof v === 'string' && v.length > 200 ? `${v.slice(0, 200)}…` : v]));
+    this.audit('access_denied', subject, address, cut, alarmId.slice(0, 200));
   }
 
   close(): void {

@@ -25,6 +25,7 @@ export class OidcController {
   /** Sends the browser to the provider. */
   @Get('login')
   @Public()
+  @UseGuards(LoginThrottle)
   @Redirect()
   async login(@Res({ passthrough: true }) res: ServerResponse): Promise<{ url: string }> {
     const signIn = this.configured();
@@ -62,12 +63,21 @@ export class OidcController {
     const claims = await signIn.finish(req.url ?? '/', bound).catch((err: unknown) => {
       throw err instanceof OidcRefusal ? refuse(err.status, err.message, { reason: err.reason }) : err;
     });
-    const identity = identityOf(claims, signIn.config, (username) => auth.identity.findUser(username));
+    const identity = identityOf(claims, signIn.config, { find: (username) => auth.identity.findUser(username), all: () => auth.identity.listUsers() });
     if (!identity.ok) throw refuse(403, identity.reason, { username: identity.username, reason: identity.reason });
 
-    const { user, change } = identity;
-    if (change === 'created') await auth.identity.addUser({ ...user, source: 'oidc' });
-    if (change === 'updated') auth.identity.updateUser(user.username, { role: user.role, jurisdiction: user.jurisdiction });
+    const { user, change, fromClaims } = identity;
+    if (change === 'created') {
+      // Two first sign-ins of one new user at once: the second finds the row the first made.
+      await auth.identity.addUser({ ...user, source: 'oidc', fromClaims }).catch((err: unknown) => {
+        if (!(err instanceof Error && /UNIQUE/.test(err.message))) throw err;
+      });
+    }
+    if (change === 'updated') auth.identity.updateUser(user.username, { role: user.role, jurisdiction: user.jurisdiction }, fromClaims ? 'claims' : 'admin');
+    auth.identity.bindOidcSubject(user.username, identity.subject);
+    // Whoever bound the name first keeps it, also when two accounts raced for it.
+    const row = auth.identity.findUser(user.username);
+    if (row?.source !== 'oidc' || row.oidcSubject !== identity.subject) throw refuse(403, `${user.username} belongs to another account at the identity provider`, { username: user.username, reason: 'subject_mismatch' });
     if (change !== null) auth.audit('user_changed', null, address, { username: user.username, change: `${change} from the ID token of ${issuer}`, role: user.role, jurisdiction: user.jurisdiction });
     const { token, subject } = auth.identity.startSession(user.username);
     auth.audit('login', subject, address, { method: 'oidc', issuer });
