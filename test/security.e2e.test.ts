@@ -302,6 +302,39 @@ describe('identity and jurisdiction at the front door (REST, WebSocket, audit)',
       expect((await admin(`${monitor.url}/api/alarms/${encodeURIComponent(suzhouAlarm.id)}/constructor`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
     });
 
+    it('lets no API token mint another, which could outlive it', async () => {
+      const made = (await (await admin(`${monitor.url}/api/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'one day', role: 'admin', jurisdiction: { all: true }, expiresInDays: 1 }) })).json()) as { token: string };
+      const minted = await globalThis.fetch(`${monitor.url}/api/auth/tokens`, { method: 'POST', headers: { authorization: `Bearer ${made.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'forever', role: 'admin', jurisdiction: { all: true } }) });
+      expect(minted.status).toBe(403);
+    });
+
+    it('audits refusals at a bounded rate, so that anonymous requests cannot flood the audit chain', async () => {
+      const before = monitor.runtime.auditLog.verify().entries;
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          globalThis.fetch(`${monitor.url}/api/alarms/x/ack?${'p'.repeat(i * 100)}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example', ...via('10.0.10.1') }, body: '{}' }),
+        ),
+      );
+      const added = monitor.runtime.auditLog.verify().entries - before;
+      expect(added).toBeLessThanOrEqual(1);
+    });
+
+    it('survives clients that reset the connection while a WebSocket upgrade is refused', async () => {
+      const { connect } = await import('node:net');
+      const port = Number(new URL(monitor.url).port);
+      for (let i = 0; i < 10; i++) {
+        await new Promise<void>((done) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+            socket.resetAndDestroy();
+            done();
+          });
+          socket.on('error', () => done());
+        });
+      }
+      expect((await globalThis.fetch(`${monitor.url}/health`)).status).toBe(200);
+    });
+
     it('counts only the jurisdiction in the registry summary', async () => {
       const summary = (await (await as('jining-sup')('/api/registry')).json()) as { enterprises: number; points: number; lastReload: unknown };
       expect(summary.enterprises).toBe(1);
