@@ -18,6 +18,8 @@ export interface InfluxStoreOptions {
   readonly maxBatch?: number;
   readonly maxInFlight?: number;
   readonly cacheLines?: number;
+  /** How long readings may wait to fill a request of `maxBatch` lines (default 100 ms). */
+  readonly lingerMs?: number;
   readonly maxBackoffMs?: number;
   readonly log?: (level: 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
   readonly onWritten?: (lines: number) => void;
@@ -42,6 +44,7 @@ export class InfluxSeriesStore implements SeriesStore {
       spool: this.spool,
       send: (body) => this.post(body),
       maxBatchLines: opts.maxBatch ?? 5000,
+      lingerMs: opts.lingerMs ?? 100,
       maxInFlight: opts.maxInFlight ?? 4,
       maxSpoolBytes: opts.maxSpoolBytes ?? 1024 * 2 ** 20,
       cacheLines: opts.cacheLines ?? 50_000,

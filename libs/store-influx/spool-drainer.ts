@@ -14,6 +14,11 @@ export interface SpoolDrainerOptions {
   readonly send: (body: string) => Promise<void>;
   /** Lines per request. */
   readonly maxBatchLines: number;
+  /**
+   * How long lines may wait for more to fill a request (default 0: send at once). influxd 1.x fsyncs its WAL once
+   * per request, so many small requests cost it far more than a few large ones of the same lines.
+   */
+  readonly lingerMs?: number;
   readonly maxInFlight: number;
   /** Above this many bytes spooled, acceptance of new batches waits (backpressure to the broker). */
   readonly maxSpoolBytes: number;
@@ -50,6 +55,11 @@ export class SpoolDrainer {
   private refused = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** When the oldest line in the cache came, while it waits for a fuller request. */
+  private cacheSince: number | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  /** Set by flush(): send what there is without waiting to fill a request. */
+  private draining = false;
 
   constructor(private readonly opts: SpoolDrainerOptions) {
     this.fromDisk = opts.spool.stats().entries > 0;
@@ -70,8 +80,13 @@ export class SpoolDrainer {
 
   /** Commits what is pending and resolves once the spool is empty and nothing is in flight. */
   flush(): Promise<void> {
+    this.draining = true;
     this.commit();
-    if (this.isIdle()) return Promise.resolve();
+    this.pump();
+    if (this.isIdle()) {
+      this.draining = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -79,6 +94,7 @@ export class SpoolDrainer {
   close(): void {
     this.commit();
     this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
   }
 
   /** Not ok from the first failed attempt of an outage until a request succeeds; `since` is that first failure. */
@@ -104,6 +120,7 @@ export class SpoolDrainer {
     for (const p of batch) p.onDurable();
     for (const e of stored) {
       if (!this.fromDisk && this.cacheLines + e.lines <= this.opts.cacheLines) {
+        if (this.cache.length === 0) this.cacheSince = this.opts.now?.() ?? Date.now();
         this.cache.push(e);
         this.cacheLines += e.lines;
       } else {
@@ -133,6 +150,7 @@ export class SpoolDrainer {
 
   private pump(): void {
     while (!this.closed && this.inFlight < this.opts.maxInFlight) {
+      if (this.lingering()) break;
       const chunk = this.nextChunk();
       if (chunk.length === 0) break;
       this.cursor = chunk[chunk.length - 1]!.id;
@@ -140,6 +158,25 @@ export class SpoolDrainer {
       void this.deliver(chunk);
     }
     this.notifyIdle();
+  }
+
+  /**
+   * Whether the cache should wait for more lines: it holds less than a request, nothing is backlogged on disk, no
+   * flush asks for everything, and its oldest line has waited less than `lingerMs` (a timer comes back then).
+   */
+  private lingering(): boolean {
+    const linger = this.opts.lingerMs ?? 0;
+    if (linger <= 0 || this.fromDisk || this.draining || this.cache.length === 0 || this.cacheLines >= this.opts.maxBatchLines) return false;
+    const waited = (this.opts.now?.() ?? Date.now()) - (this.cacheSince ?? 0);
+    if (waited >= linger) return false;
+    if (this.lingerTimer === null) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        this.pump();
+      }, linger - waited);
+      this.lingerTimer.unref();
+    }
+    return true;
   }
 
   private nextChunk(): SpoolEntry[] {
@@ -150,6 +187,7 @@ export class SpoolDrainer {
       this.fromDisk = false;
       this.cache = [];
       this.cacheLines = 0;
+      this.cacheSince = null;
       return [];
     }
     const chunk: SpoolEntry[] = [];
@@ -160,6 +198,8 @@ export class SpoolDrainer {
       lines += e.lines;
       this.cacheLines -= e.lines;
     }
+    // What stays waits from now: it is at most one request's worth younger than what just left.
+    this.cacheSince = this.cache.length === 0 ? null : (this.opts.now?.() ?? Date.now());
     return chunk;
   }
 
@@ -214,7 +254,9 @@ export class SpoolDrainer {
   }
 
   private notifyIdle(): void {
-    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    if (!this.isIdle()) return;
+    this.draining = false;
+    if (this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

@@ -136,6 +136,41 @@ describe('SpoolDrainer', () => {
   });
 });
 
+describe('SpoolDrainer sends by size and time', () => {
+  function lingering(server: FakeWrite, now: () => number) {
+    const spool = new LineSpool(mkdtempSync(join(tmpdir(), 'sentinel-spool-')));
+    const drainer = new SpoolDrainer({ spool, send: server.send, maxBatchLines: 100, maxInFlight: 4, maxSpoolBytes: 2 ** 20, cacheLines: 10_000, lingerMs: 50, now });
+    return { drainer, stop: () => (drainer.close(), spool.close()) };
+  }
+  const requests = (server: FakeWrite): number => server.attempts;
+
+  it('holds single lines until a request fills or the oldest has waited lingerMs, and acknowledges each at once', async () => {
+    const server = new FakeWrite();
+    const { drainer, stop } = lingering(server, Date.now);
+    let acked = 0;
+    for (let i = 0; i < 30; i++) drainer.enqueue(lineOf(i), 1, () => acked++);
+    await new Promise((r) => setImmediate(r));
+    expect(acked).toBe(30);
+    expect(requests(server)).toBe(0);
+    await until(() => server.received.length === 30, 'the lingering lines sent');
+    expect(requests(server)).toBe(1);
+    // A full request does not wait.
+    for (let i = 0; i < 100; i++) drainer.enqueue(lineOf(i), 1, () => acked++);
+    await until(() => server.received.length === 130, 'a full request sent');
+    expect(requests(server)).toBe(2);
+    stop();
+  });
+
+  it('sends what waits at once on flush', async () => {
+    const server = new FakeWrite();
+    const { drainer, stop } = lingering(server, () => 0);
+    drainer.enqueue(lineOf(1), 1, () => undefined);
+    await drainer.flush();
+    expect(server.received).toEqual([lineOf(1)]);
+    stop();
+  });
+});
+
 describe('writeFailure', () => {
   const kindOf = (e: Error): string => (e instanceof RefusedLinesError ? 'drop refused lines' : e instanceof TooLargeError ? 'split, keep' : 'keep, retry');
   it.each([
