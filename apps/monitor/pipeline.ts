@@ -102,8 +102,12 @@ export class MonitorPipeline {
   /** Refused messages and readings since boot, per `enterprise/gateway` and reason. */
   private readonly refusals = new Map<string, Partial<Record<DeadLetterReason, number>>>();
   private subscriptions: Subscription[] = [];
-  /** Alarm changes of the message being processed: committed together, then pushed, in the same tick. */
+  /**
+   * Alarm changes not yet committed: those of the messages of one turn of the event loop are committed together in
+   * one transaction at its end (setImmediate), then pushed; an alarm storm costs one fsync per turn, not per message.
+   */
   private changed: AlarmEvent[] = [];
+  private commitScheduled = false;
   private inMessage = false;
   /** Faults the rule core contained while the current message was handled. */
   private readonly faults: EngineFault[] = [];
@@ -284,6 +288,19 @@ export class MonitorPipeline {
   stop(): void {
     for (const s of this.subscriptions) s.unsubscribe();
     this.subscriptions = [];
+    if (this.changed.length > 0) this.guarded('alarm commit at stop', () => this.commitAlarms());
+  }
+
+  /** Commits (and pushes) the changes gathered so far once this turn's other messages have been handled. */
+  private commitSoon(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      this.guarded('alarm commit', () => {
+        if (this.changed.length > 0) this.commitAlarms();
+      });
+    });
   }
 
   private onMessage(msg: RawMessage): void {
@@ -316,7 +333,7 @@ export class MonitorPipeline {
         this.gatewayStates.set(`${status.enterpriseCode}/${status.gatewayCode}`, status);
         this.deps.hub.publishGateway(status);
         this.inputs$.next({ kind: 'gateway', enterpriseCode: status.enterpriseCode, gatewayCode: status.gatewayCode, state: status.state });
-        if (this.changed.length > 0) this.commitAlarms();
+        if (this.changed.length > 0) this.commitSoon();
         msg.ack();
         return;
       }
@@ -331,7 +348,7 @@ export class MonitorPipeline {
         metrics.readings.inc(readings.length);
         this.deps.seriesStore.write(readings, msg.ack);
         this.inputs$.next({ kind: 'readings', batch: readings, clockAheadMs: decoded.clockAheadMs });
-        if (this.changed.length > 0) this.commitAlarms();
+        if (this.changed.length > 0) this.commitSoon();
         this.deps.hub.publishReadings(readings);
         return;
       }
