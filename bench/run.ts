@@ -1,7 +1,7 @@
 // npm run bench: the rule core alone, then the same workloads against Sentinel and a careful Node-RED flow, each
 // as its own process against real mosquitto and influxd: ingest throughput with every reading counted in InfluxDB
 // and every alarm counted on the WebSocket while overloaded, alarm latency at 5k readings/s, and peak RSS.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,12 +11,11 @@ import { WebSocket } from 'ws';
 import type { Point, Reading } from '#libs/contracts/index.js';
 import { loadRegistry } from '#libs/registry/index.js';
 import { RuleEngine } from '#libs/rules/index.js';
-import { freePort, startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
+import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
 import { writeNationalRegistry } from '../simulators/national-registry.js';
-import { startNodeRed } from './node-red.peer.js';
-import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
+import { startPeer, startSentinel, type Target } from './targets.js';
 
 const E = '91320594MA1WKTRP3E';
 const TOPIC = `sites/${E}/GW01/telemetry`;
@@ -31,15 +30,6 @@ const TOTAL = Number(process.env.BENCH_READINGS ?? 2_000_000);
 const PER_MESSAGE = 200;
 const ALARM_EVERY = 50; // messages; T101-TE alternates 60 / 20 so each such message is one alarm change
 
-interface Target {
-  readonly name: string;
-  readonly process: ChildProcess;
-  readonly wsUrl: string;
-  readonly db: string;
-  /** Whether the target also writes one line per alarm change to InfluxDB (counted by pointsWrittenOK). */
-  readonly writesAlarmEvents: boolean;
-  stop(): Promise<void>;
-}
 
 type CoreWorkload = 'limits, healthy' | 'limits, every reading a transition' | 'all rules, healthy';
 
@@ -192,55 +182,6 @@ async function latency(target: Target, pub: MqttClient): Promise<{ p50: number; 
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN, received: latencies.length, sent: messages };
 }
 
-async function startSentinel(mqttUrl: string, influxUrl: string, dataDir: string): Promise<Target> {
-  const port = await freePort();
-  // The flags `npm start` and the Docker image ship (heap cap), unless the run asks for others.
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=96 --max-semi-space-size=2').split(' ').filter(Boolean);
-  if (process.env.BENCH_PROFILE) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`);
-  // The workloads toggle one point across HH hundreds of times a minute to count alarm deliveries; chatter
-  // protection would rightly hold those back (the peer flow has none), so it is off here, and only here.
-  const child = spawn(process.execPath, [...flags, resolve('dist/apps/monitor/main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MQTT_URL: mqttUrl,
-      INFLUX_URL: influxUrl,
-      INFLUX_DB: 'sentinel',
-      SIMULATE: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'error',
-      MQTT_CLIENT_ID: 'bench-sentinel',
-      CHATTER_MAX_TRANSITIONS: '0',
-      SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let up = false; !up; ) {
-    if (child.exitCode !== null) throw new Error('sentinel exited during start');
-    up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-    if (!up) await sleep(100);
-  }
-  return {
-    name: 'Sentinel',
-    writesAlarmEvents: true,
-    process: child,
-    wsUrl: `ws://127.0.0.1:${port}/ws?access_token=${await signIn(port)}`,
-    db: 'sentinel',
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function startPeer(mqttUrl: string, influx: InfluxService, userDir: string): Promise<Target> {
-  await fetch(`${influx.url}/query?q=${encodeURIComponent('CREATE DATABASE "nodered"')}`, { method: 'POST' });
-  const peer = await startNodeRed({ mqttUrl, influxUrl: influx.url, db: 'nodered', port: await freePort(), points: DEMO, userDir });
-  return { name: 'Node-RED 4.1', process: peer.process, wsUrl: peer.wsUrl, db: 'nodered', writesAlarmEvents: false, stop: () => peer.stop() };
-}
-
 interface RegistryLoad {
   readonly points: number;
   readonly seconds: number;
@@ -283,8 +224,8 @@ async function main(): Promise<void> {
     }
   }
   const starters: [string, (mqttUrl: string, influx: InfluxService) => Promise<Target>][] = [
-    ['sentinel', (m, i) => startSentinel(m, i.url, join(work, 'sentinel'))],
-    ['node-red', (m, i) => startPeer(m, i, join(work, 'node-red'))],
+    ['sentinel', (m, i) => startSentinel({ mqttUrl: m, influxUrl: i.url, dataDir: join(work, 'sentinel') })],
+    ['node-red', (m, i) => startPeer({ mqttUrl: m, influx: i, userDir: join(work, 'node-red'), points: DEMO })],
   ];
   try {
     for (const [key, start] of starters) {

@@ -92,6 +92,8 @@ export interface InfluxService extends TestService {
   pause(): Promise<void>;
   /** Starts it again on the same port with the same data. */
   resume(): Promise<void>;
+  /** The local influxd's process id (for CPU figures); null for a server given by INFLUX_TEST_URL. */
+  pid(): number | null;
 }
 
 export interface InfluxSeries {
@@ -108,6 +110,7 @@ export async function startInfluxd(): Promise<InfluxService> {
   let stop: () => Promise<void>;
   let pause: () => Promise<void> = () => Promise.reject(new Error('pause() needs a local influxd; unset INFLUX_TEST_URL'));
   let resume: () => Promise<void> = pause;
+  let pid: () => number | null = () => null;
   if (given) {
     url = given;
     stop = () => Promise.resolve();
@@ -149,6 +152,7 @@ export async function startInfluxd(): Promise<InfluxService> {
     resume = async () => {
       child = await launch();
     };
+    pid = () => child?.pid ?? null;
   }
   const ping = await fetch(`${url}/ping`);
   if (ping.status !== 204) throw new Error(`influxd at ${url} answered /ping with ${ping.status}`);
@@ -157,6 +161,7 @@ export async function startInfluxd(): Promise<InfluxService> {
     stop,
     pause: () => pause(),
     resume: () => resume(),
+    pid: () => pid(),
     async query(q, db) {
       const res = await fetch(`${url}/query?db=${encodeURIComponent(db)}&epoch=ms&q=${encodeURIComponent(q)}`);
       const body = (await res.json()) as { results: { series?: InfluxSeries[]; error?: string }[] };

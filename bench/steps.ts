@@ -1,0 +1,244 @@
+// `npm run bench:steps`: the hot-path workloads of issue 14 at stepped rates, each system against its own fresh
+// mosquitto and influxd: 1,000 points on 10 gateways of one enterprise, each with an HH limit; 1 % of readings
+// above HH, the point's next reading normal again. Two shapes: one reading per message, and 100 per message.
+// A step "keeps up" when every reading is counted back in InfluxDB, every alarm arrives on the WebSocket, and
+// the alarm latency of the step's last quarter has p99 ≤ 250 ms. BENCH_SMOKE=1: a seconds-long run, Sentinel only.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { WebSocket } from 'ws';
+import { loadRegistry } from '#libs/registry/index.js';
+import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
+import { syntheticCreditCode } from '../simulators/national-registry.js';
+import { startPeer, startSentinel, type Target } from './targets.js';
+
+const GATEWAYS = 10;
+const POINTS_PER_GATEWAY = 100;
+const POINTS = GATEWAYS * POINTS_PER_GATEWAY;
+const ENTERPRISE = syntheticCreditCode(7, '370811');
+const KEPT_UP_P99_MS = 250;
+const smoke = process.env.BENCH_SMOKE === '1';
+const STEP_S = Number(process.env.BENCH_STEP_S ?? (smoke ? 2 : 20));
+
+type Shape = 'single' | 'batched';
+const RATES: Record<Shape, number[]> = smoke
+  ? { single: [2000], batched: [20_000] }
+  : {
+      single: (process.env.BENCH_SINGLE_RATES ?? '5000,10000,15000,20000,25000,30000').split(',').map(Number),
+      batched: (process.env.BENCH_BATCHED_RATES ?? '40000,80000,120000,160000,200000,240000,300000,360000').split(',').map(Number),
+    };
+
+const pointCode = (p: number): string => `P${String(p).padStart(4, '0')}`;
+const gatewayOf = (p: number): number => Math.floor(p / POINTS_PER_GATEWAY);
+const gatewayCode = (g: number): string => `GW${String(g + 1).padStart(2, '0')}`;
+const topicOf = (g: number): string => `sites/${ENTERPRISE}/${gatewayCode(g)}/telemetry`;
+
+/** The bench registry: one enterprise, 10 gateways, 1,000 temperature points with H 40 and HH 50. */
+function writeRegistry(dir: string): void {
+  mkdirSync(join(dir, 'sites'), { recursive: true });
+  const lines = [
+    'enterprises:',
+    `  - code: ${ENTERPRISE}`,
+    '    name: 基准测试企业 (bench enterprise)',
+    '    industry: hazardous_chemicals',
+    '    regionCode: "370811"',
+    '    gateways:',
+    ...Array.from({ length: GATEWAYS }, (_, g) => `      - { code: ${gatewayCode(g)}, reportingPeriodS: 60 }`),
+    '    hazardSources:',
+    '      - { code: TF-1, name: tank farm, kind: tank_farm, grade: 3 }',
+    '    points:',
+    ...Array.from(
+      { length: POINTS },
+      (_, p) => `      - { code: ${pointCode(p)}, hazardSource: TF-1, gateway: ${gatewayCode(gatewayOf(p))}, type: temperature, unit: "°C", range: [-40, 150], limits: { h: 40, hh: 50 }, deadband: 1 }`,
+    ),
+  ];
+  writeFileSync(join(dir, 'sites', 'bench.yaml'), `${lines.join('\n')}\n`);
+  cpSync(resolve('config/profiles'), join(dir, 'profiles'), { recursive: true });
+}
+
+/** Reading n goes to point n mod 1,000; each point is above HH in one round of 100 (1 % of readings). */
+function readingOf(n: number, lastTs: Float64Array): { point: string; value: number; ts: number; alarm: boolean; p: number } {
+  const p = n % POINTS;
+  const round = Math.floor(n / POINTS);
+  const alarm = round % 100 === p % 100;
+  const ts = Math.max(Date.now(), lastTs[p]! + 1);
+  lastTs[p] = ts;
+  return { point: pointCode(p), value: alarm ? 60 : 20 + (n % 7) * 0.1, ts, alarm, p };
+}
+
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+const rssPeakMb = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function countStored(influx: InfluxService, db: string): Promise<number> {
+  const series = await influx.query('SELECT count(value) FROM reading', db);
+  return (series[0]?.values ?? []).reduce((n, row) => n + Number(row[1] ?? 0), 0);
+}
+
+interface StepResult {
+  readonly shape: Shape;
+  readonly rate: number;
+  readonly achieved: number;
+  readonly readings: number;
+  readonly stored: number;
+  readonly alarmsSent: number;
+  readonly alarmsReceived: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p99LastQuarter: number;
+  readonly cpuTarget: number;
+  readonly cpuInflux: number;
+  readonly keptUp: boolean;
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+async function step(target: Target, influx: InfluxService, pub: MqttClient, shape: Shape, rate: number, state: { n: number; stored: number; lastTs: Float64Array }): Promise<StepResult> {
+  const expectedAlarms = new Map<string, number>();
+  const latencies: { at: number; ms: number }[] = [];
+  let received = 0;
+  const ws = new WebSocket(target.wsUrl);
+  ws.on('message', (data: Buffer) => {
+    const f = JSON.parse(data.toString()) as { type?: string; alarm?: { pointCode?: string | null; updatedAt?: string; value?: number | null } };
+    if (f.type !== 'alarm' || !f.alarm?.pointCode || f.alarm.updatedAt === undefined) return;
+    const key = `${f.alarm.pointCode}@${Date.parse(f.alarm.updatedAt)}`;
+    const sentAt = expectedAlarms.get(key);
+    if (sentAt === undefined) return;
+    expectedAlarms.delete(key);
+    received++;
+    latencies.push({ at: sentAt, ms: performance.now() - sentAt });
+  });
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+
+  const pidInflux = influx.pid();
+  const cpu0 = cpuSeconds(target.process.pid!);
+  const cpuInflux0 = pidInflux === null ? 0 : cpuSeconds(pidInflux);
+  const perMessage = shape === 'single' ? 1 : POINTS_PER_GATEWAY;
+  const start = performance.now();
+  const end = start + STEP_S * 1000;
+  let sent = 0;
+  let alarmsSent = 0;
+  let pending = 0;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    // Never more than a second of messages waiting in the client: the broker's pace then shows as missed rate.
+    while (sent < due && pending < rate / perMessage) {
+      const readings = [];
+      for (let i = 0; i < perMessage; i++) {
+        const r = readingOf(state.n++, state.lastTs);
+        if (r.alarm) {
+          expectedAlarms.set(`${r.point}@${r.ts}`, performance.now());
+          alarmsSent++;
+        }
+        readings.push({ point: r.point, value: r.value, ts: r.ts });
+      }
+      const gateway = gatewayOf(((state.n - 1) % POINTS));
+      pending++;
+      pub.publish(topicOf(gateway), JSON.stringify({ readings }), { qos: 1 }, () => pending--);
+      sent += perMessage;
+    }
+    await sleep(5);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const expected = state.stored + sent;
+  // Drained: every reading in InfluxDB, or no progress for 5 s.
+  let stored = state.stored;
+  for (let last = performance.now(); stored < expected && performance.now() - last < 5000; ) {
+    await sleep(250);
+    const now = await countStored(influx, target.db);
+    if (now !== stored) last = performance.now();
+    stored = now;
+  }
+  for (const t0 = performance.now(); expectedAlarms.size > 0 && performance.now() - t0 < 3000; ) await sleep(50);
+  ws.close();
+  const cpuTarget = cpuSeconds(target.process.pid!) - cpu0;
+  const cpuInflux = pidInflux === null ? NaN : cpuSeconds(pidInflux) - cpuInflux0;
+  const lastQuarter = latencies.filter((l) => l.at >= start + 0.75 * STEP_S * 1000).map((l) => l.ms);
+  const all = latencies.map((l) => l.ms);
+  const result: StepResult = {
+    shape,
+    rate,
+    achieved: sent / seconds,
+    readings: sent,
+    stored: stored - state.stored,
+    alarmsSent,
+    alarmsReceived: received,
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    p99LastQuarter: percentile(lastQuarter, 99),
+    cpuTarget,
+    cpuInflux,
+    keptUp: stored === expected && received === alarmsSent && !(percentile(lastQuarter, 99) > KEPT_UP_P99_MS) && sent >= rate * STEP_S * 0.95,
+  };
+  state.stored = stored;
+  return result;
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+function report(target: string, r: StepResult): void {
+  const perReading = (cpu: number): string => (r.readings > 0 ? `${fmt((cpu / r.readings) * 1e6, 2)} µs` : '–');
+  console.log(
+    `${target} ${r.shape} ${r.rate.toLocaleString('en')}/s: ${r.keptUp ? 'kept up' : 'FELL BEHIND'}; published ${Math.round(r.achieved).toLocaleString('en')}/s, ` +
+      `stored ${r.stored.toLocaleString('en')}/${r.readings.toLocaleString('en')}, alarms ${r.alarmsReceived}/${r.alarmsSent}, ` +
+      `alarm p50 ${fmt(r.p50)} ms p99 ${fmt(r.p99)} ms (last quarter ${fmt(r.p99LastQuarter)} ms); ` +
+      `CPU ${perReading(r.cpuTarget)}/reading (${fmt((r.cpuTarget / STEP_S) * 100, 0)} %), influxd ${perReading(r.cpuInflux)}/reading (${fmt((r.cpuInflux / STEP_S) * 100, 0)} %)`,
+  );
+}
+
+async function run(name: 'sentinel' | 'node-red', work: string): Promise<Record<Shape, number>> {
+  const best: Record<Shape, number> = { single: 0, batched: 0 };
+  for (const shape of ['single', 'batched'] as const) {
+    // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
+    const [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
+    const configDir = join(work, 'config');
+    const points = loadRegistry(configDir).allPoints();
+    const target =
+      name === 'sentinel'
+        ? await startSentinel({ mqttUrl: mosquitto.url, influxUrl: influx.url, dataDir: join(work, `sentinel-${shape}`), configDir })
+        : await startPeer({ mqttUrl: mosquitto.url, influx, userDir: join(work, `node-red-${shape}`), points });
+    const pub = await connectAsync(mosquitto.url, { clientId: `bench-steps-${name}-${shape}` });
+    (pub.stream as Socket).setNoDelay(true);
+    const state = { n: 0, stored: 0, lastTs: new Float64Array(POINTS) };
+    try {
+      for (const rate of RATES[shape]) {
+        const r = await step(target, influx, pub, shape, rate, state);
+        report(target.name, r);
+        if (!r.keptUp) break;
+        best[shape] = rate;
+      }
+      console.log(`${target.name} ${shape}: highest rate kept up ${best[shape].toLocaleString('en')} readings/s; RSS peak ${fmt(rssPeakMb(target.process.pid!), 0)} MB`);
+    } finally {
+      await pub.endAsync();
+      await target.stop();
+      await Promise.all([mosquitto.stop(), influx.stop()]);
+    }
+  }
+  return best;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'sentinel-steps-'));
+  writeRegistry(join(work, 'config'));
+  try {
+    const sentinel = await run('sentinel', work);
+    if (smoke || process.env.BENCH_ONLY === 'sentinel') return;
+    const flow = await run('node-red', work);
+    for (const shape of ['single', 'batched'] as const) {
+      const ratio = flow[shape] > 0 ? sentinel[shape] / flow[shape] : NaN;
+      console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel[shape].toLocaleString('en')}/s, flow ${flow[shape].toLocaleString('en')}/s`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

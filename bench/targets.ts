@@ -1,0 +1,74 @@
+// The systems a benchmark runs against: Sentinel as `npm start` runs it, and the careful Node-RED flow.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Point } from '#libs/contracts/index.js';
+import { freePort, type InfluxService } from '#libs/testing/services.js';
+import { startNodeRed } from './node-red.peer.js';
+import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
+
+export interface Target {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly wsUrl: string;
+  readonly db: string;
+  /** Whether the target also writes one line per alarm change to InfluxDB (counted by pointsWrittenOK). */
+  readonly writesAlarmEvents: boolean;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sentinel as its own process with the flags `npm start` ships (96 MB heap), against the given broker and influxd.
+ * The workloads toggle points across HH many times a minute to count alarm deliveries; chatter and flood
+ * protection would rightly hold those back (the peer flow has neither), so both are off here, and only here.
+ */
+export async function startSentinel(opts: { mqttUrl: string; influxUrl: string; dataDir: string; configDir?: string }): Promise<Target> {
+  const port = await freePort();
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=96 --max-semi-space-size=2').split(' ').filter(Boolean);
+  if (process.env.BENCH_PROFILE) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`);
+  const child = spawn(process.execPath, [...flags, resolve('dist/apps/monitor/main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MQTT_URL: opts.mqttUrl,
+      INFLUX_URL: opts.influxUrl,
+      INFLUX_DB: 'sentinel',
+      SIMULATE: '0',
+      DATA_DIR: opts.dataDir,
+      LOG_LEVEL: 'error',
+      MQTT_CLIENT_ID: 'bench-sentinel',
+      CHATTER_MAX_TRANSITIONS: '0',
+      FLOOD_MAX_ALARMS: '0',
+      SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+      ...(opts.configDir !== undefined && { CONFIG_DIR: opts.configDir }),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let up = false; !up; ) {
+    if (child.exitCode !== null) throw new Error('sentinel exited during start');
+    up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (!up) await sleep(100);
+  }
+  return {
+    name: 'Sentinel',
+    writesAlarmEvents: true,
+    process: child,
+    wsUrl: `ws://127.0.0.1:${port}/ws?access_token=${await signIn(port)}`,
+    db: 'sentinel',
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The batching Node-RED flow (bench/node-red.peer.ts) with the limits of `points`, writing to database `nodered`. */
+export async function startPeer(opts: { mqttUrl: string; influx: InfluxService; userDir: string; points: readonly Point[] }): Promise<Target> {
+  await fetch(`${opts.influx.url}/query?q=${encodeURIComponent('CREATE DATABASE "nodered"')}`, { method: 'POST' });
+  const peer = await startNodeRed({ mqttUrl: opts.mqttUrl, influxUrl: opts.influx.url, db: 'nodered', port: await freePort(), points: opts.points, userDir: opts.userDir });
+  return { name: 'Node-RED 4.1 (batching flow)', process: peer.process, wsUrl: peer.wsUrl, db: 'nodered', writesAlarmEvents: false, stop: () => peer.stop() };
+}
