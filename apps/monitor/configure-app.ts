@@ -52,6 +52,14 @@ export function configureApp(app: NestExpressApplication, runtime: MonitorRuntim
   );
   app.use(sameOriginWrites(allowedOrigins, (req) => auth.auditRefusal(null, auth.clientAddress(req), { status: 403, method: req.method, path: req.url, reason: `cross-origin write from ${req.headers.origin ?? '?'}` })));
   app.use(jsonOnlyWrites);
+  // Every API read sees in the alarm store what has already been pushed (alarm changes are group-committed).
+  app.use((_req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void) => {
+    try {
+      runtime.pipeline.flushPending();
+    } finally {
+      next();
+    }
+  });
   // Request bodies are small commands (acknowledge, dispose, comment): a bigger one is refused with 413 unread.
   app.useBodyParser('json', { limit: MAX_BODY });
   app.useStaticAssets(publicDir(), { index: 'index.html', maxAge: 0 });

@@ -32,6 +32,11 @@ const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
 /** Audit entries and risk changes kept in memory while the alarm store fails; past this they are counted only. */
 const MAX_UNSAVED_RECORDS = 50_000;
+/**
+ * Alarm changes are pushed at once and stored within this long, many batches to one transaction: an fsynced commit
+ * costs the event loop a millisecond or more, so one per message would cap an alarm storm at a few hundred a second.
+ */
+const STORE_WINDOW_MS = 20;
 
 /** The alarm store could not take a person's action: nothing of it was applied (HTTP 503). */
 export class AlarmStoreUnavailable extends Error {
@@ -108,6 +113,9 @@ export class MonitorPipeline {
    */
   private changed: AlarmEvent[] = [];
   private commitScheduled = false;
+  /** Pushed batches waiting for the group commit to the alarm store. */
+  private toStore: CommitBatch[] = [];
+  private storeTimer: NodeJS.Timeout | null = null;
   private inMessage = false;
   /** Faults the rule core contained while the current message was handled. */
   private readonly faults: EngineFault[] = [];
@@ -289,6 +297,9 @@ export class MonitorPipeline {
     for (const s of this.subscriptions) s.unsubscribe();
     this.subscriptions = [];
     if (this.changed.length > 0) this.guarded('alarm commit at stop', () => this.commitAlarms());
+    if (this.storeTimer !== null) clearTimeout(this.storeTimer);
+    this.storeTimer = null;
+    this.guarded('alarm store commit at stop', () => this.flushPending());
   }
 
   /** Commits (and pushes) the changes gathered so far once this turn's other messages have been handled. */
@@ -298,7 +309,7 @@ export class MonitorPipeline {
     setImmediate(() => {
       this.commitScheduled = false;
       this.guarded('alarm commit', () => {
-        if (this.changed.length > 0) this.commitAlarms();
+        if (this.changed.length > 0) this.commitAlarms('system', 'system', 'soon');
       });
     });
   }
@@ -406,8 +417,10 @@ export class MonitorPipeline {
    * refuses it, the book is put back as it was and AlarmStoreUnavailable is thrown: a 200 means it is stored.
    */
   private personal<T>(actor: string, origin: string, work: () => T, extra?: () => void): T {
-    // Changes of the system still waiting (a timer that failed before its commit) are its own, not this person's.
+    // Changes of the system still waiting (a timer that failed before its commit) are its own, not this person's,
+    // and are stored before it, in order.
     if (this.changed.length > 0) this.commitAlarms();
+    this.flushPending();
     if (this.storeFailure !== null) throw new AlarmStoreUnavailable(`the alarm store is failing (${this.storeFailure?.error ?? 'unknown'}); nothing was changed, try again`);
     const before: BookSnapshot = this.book.snapshot();
     const auditBefore = [...this.pendingAudit];
@@ -464,25 +477,55 @@ export class MonitorPipeline {
    * store, in the same tick. When the store refuses, operators still get the push: the batch waits in memory, in
    * order, behind any earlier one, is retried on the clock, and a `storage_unavailable` alarm says so.
    */
-  private commitAlarms(actor = 'system', origin = 'system'): void {
+  /**
+   * `soon` (the alarms of gateway messages): stored by the group commit, since a crash before it costs nothing the
+   * restart does not raise again from the stored readings. `now` (the clock's escalations, shelving ends, the
+   * system's own conditions): stored before they are pushed, as a restart could not know them otherwise.
+   */
+  private commitAlarms(actor = 'system', origin = 'system', when: 'now' | 'soon' = 'now'): void {
     const events = this.changed;
     this.changed = [];
     let risk: readonly RiskHistoryEntry[] = [];
     try {
       const batch = this.batchOf(events, actor, origin);
       risk = batch.risk;
-      if (this.storeFailure !== null) this.unsaved.add(batch);
-      else {
-        try {
-          this.deps.alarmStore.transaction(() => this.write(batch));
-        } catch (err) {
-          this.unsaved.add(batch);
-          this.storeFailed(err);
-        }
-      }
+      this.storeSoon(batch);
+      if (when === 'now') this.flushPending();
     } finally {
-      // Whatever failed above, the people on duty see the change.
+      // Whatever failed above, the people on duty see the change at once; the store has it within STORE_WINDOW_MS.
       this.publish(events, risk);
+    }
+  }
+
+  /**
+   * Group commit: batches pushed within STORE_WINDOW_MS are written in one transaction (one fsync), in order. While
+   * the store is failing they wait in memory behind the earlier ones instead.
+   */
+  private storeSoon(batch: CommitBatch): void {
+    if (this.storeFailure !== null) {
+      this.unsaved.add(batch);
+      return;
+    }
+    this.toStore.push(batch);
+    if (this.storeTimer !== null) return;
+    this.storeTimer = setTimeout(() => {
+      this.storeTimer = null;
+      this.guarded('alarm store commit', () => this.flushPending());
+    }, STORE_WINDOW_MS);
+  }
+
+  /** Writes the batches waiting for the group commit now (before a read of the store, a person's action, a stop). */
+  flushPending(): void {
+    if (this.toStore.length === 0) return;
+    const batches = this.toStore;
+    this.toStore = [];
+    try {
+      this.deps.alarmStore.transaction(() => {
+        for (const b of batches) this.write(b);
+      });
+    } catch (err) {
+      for (const b of batches) this.unsaved.add(b);
+      this.storeFailed(err);
     }
   }
 
