@@ -229,9 +229,12 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sentinel-steps-'));
   writeRegistry(join(work, 'config'));
   try {
-    const sentinel = await run('sentinel', work);
-    if (smoke || process.env.BENCH_ONLY === 'sentinel') return;
+    const only = process.env.BENCH_ONLY;
+    const none: Record<Shape, number> = { single: 0, batched: 0 };
+    const sentinel = only === 'node-red' ? none : await run('sentinel', work);
+    if (smoke || only === 'sentinel') return;
     const flow = await run('node-red', work);
+    if (only === 'node-red') return;
     for (const shape of ['single', 'batched'] as const) {
       const ratio = flow[shape] > 0 ? sentinel[shape] / flow[shape] : NaN;
       console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel[shape].toLocaleString('en')}/s, flow ${flow[shape].toLocaleString('en')}/s`);

@@ -9,7 +9,7 @@ export interface Rollup {
   readonly every: string;
 }
 
-/** 1-minute and 15-minute aggregates: min, max, mean, last and count of good-quality readings. */
+/** 1-minute and 15-minute aggregates: min, max, mean, last and count of good-quality readings (field `value`). */
 export const ROLLUPS: readonly Rollup[] = [
   { measurement: 'reading_1m', every: '1m' },
   { measurement: 'reading_15m', every: '15m' },
@@ -19,11 +19,10 @@ const ident = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, 
 
 /** SELECT … INTO for one rollup; `timeRange` (an InfluxQL condition) turns it into a backfill. */
 export function rollupSelect(db: string, rollup: Rollup, timeRange?: string): string {
-  const where = `quality = 'good'${timeRange ? ` AND ${timeRange}` : ''}`;
   return (
     `SELECT min(value) AS min, max(value) AS max, mean(value) AS mean, last(value) AS last, count(value) AS count ` +
     `INTO ${ident(db)}.${ident(AGGREGATE_POLICY)}.${ident(rollup.measurement)} FROM ${ident(db)}.${ident(RAW_POLICY)}.reading ` +
-    `WHERE ${where} GROUP BY time(${rollup.every}), *`
+    `${timeRange ? `WHERE ${timeRange} ` : ''}GROUP BY time(${rollup.every}), *`
   );
 }
 
@@ -35,6 +34,7 @@ export function downsamplingStatements(db: string, retentionDays: number, aggreg
     `ALTER RETENTION POLICY ${ident(RAW_POLICY)} ON ${d} DURATION ${retentionDays}d DEFAULT`,
     `CREATE RETENTION POLICY ${ident(AGGREGATE_POLICY)} ON ${d} DURATION ${aggregateDays}d REPLICATION 1`,
     `ALTER RETENTION POLICY ${ident(AGGREGATE_POLICY)} ON ${d} DURATION ${aggregateDays}d`,
-    ...ROLLUPS.map((r) => `CREATE CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d} BEGIN ${rollupSelect(db, r)} END`),
+    // Dropped and created again, so that a database set up by an older version gets the current definition.
+    ...ROLLUPS.flatMap((r) => [`DROP CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d}`, `CREATE CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d} BEGIN ${rollupSelect(db, r)} END`]),
   ];
 }

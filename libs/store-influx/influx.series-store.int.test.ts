@@ -65,14 +65,16 @@ describe('InfluxSeriesStore against a real influxd', () => {
     expect(store.health()).toMatchObject({ kind: 'influxdb', ok: true });
     expect(store.spoolStats()).toMatchObject({ entries: 0, lines: 0 });
 
-    const counts = await influx.query('SELECT COUNT(value) FROM reading GROUP BY point', 'it_series');
-    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? '', s.values[0]?.[1]]));
-    expect(byPoint).toEqual({ 'T 101,TE=x': 2500, 'P-201': 2500 });
+    // Good readings are field `value`, bad ones `bad_value` (with quality "bad"): one series per point either way.
+    const counts = await influx.query('SELECT COUNT(value), COUNT(bad_value) FROM reading GROUP BY point', 'it_series');
+    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? '', s.values[0]?.slice(1)]));
+    expect(byPoint['P-201']).toEqual([2490, 10]);
+    expect(byPoint['T 101,TE=x']?.[0]).toBe(2500);
 
-    const rows = await influx.query(`SELECT value, quality, hazard_source, type FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
+    const rows = await influx.query(`SELECT value, bad_value, quality, hazard_source, type FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
     expect(rows[0]?.values).toEqual([
-      [t0 + 1, 1.25, 'good', 'RX-1', 'pressure'],
-      [t0 + 3, 3.25, 'bad', 'RX-1', 'pressure'],
+      [t0 + 1, 1.25, null, null, 'RX-1', 'pressure'],
+      [t0 + 3, null, 3.25, 'bad', 'RX-1', 'pressure'],
     ]);
     await store.close();
   });
@@ -168,6 +170,27 @@ describe('InfluxSeriesStore against a real influxd', () => {
     await store.close();
   });
 
+  it('reads lines written before `bad_value` existed (`value` with a `quality` string) with their quality', async () => {
+    const store = new InfluxSeriesStore(options('it_legacy'));
+    await store.ensureDatabase();
+    const t0 = Date.parse('2026-11-25T05:00:00Z');
+    const legacy = [`value=1.5,quality="good" ${t0}`, `value=2.5,quality="bad" ${t0 + 1000}`].map((f) => `reading,enterprise=E,hazard_source=TF-1,point=OLD,type=temperature ${f}`).join('\n');
+    expect((await fetch(`${influx.url}/write?db=it_legacy&precision=ms`, { method: 'POST', body: legacy })).status).toBe(204);
+    const point = aPoint({ code: 'OLD', enterpriseCode: 'E' });
+    await new Promise<void>((acked) => store.write([aReading(point, 3.5, t0 + 2000, 'bad'), aReading(point, 4.5, t0 + 3000)], acked));
+    await store.flush();
+    const raw = await store.query({ enterpriseCode: 'E', pointCode: 'OLD', from: t0, to: t0 + 5000, stepMs: null, limit: 10 });
+    expect(raw.samples).toEqual([
+      { ts: t0, value: 1.5, quality: 'good' },
+      { ts: t0 + 1000, value: 2.5, quality: 'bad' },
+      { ts: t0 + 2000, value: 3.5, quality: 'bad' },
+      { ts: t0 + 3000, value: 4.5, quality: 'good' },
+    ]);
+    const latest = await store.latest([point], t0);
+    expect(latest).toEqual([expect.objectContaining({ ts: t0 + 3000, value: 4.5, quality: 'good' })]);
+    await store.close();
+  });
+
   it('sets up raw retention, the aggregate policy and continuous queries whose rollups are right (1.x)', async () => {
     const db = 'it_rollup';
     const store = new InfluxSeriesStore(options(db));
@@ -182,6 +205,8 @@ describe('InfluxSeriesStore against a real influxd', () => {
     const cqs = await influx.query('SHOW CONTINUOUS QUERIES', db);
     const names = cqs.find((s) => s.name === db)?.values.map((v) => v[0]);
     expect(names).toEqual(['reading_1m_cq', 'reading_15m_cq']);
+    // Recreated at each start: a database set up by a version that filtered on `quality` gets today's definition.
+    expect(cqs.find((s) => s.name === db)?.values.map((v) => String(v[1])).some((q) => q.includes('quality'))).toBe(false);
 
     // Run the 1-minute rollup as a backfill over written data and check its aggregates.
     const t0 = Date.parse('2026-11-25T04:00:00Z');

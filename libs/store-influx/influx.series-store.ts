@@ -67,7 +67,7 @@ export class InfluxSeriesStore implements SeriesStore {
         const body = (await this.transport.request(`/query?q=${encodeURIComponent(statement)}`, '', { method: 'POST' })) as { results?: { error?: string }[] };
         const error = body.results?.[0]?.error;
         // CREATE of an existing policy with other settings fails; the ALTER that follows it sets them.
-        if (error && !/already exists/.test(error)) this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, error });
+        if (error && !/already exists|continuous query not found/.test(error)) this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, error });
       } catch (err) {
         this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, err: String(err) });
       }
@@ -87,12 +87,16 @@ export class InfluxSeriesStore implements SeriesStore {
   async query(q: SeriesQuery): Promise<SeriesResult> {
     const where = `enterprise = ${quoted(q.enterpriseCode)} AND point = ${quoted(q.pointCode)} AND time >= ${Math.floor(q.from)}ms AND time <= ${Math.floor(q.to)}ms`;
     if (q.stepMs === null) {
-      const rows = await this.influxql(`SELECT value, quality FROM reading WHERE ${where} ORDER BY time ASC LIMIT ${q.limit + 1}`);
-      const samples: RawSample[] = rows.slice(0, q.limit).map((r) => ({ ts: Number(r[0]), value: Number(r[1]), quality: r[2] === 'bad' ? 'bad' : 'good' }));
+      // `bad_value` holds bad readings; lines written before it existed carry `value` with `quality` either way.
+      const rows = await this.influxql(`SELECT value, bad_value, quality FROM reading WHERE ${where} ORDER BY time ASC LIMIT ${q.limit + 1}`);
+      const samples: RawSample[] = rows.slice(0, q.limit).map((r) => {
+        const bad = r[2] !== null && r[2] !== undefined;
+        return { ts: Number(r[0]), value: Number(bad ? r[2] : r[1]), quality: bad || r[3] === 'bad' ? 'bad' : 'good' };
+      });
       return { stepMs: null, samples, truncated: rows.length > q.limit };
     }
     const rows = await this.influxql(
-      `SELECT min(value), max(value), mean(value), last(value), count(value) FROM reading WHERE ${where} AND quality = 'good' GROUP BY time(${q.stepMs}ms) fill(none)`,
+      `SELECT min(value), max(value), mean(value), last(value), count(value) FROM reading WHERE ${where} GROUP BY time(${q.stepMs}ms) fill(none)`,
     );
     const samples: AggregateSample[] = rows.map((r) => ({ ts: Number(r[0]), min: Number(r[1]), max: Number(r[2]), mean: Number(r[3]), last: Number(r[4]), count: Number(r[5]) }));
     return { stepMs: q.stepMs, samples, truncated: false };
@@ -106,21 +110,27 @@ export class InfluxSeriesStore implements SeriesStore {
   async latest(points: readonly Point[], since: number): Promise<Reading[]> {
     const byKey = new Map(points.map((p) => [`${p.enterpriseCode}/${p.code}`, p]));
     const enterprises = [...new Set(points.map((p) => p.enterpriseCode))];
-    const out: Reading[] = [];
+    const newest = new Map<Point, Reading>();
     for (let i = 0; i < enterprises.length; i += LATEST_ENTERPRISES_PER_QUERY) {
       const which = enterprises.slice(i, i + LATEST_ENTERPRISES_PER_QUERY).map((e) => `enterprise = ${quoted(e)}`).join(' OR ');
-      const statement = `SELECT last(value), quality FROM reading WHERE time >= ${Math.floor(since)}ms AND (${which}) GROUP BY enterprise, point`;
-      const path = `/query?db=${encodeURIComponent(this.opts.db)}&epoch=ms&q=${encodeURIComponent(statement)}`;
-      const body = (await this.transport.request(path, '', { method: 'GET' })) as { results?: { series?: { tags?: Record<string, string>; values: unknown[][] }[]; error?: string }[] };
-      const result = body.results?.[0];
-      if (result?.error) throw new Error(`InfluxQL: ${result.error}`);
-      for (const series of result?.series ?? []) {
-        const point = byKey.get(`${series.tags?.enterprise ?? ''}/${series.tags?.point ?? ''}`);
-        const row = series.values[0];
-        if (point && row) out.push({ point, ts: Number(row[0]), value: Number(row[1]), quality: row[2] === 'bad' ? 'bad' : 'good' });
+      // Good and bad readings are separate fields: the newest of each, then the newer of the two per point.
+      for (const [field, quality] of [['value', 'good'], ['bad_value', 'bad']] as const) {
+        const statement = `SELECT last(${field}) FROM reading WHERE time >= ${Math.floor(since)}ms AND (${which}) GROUP BY enterprise, point`;
+        const path = `/query?db=${encodeURIComponent(this.opts.db)}&epoch=ms&q=${encodeURIComponent(statement)}`;
+        const body = (await this.transport.request(path, '', { method: 'GET' })) as { results?: { series?: { tags?: Record<string, string>; values: unknown[][] }[]; error?: string }[] };
+        const result = body.results?.[0];
+        if (result?.error) throw new Error(`InfluxQL: ${result.error}`);
+        for (const series of result?.series ?? []) {
+          const point = byKey.get(`${series.tags?.enterprise ?? ''}/${series.tags?.point ?? ''}`);
+          const row = series.values[0];
+          if (!point || !row) continue;
+          const reading: Reading = { point, ts: Number(row[0]), value: Number(row[1]), quality };
+          const seen = newest.get(point);
+          if (!seen || reading.ts > seen.ts) newest.set(point, reading);
+        }
       }
     }
-    return out;
+    return [...newest.values()];
   }
 
   /** Alarm changes go through the same spool as readings, as measurement `alarm`. */

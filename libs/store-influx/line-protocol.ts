@@ -8,17 +8,19 @@ const prefixes = new WeakMap<Point, string>();
 function seriesPrefix(point: Point): string {
   let prefix = prefixes.get(point);
   if (prefix === undefined) {
-    prefix =
-      `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)}` +
-      `,point=${escapeTag(point.code)},type=${point.type} value=`;
+    prefix = `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)},point=${escapeTag(point.code)},type=${point.type} `;
     prefixes.set(point, prefix);
   }
   return prefix;
 }
 
-/** One line of InfluxDB line protocol, millisecond precision. Values are always written as floats. */
+/**
+ * One line of InfluxDB line protocol, millisecond precision, values always floats. A good reading is field `value`
+ * alone; a bad one is field `bad_value` with `quality="bad"`, so that `value` holds good readings only and
+ * aggregates need no filter. (A string field on every line cost influxd about 45 % of its CPU per line.)
+ */
 export function toLine(r: Reading): string {
-  return `${seriesPrefix(r.point)}${float(r.value)},quality="${r.quality}" ${Math.round(r.ts)}`;
+  return r.quality === 'good' ? `${seriesPrefix(r.point)}value=${float(r.value)} ${Math.round(r.ts)}` : `${seriesPrefix(r.point)}bad_value=${float(r.value)},quality="bad" ${Math.round(r.ts)}`;
 }
 
 const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
