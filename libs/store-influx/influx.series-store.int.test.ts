@@ -67,7 +67,7 @@ describe('InfluxSeriesStore against a real influxd', () => {
 
     // Good readings are field `value`, bad ones `bad_value` (with quality "bad"): one series per point either way.
     const counts = await influx.query('SELECT COUNT(value), COUNT(bad_value) FROM reading GROUP BY point', 'it_series');
-    const byPoint: Record<string, unknown> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? '', s.values[0]?.slice(1)]));
+    const byPoint: Record<string, unknown[] | undefined> = Object.fromEntries(counts.map((s) => [s.tags?.point ?? '', s.values[0]?.slice(1)]));
     expect(byPoint['P-201']).toEqual([2490, 10]);
     expect(byPoint['T 101,TE=x']?.[0]).toBe(2500);
 
