@@ -194,9 +194,12 @@ function report(target: string, r: StepResult): void {
   );
 }
 
+/** BENCH_SHAPES=single or batched runs one shape only. */
+const SHAPES: readonly Shape[] = process.env.BENCH_SHAPES === 'single' ? ['single'] : process.env.BENCH_SHAPES === 'batched' ? ['batched'] : ['single', 'batched'];
+
 async function run(name: 'sentinel' | 'node-red', work: string): Promise<Record<Shape, number>> {
   const best: Record<Shape, number> = { single: 0, batched: 0 };
-  for (const shape of ['single', 'batched'] as const) {
+  for (const shape of SHAPES) {
     // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
     const [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
     const configDir = join(work, 'config');

@@ -32,6 +32,20 @@ const EXCERPT = 200;
 export const UNREGISTERED = '(unregistered)';
 /** Audit entries and risk changes kept in memory while the alarm store fails; past this they are counted only. */
 const MAX_UNSAVED_RECORDS = 50_000;
+/** Batches written together: each alarm once, in its latest state; audit entries and risk changes all, in order. */
+function mergedBatches(batches: readonly CommitBatch[]): CommitBatch {
+  if (batches.length === 1) return batches[0]!;
+  const alarms = new Map<string, Alarm>();
+  const audit: AuditRecord[] = [];
+  const risk: RiskHistoryEntry[] = [];
+  for (const b of batches) {
+    for (const a of b.alarms) alarms.set(a.id, a);
+    audit.push(...b.audit);
+    risk.push(...b.risk);
+  }
+  return { alarms: [...alarms.values()], audit, risk };
+}
+
 /**
  * Alarm changes are pushed at once and stored within this long, many batches to one transaction: an fsynced commit
  * costs the event loop a millisecond or more, so one per message would cap an alarm storm at a few hundred a second.
@@ -517,14 +531,12 @@ export class MonitorPipeline {
   /** Writes the batches waiting for the group commit now (before a read of the store, a person's action, a stop). */
   flushPending(): void {
     if (this.toStore.length === 0) return;
-    const batches = this.toStore;
+    const batch = mergedBatches(this.toStore);
     this.toStore = [];
     try {
-      this.deps.alarmStore.transaction(() => {
-        for (const b of batches) this.write(b);
-      });
+      this.deps.alarmStore.transaction(() => this.write(batch));
     } catch (err) {
-      for (const b of batches) this.unsaved.add(b);
+      this.unsaved.add(batch);
       this.storeFailed(err);
     }
   }
