@@ -159,6 +159,7 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
   }
   for (const t0 = performance.now(); expectedAlarms.size > 0 && performance.now() - t0 < 3000; ) await sleep(50);
   ws.close();
+  if (process.env.BENCH_LOOP_LAG === '1') console.log(await loopLag(target));
   const cpuTarget = cpuSeconds(target.process.pid!) - cpu0;
   const cpuInflux = pidInflux === null ? NaN : cpuSeconds(pidInflux) - cpuInflux0;
   const lastQuarter = latencies.filter((l) => l.at >= start + 0.75 * STEP_S * 1000).map((l) => l.ms);
@@ -180,6 +181,16 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
   };
   state.stored = stored;
   return result;
+}
+
+/** Sentinel's own event-loop lag and GC time from its /metrics (prom-client defaults), for diagnosis. */
+async function loopLag(target: Target): Promise<string> {
+  const url = new URL(target.wsUrl.replace('ws://', 'http://'));
+  const token = url.searchParams.get('access_token');
+  if (token === null) return '';
+  const text = await (await fetch(`http://${url.host}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const pick = (name: string): string => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? '?';
+  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s`;
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
