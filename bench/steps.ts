@@ -3,6 +3,8 @@
 // above HH, the point's next reading normal again. Two shapes: one reading per message, and 100 per message.
 // A step "keeps up" when every reading is counted back in InfluxDB, every alarm arrives on the WebSocket, and
 // the alarm latency of the step's last quarter has p99 ≤ 250 ms. BENCH_SMOKE=1: a seconds-long run, Sentinel only.
+// BENCH_ONLY=sentinel|node-red|bare runs one system; BENCH_BARE=1 adds the bare subscriber (the box's floor) to a
+// full run; BENCH_SHAPES, BENCH_SINGLE_RATES, BENCH_BATCHED_RATES, BENCH_STEP_S shape the run.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,7 @@ import { WebSocket } from 'ws';
 import { loadRegistry } from '#libs/registry/index.js';
 import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { syntheticCreditCode } from '../simulators/national-registry.js';
-import { startPeer, startSentinel, type Target } from './targets.js';
+import { startBare, startPeer, startSentinel, type Target } from './targets.js';
 
 const GATEWAYS = 10;
 const POINTS_PER_GATEWAY = 100;
@@ -105,8 +107,9 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
   const expectedAlarms = new Map<string, number>();
   const latencies: { at: number; ms: number }[] = [];
   let received = 0;
-  const ws = new WebSocket(target.wsUrl);
-  ws.on('message', (data: Buffer) => {
+  const bare = target.taken !== undefined;
+  const ws = bare ? null : new WebSocket(target.wsUrl);
+  ws?.on('message', (data: Buffer) => {
     const f = JSON.parse(data.toString()) as { type?: string; alarm?: { pointCode?: string | null; updatedAt?: string; value?: number | null } };
     if (f.type !== 'alarm' || !f.alarm?.pointCode || f.alarm.updatedAt === undefined) return;
     const key = `${f.alarm.pointCode}@${Date.parse(f.alarm.updatedAt)}`;
@@ -116,7 +119,7 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
     received++;
     latencies.push({ at: sentAt, ms: performance.now() - sentAt });
   });
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  if (ws) await new Promise((r, j) => ws.once('open', r).once('error', j));
 
   const pidInflux = influx.pid();
   const cpu0 = cpuSeconds(target.process.pid!);
@@ -134,7 +137,7 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
       const readings = [];
       for (let i = 0; i < perMessage; i++) {
         const r = readingOf(state.n++, state.lastTs);
-        if (r.alarm) {
+        if (r.alarm && !bare) {
           expectedAlarms.set(`${r.point}@${r.ts}`, performance.now());
           alarmsSent++;
         }
@@ -153,13 +156,13 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
   let stored = state.stored;
   for (let last = performance.now(); stored < expected && performance.now() - last < 5000; ) {
     await sleep(250);
-    const now = await countStored(influx, target.db);
+    const now = target.taken ? await target.taken() : await countStored(influx, target.db);
     if (now !== stored) last = performance.now();
     stored = now;
   }
   for (const t0 = performance.now(); expectedAlarms.size > 0 && performance.now() - t0 < 3000; ) await sleep(50);
-  ws.close();
-  if (process.env.BENCH_LOOP_LAG === '1') console.log(await loopLag(target));
+  ws?.close();
+  if (process.env.BENCH_LOOP_LAG === '1' && !bare) console.log(await loopLag(target));
   const cpuTarget = cpuSeconds(target.process.pid!) - cpu0;
   const cpuInflux = pidInflux === null ? NaN : cpuSeconds(pidInflux) - cpuInflux0;
   const lastQuarter = latencies.filter((l) => l.at >= start + 0.75 * STEP_S * 1000).map((l) => l.ms);
@@ -208,7 +211,7 @@ function report(target: string, r: StepResult): void {
 /** BENCH_SHAPES=single or batched runs one shape only. */
 const SHAPES: readonly Shape[] = process.env.BENCH_SHAPES === 'single' ? ['single'] : process.env.BENCH_SHAPES === 'batched' ? ['batched'] : ['single', 'batched'];
 
-async function run(name: 'sentinel' | 'node-red', work: string): Promise<Record<Shape, number>> {
+async function run(name: 'sentinel' | 'node-red' | 'bare', work: string): Promise<Record<Shape, number>> {
   const best: Record<Shape, number> = { single: 0, batched: 0 };
   for (const shape of SHAPES) {
     // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
@@ -218,7 +221,9 @@ async function run(name: 'sentinel' | 'node-red', work: string): Promise<Record<
     const target =
       name === 'sentinel'
         ? await startSentinel({ mqttUrl: mosquitto.url, influxUrl: influx.url, dataDir: join(work, `sentinel-${shape}`), configDir })
-        : await startPeer({ mqttUrl: mosquitto.url, influx, userDir: join(work, `node-red-${shape}`), points });
+        : name === 'node-red'
+          ? await startPeer({ mqttUrl: mosquitto.url, influx, userDir: join(work, `node-red-${shape}`), points })
+          : await startBare(mosquitto.url);
     const pub = await connectAsync(mosquitto.url, { clientId: `bench-steps-${name}-${shape}` });
     (pub.stream as Socket).setNoDelay(true);
     const state = { n: 0, stored: 0, lastTs: new Float64Array(POINTS) };
@@ -245,10 +250,13 @@ async function main(): Promise<void> {
   try {
     const only = process.env.BENCH_ONLY;
     const none: Record<Shape, number> = { single: 0, batched: 0 };
-    const sentinel = only === 'node-red' ? none : await run('sentinel', work);
+    const sentinel = only === 'node-red' || only === 'bare' ? none : await run('sentinel', work);
     if (smoke || only === 'sentinel') return;
-    const flow = await run('node-red', work);
+    const flow = only === 'bare' ? none : await run('node-red', work);
     if (only === 'node-red') return;
+    const floor = only === 'bare' || process.env.BENCH_BARE === '1' ? await run('bare', work) : none;
+    if (only === 'bare') return;
+    if (floor.batched > 0) console.log(`the box: a bare subscriber kept up with ${floor.single.toLocaleString('en')}/s single and ${floor.batched.toLocaleString('en')}/s batched`);
     for (const shape of ['single', 'batched'] as const) {
       const ratio = flow[shape] > 0 ? sentinel[shape] / flow[shape] : NaN;
       console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel[shape].toLocaleString('en')}/s, flow ${flow[shape].toLocaleString('en')}/s`);

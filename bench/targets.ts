@@ -13,6 +13,8 @@ export interface Target {
   readonly db: string;
   /** Whether the target also writes one line per alarm change to InfluxDB (counted by pointsWrittenOK). */
   readonly writesAlarmEvents: boolean;
+  /** For a target that stores nothing (the bare subscriber): readings it has taken so far; it raises no alarms. */
+  readonly taken?: () => Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -71,4 +73,31 @@ export async function startPeer(opts: { mqttUrl: string; influx: InfluxService; 
   await fetch(`${opts.influx.url}/query?q=${encodeURIComponent('CREATE DATABASE "nodered"')}`, { method: 'POST' });
   const peer = await startNodeRed({ mqttUrl: opts.mqttUrl, influxUrl: opts.influx.url, db: 'nodered', port: await freePort(), points: opts.points, userDir: opts.userDir });
   return { name: 'Node-RED 4.1 (batching flow)', process: peer.process, wsUrl: peer.wsUrl, db: 'nodered', writesAlarmEvents: false, stop: () => peer.stop() };
+}
+
+/** A bare MQTT.js subscriber in its own process: parses and counts, stores and evaluates nothing (the floor). */
+export async function startBare(mqttUrl: string): Promise<Target> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [resolve('dist/bench/bare-subscriber.js'), mqttUrl, String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const taken = async (): Promise<number> => ((await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { readings: number }).readings;
+  for (let up = false; !up; ) {
+    if (child.exitCode !== null) throw new Error('bare subscriber exited during start');
+    up = await fetch(`http://127.0.0.1:${port}/`).then(async (r) => ((await r.json()) as { connected: boolean }).connected, () => false);
+    if (!up) await sleep(100);
+  }
+  await sleep(300); // its subscription
+  return {
+    name: 'bare MQTT.js subscriber',
+    process: child,
+    wsUrl: '',
+    db: '',
+    writesAlarmEvents: false,
+    taken,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
 }
