@@ -8,6 +8,7 @@ import { GatewayAuthority, GatewayCredentials } from '#libs/gateway-auth/index.j
 import { aGateway } from '#libs/testing/builders.js';
 import { EmbeddedBroker } from './embedded.broker.js';
 import type { RefusalEvent } from './broker-access.js';
+import { arrival } from '#libs/testing/mqtt.js';
 
 const E1 = '91320594MA1WKTRP3E';
 const E2 = '91370800MA3CD7LN28';
@@ -35,18 +36,6 @@ async function suback(client: MqttClient, filters: string[]): Promise<number[]> 
 }
 
 const uid = (name: string): string => `${name}-${Math.random().toString(36).slice(2)}`;
-
-/** Resolves with the first message whose topic and payload are the given ones. */
-function arrival(client: MqttClient, topic: string, payload: string): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (t: string, p: Buffer): void => {
-      if (t !== topic || p.toString() !== payload) return;
-      client.off('message', on);
-      resolve();
-    };
-    client.on('message', on);
-  });
-}
 
 describe('EmbeddedBroker with gateway authentication', () => {
   let dir: string;

@@ -7,23 +7,13 @@ import { aGateway } from '#libs/testing/builders.js';
 import { TestPki } from '#libs/testing/pki.js';
 import type { RefusalEvent } from './broker-access.js';
 import { EmbeddedBroker } from './embedded.broker.js';
+import { arrival } from '#libs/testing/mqtt.js';
 
 const E1 = '91320594MA1WKTRP3E';
 const GATEWAYS: Gateway[] = [aGateway({ enterpriseCode: E1, code: 'GW01', credentialsRef: 'suzhou-gw01' }), aGateway({ enterpriseCode: E1, code: 'GW02' })];
 const lookup = (e: string, g: string): Gateway | undefined => GATEWAYS.find((x) => x.enterpriseCode === e && x.code === g);
 const MONITOR = { username: 'sentinel-monitor', password: 'boot-random-password-1234' };
 
-
-function arrival(client: MqttClient, topic: string, payload: string): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (t: string, p: Buffer): void => {
-      if (t !== topic || p.toString() !== payload) return;
-      client.off('message', on);
-      resolve();
-    };
-    client.on('message', on);
-  });
-}
 
 describe('EmbeddedBroker over TLS with client certificates', () => {
   const pki = new TestPki();

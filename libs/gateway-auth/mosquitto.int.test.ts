@@ -9,22 +9,12 @@ import { startMosquitto, type TestService } from '#libs/testing/services.js';
 import { GatewayCredentials } from './credentials.store.js';
 import { mosquittoFiles } from './mosquitto-files.js';
 import { mosquittoHash, verifyMosquittoHash } from './mosquitto-hash.js';
+import { arrival } from '#libs/testing/mqtt.js';
 
 // The demo registry: two enterprises, one gateway each (credentialsRef suzhou-demo-gw01 and jining-demo-gw01).
 const SUZHOU = '91320594MA1WKTRP3E/GW01';
 const JINING = '91370800MA3CD7LN28/GW01';
 const MONITOR = { username: 'sentinel-monitor', password: 'monitor-password-1' };
-
-function arrival(client: MqttClient, topic: string, payload: string): Promise<void> {
-  return new Promise((done) => {
-    const on = (t: string, p: Buffer): void => {
-      if (t !== topic || p.toString() !== payload) return;
-      client.off('message', on);
-      done();
-    };
-    client.on('message', on);
-  });
-}
 
 describe('mosquitto hashes', () => {
   it('reads the hash mosquitto_passwd writes, and writes the same format', () => {
