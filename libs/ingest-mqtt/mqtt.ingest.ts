@@ -22,12 +22,24 @@ export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
 /** MQTT.js keeps how it opens a connection in a private field; wrapping it is the only way to see bytes before its parser. */
 interface ClientInternals {
   streamBuilder: (client: MqttClient) => Duplex;
+  /** Sends a packet; for a QoS 1 PUBLISH, MQTT.js reads the next packet only once this PUBACK's callback ran. */
+  _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+}
+
+/** Messages handed over and not yet acknowledged, beyond which the next one waits for its own acknowledgement. */
+const MAX_UNACKED = 1000;
+
+interface Held {
+  acked: boolean;
+  puback: { cmd: string; messageId?: number } | null;
+  /** The connection it came on: a PUBACK is never sent on a later one, where the id may name another message. */
+  readonly connection: number;
 }
 
 /**
- * Subscribes to gateway topics at QoS 1 with a persistent session. Each message is handed over with an `ack`;
- * MQTT.js sends PUBACK and reads the next packet only once `ack` is called, so a slow consumer pushes back on
- * the broker instead of buffering without bound.
+ * Subscribes to gateway topics at QoS 1 with a persistent session. Each message is handed over with an `ack`, and
+ * its PUBACK is sent only once `ack` is called, so a slow consumer pushes back on the broker (its in-flight window)
+ * instead of buffering without bound.
  */
 export class MqttIngest {
   private client: MqttClient | null = null;
@@ -98,24 +110,66 @@ export class MqttIngest {
     });
   }
 
-  /** Installs the message hook; subscribe to this right after `start()`. */
+  /**
+   * Installs the message hook; subscribe to this right after `start()`. A QoS 1 message's PUBACK leaves only once its
+   * `ack` is called (the readings are durable), but MQTT.js goes on to the next packet at once: the messages of one
+   * read from the socket are handled in one turn, their readings spooled in one write and their PUBACKs sent in one
+   * flush. The broker's in-flight window, and MAX_UNACKED here, bound what is handed over unacknowledged.
+   */
   messages(): Observable<RawMessage> {
     return new Observable<RawMessage>((subscriber) => {
       const client = this.requireClient();
+      const internals = client as unknown as ClientInternals;
+      const send = internals._sendPacket.bind(client);
+      const held = new Map<number, Held>();
+      let connection = 0;
+      const onClose = (): void => {
+        connection++;
+        held.clear();
+      };
+      client.on('close', onClose);
+      internals._sendPacket = (packet, cb, ...rest) => {
+        const entry = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
+        if (entry === undefined || entry.acked) {
+          if (entry) held.delete(packet.messageId!);
+          send(packet, cb, ...rest);
+          return;
+        }
+        entry.puback = packet;
+        cb?.();
+      };
       client.handleMessage = (packet, callback) => {
-        let acked = false;
+        const id = packet.messageId;
+        const entry: Held | null = packet.qos === 1 && id !== undefined ? { acked: false, puback: null, connection } : null;
+        if (entry !== null) held.set(id!, entry);
+        // Past the bound, this message holds the next one back until it is acknowledged, as MQTT.js alone would.
+        const waits = entry === null || held.size > MAX_UNACKED;
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          callback();
+        };
         subscriber.next({
           topic: packet.topic,
           payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
           receivedAt: Date.now(),
           ack: () => {
-            if (acked) return;
-            acked = true;
-            callback();
+            if (entry === null) return release();
+            if (entry.acked) return;
+            entry.acked = true;
+            if (entry.puback !== null) {
+              held.delete(id!);
+              if (entry.connection === connection) send(entry.puback);
+            }
+            if (waits) release();
           },
         });
+        if (!waits) release();
       };
       return () => {
+        client.off('close', onClose);
+        internals._sendPacket = send;
         client.handleMessage = (_packet, callback) => callback();
       };
     });
