@@ -27,7 +27,7 @@ interface ClientInternals {
 }
 
 /** Messages handed over and not yet acknowledged, beyond which the next one waits for its own acknowledgement. */
-const MAX_UNACKED = 1000;
+const MAX_UNACKED = 200;
 
 interface Held {
   acked: boolean;
