@@ -137,11 +137,13 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       (problem) => log.warn(problem),
     );
     ingest.start();
+    const started = pipeline;
+    // Closed in reverse: the broker connection first, while the pipeline still takes (and acknowledges, once
+    // durable) what arrives; then the pipeline. A message arriving after that is never acknowledged: sent again.
+    closers.push(() => started.stop());
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
     await pipeline.seedFromStore();
-    const started = pipeline;
-    closers.push(() => started.stop());
     if (!(await ingest.whenSubscribed(options.brokerWaitMs ?? 5000))) {
       log.warn({ mqttUrl }, 'MQTT broker not reachable yet; serving with /health degraded and retrying in the background');
     }

@@ -177,3 +177,67 @@ describe('MqttIngest through its size-limited connection', () => {
     }
   });
 });
+
+describe('MqttIngest never acknowledges what it did not make durable, around the end of a session or a connection', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  it('does not acknowledge a message that arrives once nobody takes messages any more: the next session gets it', async () => {
+    const broker = await startMosquitto();
+    const clientId = `it-ingest-after-${Math.random().toString(36).slice(2)}`;
+    const first = new MqttIngest({ url: broker.url, clientId });
+    first.start();
+    const taking = first.messages().subscribe((m) => m.ack());
+    expect(await first.whenSubscribed(10_000)).toBe(true);
+    taking.unsubscribe(); // what pipeline.stop() does
+    const pub = await connectAsync(broker.url, { clientId: `it-pub-${clientId}` });
+    await pub.publishAsync('sites/E1/GW1/telemetry', 'late reading', { qos: 1 });
+    await sleep(300); // delivered to the first session, which must not acknowledge it
+    await first.close();
+    const second = new MqttIngest({ url: broker.url, clientId });
+    second.start();
+    const again = await firstValueFrom(second.messages());
+    expect(again.payload.toString()).toBe('late reading');
+    again.ack();
+    await second.close();
+    await pub.endAsync();
+    await broker.stop();
+  });
+
+  it('sends no PUBACK on a later connection for a message of an ended one', async () => {
+    const broker = await EmbeddedBroker.start(0, '127.0.0.1');
+    const clientId = `it-ingest-stale-${Math.random().toString(36).slice(2)}`;
+    const ingest = new MqttIngest({ url: broker.url, clientId });
+    ingest.start();
+    interface Internals {
+      stream: { destroy(): void };
+      _writePacket: (p: { cmd: string }, cb?: () => void) => void;
+      once(event: 'close' | 'connect', listener: () => void): unknown;
+    }
+    const client = (ingest as unknown as { client: Internals }).client;
+    let ended: unknown = null;
+    const pubacksOnLaterConnections: string[] = [];
+    const write = client._writePacket.bind(client);
+    client._writePacket = (p: { cmd: string }, cb?: () => void) => {
+      if (p.cmd === 'puback' && ended !== null && client.stream !== ended) pubacksOnLaterConnections.push(JSON.stringify(p));
+      write(p, cb);
+    };
+    const handed: RawMessage[] = [];
+    ingest.messages().subscribe((m) => handed.push(m));
+    expect(await ingest.whenSubscribed(10_000)).toBe(true);
+    const pub = await connectAsync(broker.url, { clientId: `it-pub-${clientId}` });
+    for (let i = 0; i < 205; i++) pub.publish('sites/E1/GW1/telemetry', String(i), { qos: 1 });
+    for (let t = 0; t < 100 && handed.length < 201; t++) await sleep(50);
+    expect(handed.length).toBe(201); // 200 handed over unacknowledged, the 201st waiting for its own acknowledgement
+    ended = client.stream;
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
+    client.stream.destroy();
+    await closed;
+    for (const m of handed) m.ack(); // durable only now, after their connection ended
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    await sleep(200);
+    expect(pubacksOnLaterConnections).toEqual([]);
+    await pub.endAsync();
+    await ingest.close();
+    await broker.close();
+  });
+});

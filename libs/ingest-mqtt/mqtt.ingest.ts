@@ -32,8 +32,8 @@ const MAX_UNACKED = 200;
 interface Held {
   acked: boolean;
   puback: { cmd: string; messageId?: number } | null;
-  /** The connection it came on: a PUBACK is never sent on a later one, where the id may name another message. */
-  readonly connection: number;
+  /** The connection (socket stream) it came on: a PUBACK is never sent on a later one, where the id may name another message. */
+  readonly stream: unknown;
 }
 
 /**
@@ -122,17 +122,24 @@ export class MqttIngest {
       const internals = client as unknown as ClientInternals;
       const send = internals._sendPacket.bind(client);
       const held = new Map<number, Held>();
-      let connection = 0;
-      const onClose = (): void => {
-        connection++;
-        held.clear();
+      const currentStream = (): unknown => (client as unknown as { stream?: unknown }).stream;
+      const live = (entry: Held): boolean => client.connected && entry.stream === currentStream();
+      const forget = (id: number, entry: Held): void => {
+        if (held.get(id) === entry) held.delete(id);
       };
+      const onClose = (): void => held.clear();
       client.on('close', onClose);
       internals._sendPacket = (packet, cb, ...rest) => {
         const entry = packet.cmd === 'puback' && packet.messageId !== undefined ? held.get(packet.messageId) : undefined;
-        if (entry === undefined || entry.acked) {
-          if (entry) held.delete(packet.messageId!);
+        if (entry === undefined) {
           send(packet, cb, ...rest);
+          return;
+        }
+        if (entry.acked) {
+          forget(packet.messageId!, entry);
+          // A message of a connection that has ended is not acknowledged: the broker sends it again.
+          if (live(entry)) send(packet, cb, ...rest);
+          else cb?.();
           return;
         }
         entry.puback = packet;
@@ -140,7 +147,7 @@ export class MqttIngest {
       };
       client.handleMessage = (packet, callback) => {
         const id = packet.messageId;
-        const entry: Held | null = packet.qos === 1 && id !== undefined ? { acked: false, puback: null, connection } : null;
+        const entry: Held | null = packet.qos === 1 && id !== undefined ? { acked: false, puback: null, stream: currentStream() } : null;
         if (entry !== null) held.set(id!, entry);
         // Past the bound, this message holds the next one back until it is acknowledged, as MQTT.js alone would.
         const waits = entry === null || held.size > MAX_UNACKED;
@@ -159,10 +166,11 @@ export class MqttIngest {
             if (entry.acked) return;
             entry.acked = true;
             if (entry.puback !== null) {
-              held.delete(id!);
-              if (entry.connection === connection) send(entry.puback);
+              forget(id!, entry);
+              if (live(entry)) send(entry.puback);
             }
-            if (waits) release();
+            // Releasing a message of an ended connection would have MQTT.js queue its PUBACK for the next one.
+            if (waits && live(entry)) release();
           },
         });
         if (!waits) release();
@@ -170,7 +178,8 @@ export class MqttIngest {
       return () => {
         client.off('close', onClose);
         internals._sendPacket = send;
-        client.handleMessage = (_packet, callback) => callback();
+        // Nobody takes messages any more: none is acknowledged, so the broker keeps them for the next session.
+        client.handleMessage = () => undefined;
       };
     });
   }
