@@ -2,7 +2,7 @@
 // as its own process against real mosquitto and influxd: ingest throughput with every reading counted in InfluxDB
 // and every alarm counted on the WebSocket while overloaded, alarm latency at 5k readings/s, and peak RSS.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { aPoint } from '#libs/testing/builders.js';
 import { normalBand } from '../simulators/index.js';
 import { writeNationalRegistry } from '../simulators/national-registry.js';
 import { startPeer, startSentinel, type Target } from './targets.js';
+import { countStored, percentile, procMb, sleep } from './measure.js';
 
 const E = '91320594MA1WKTRP3E';
 const TOPIC = `sites/${E}/GW01/telemetry`;
@@ -62,21 +63,6 @@ function ruleCore(pointsN: number, readingsN: number, workload: CoreWorkload): {
   const t0 = performance.now();
   for (let i = 0; i < batches.length; i++) engine.readings(batches[i]!, arrivals[i]!, emit);
   return { perSecond: readingsN / ((performance.now() - t0) / 1000), bytesPerPoint };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-async function countStored(influx: InfluxService, db: string): Promise<number> {
-  const series = await influx.query('SELECT count(value) FROM reading', db);
-  return Number(series[0]?.values[0]?.[1] ?? 0);
 }
 
 async function pointsWrittenOk(influx: InfluxService): Promise<number> {
@@ -245,7 +231,7 @@ async function main(): Promise<void> {
         const l = await latency(target, pub);
         console.log(`${target.name}: alarm latency at ~5k readings/s: p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms (${l.received}/${l.sent} alarms)`);
         const pid = target.process.pid!;
-        console.log(`${target.name}: RSS peak ${rssMb(pid, 'VmHWM').toFixed(0)} MB (during the burst), ${rssMb(pid, 'VmRSS').toFixed(0)} MB after the 5k/s phase`);
+        console.log(`${target.name}: RSS peak ${procMb(pid, 'VmHWM').toFixed(0)} MB (during the burst), ${procMb(pid, 'VmRSS').toFixed(0)} MB after the 5k/s phase`);
       } finally {
         await pub.endAsync();
         await target.stop();

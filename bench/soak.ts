@@ -2,18 +2,17 @@
 // and broken input for SOAK_MINUTES (default 30), next to one healthy gateway. Prints RSS every 30 s and a summary:
 // memory must stay flat and the process alive, every alarm of the healthy gateway must still arrive.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
 import { freePort } from '#libs/testing/services.js';
+import { procMb, sleep } from './measure.js';
 
 const E = '91320594MA1WKTRP3E';
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const random = (): string => Math.random().toString(36).slice(2, 10);
 
 async function main(): Promise<void> {
@@ -94,7 +93,7 @@ async function main(): Promise<void> {
     while (Date.now() < end && monitor.exited === null) {
       await sleep(30_000);
       if (monitor.exited !== null) break;
-      const s = { min: (Date.now() - start) / 60_000, rss: rssMb(child.pid!), heap: await heapMb() };
+      const s = { min: (Date.now() - start) / 60_000, rss: procMb(child.pid!, 'VmRSS'), heap: await heapMb() };
       samples.push(s);
       console.log(`${s.min.toFixed(1)} min: RSS ${s.rss.toFixed(0)} MB, heap used ${s.heap.toFixed(0)} MB, alarm changes of the healthy gateway ${alarmsSeen}`);
     }

@@ -5,7 +5,7 @@
 // the alarm latency of the step's last quarter has p99 ≤ 250 ms. BENCH_SMOKE=1: a seconds-long run, Sentinel only.
 // BENCH_ONLY=sentinel|node-red|bare runs one system; BENCH_BARE=1 adds the bare subscriber (the box's floor) to a
 // full run; BENCH_SHAPES, BENCH_SINGLE_RATES, BENCH_BATCHED_RATES, BENCH_STEP_S shape the run.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import { loadRegistry } from '#libs/registry/index.js';
 import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { syntheticCreditCode } from '../simulators/national-registry.js';
 import { startBare, startPeer, startSentinel, type Target } from './targets.js';
+import { countStored, cpuSeconds, percentile, procMb, sleep } from './measure.js';
 
 const GATEWAYS = 10;
 const POINTS_PER_GATEWAY = 100;
@@ -70,18 +71,6 @@ function readingOf(n: number, lastTs: Float64Array): { point: string; value: num
   return { point: pointCode(p), value: alarm ? 60 : 20 + (n % 7) * 0.1, ts, alarm, p };
 }
 
-const cpuSeconds = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-const rssPeakMb = (pid: number): number => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function countStored(influx: InfluxService, db: string): Promise<number> {
-  const series = await influx.query('SELECT count(value) FROM reading', db);
-  return (series[0]?.values ?? []).reduce((n, row) => n + Number(row[1] ?? 0), 0);
-}
-
 interface StepResult {
   readonly shape: Shape;
   readonly rate: number;
@@ -97,11 +86,6 @@ interface StepResult {
   readonly cpuInflux: number;
   readonly keptUp: boolean;
 }
-
-const percentile = (xs: number[], p: number): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 async function step(target: Target, influx: InfluxService, pub: MqttClient, shape: Shape, rate: number, state: { n: number; stored: number; lastTs: Float64Array }): Promise<StepResult> {
   const expectedAlarms = new Map<string, number>();
@@ -234,7 +218,7 @@ async function run(name: 'sentinel' | 'node-red' | 'bare', work: string): Promis
         if (!r.keptUp) break;
         best[shape] = rate;
       }
-      console.log(`${target.name} ${shape}: highest rate kept up ${best[shape].toLocaleString('en')} readings/s; RSS peak ${fmt(rssPeakMb(target.process.pid!), 0)} MB`);
+      console.log(`${target.name} ${shape}: highest rate kept up ${best[shape].toLocaleString('en')} readings/s; RSS peak ${fmt(procMb(target.process.pid!, 'VmHWM'), 0)} MB`);
     } finally {
       await pub.endAsync();
       await target.stop();

@@ -5,6 +5,7 @@ import type { Point } from '#libs/contracts/index.js';
 import { freePort, type InfluxService } from '#libs/testing/services.js';
 import { startNodeRed } from './node-red.peer.js';
 import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
+import { sleep } from './measure.js';
 
 export interface Target {
   readonly name: string;
@@ -18,7 +19,6 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Sentinel as its own process with the flags `npm start` ships (96 MB heap), against the given broker and influxd.
