@@ -41,20 +41,21 @@ export async function mqttAccess(config: AppConfig, registry: LiveRegistry, metr
     return { broker: {}, monitorLogin: login, simulatorPassword: () => undefined, ensureDemoCredentials: () => Promise.resolve() };
   }
   const credentials = GatewayCredentials.load(settings.credentialsFile ?? join(config.dataDir, 'gateway-credentials.json'), { onProblem: (message) => log.error(message) });
-  const demo = isDemoRegistry(config.configDir);
+  // Read from the site files at boot and again before each start of the simulator (the registry may be edited).
+  let demo = isDemoRegistry(config.configDir);
   if (config.simulate && !demo && !settings.allowAnonymous) {
     throw new ConfigError([
       `environment variable SIMULATE=1 with the registry in ${config.configDir}, which is not the demo: the built-in simulator logs in as the demo gateways only; set MQTT_ALLOW_ANONYMOUS=1 for a load test on an isolated machine, or run npm run simulate -- --passwords FILE against the monitor`,
     ]);
   }
-  const ensureDemoCredentials = async (): Promise<void> => {
-    if (!isDemoRegistry(config.configDir)) return;
+  const seedDemoCredentials = async (): Promise<void> => {
+    if (!demo) return;
     for (const gateway of registry.registry.allGateways()) {
       const key = credentialKey(gateway);
       if (credentials.state(key) === 'missing') await credentials.setPassword(key, DEMO_GATEWAY_PASSWORD);
     }
   };
-  await ensureDemoCredentials();
+  await seedDemoCredentials();
   if (settings.allowAnonymous) log.warn('MQTT_ALLOW_ANONYMOUS=1: the embedded broker lets any client publish and subscribe without a password; for experiments only');
   const monitorLogin = { username: MONITOR_USER, password: randomBytes(24).toString('base64url') };
   const tls = settings.tls ?? null;
@@ -77,9 +78,12 @@ export async function mqttAccess(config: AppConfig, registry: LiveRegistry, metr
       }),
     },
     monitorLogin,
-    ensureDemoCredentials,
+    ensureDemoCredentials: async () => {
+      demo = isDemoRegistry(config.configDir);
+      await seedDemoCredentials();
+    },
     simulatorPassword: (gateway) => {
-      if (!isDemoRegistry(config.configDir)) return undefined;
+      if (!demo) return undefined;
       const registered = registry.registry.findGateway(gateway.enterpriseCode, gateway.gatewayCode);
       return registered ? DEMO_GATEWAY_PASSWORD : undefined;
     },

@@ -199,7 +199,7 @@ export class WsHub {
     this.pending = new Map();
     if (this.clients.size === 0) return;
     this.broadcastByKey((viewer) => {
-      const readings = viewer === EVERYONE || viewer.key === '*' ? pending.map(toLive) : pending.filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive);
+      const readings = viewer.key === '*' ? pending.map(toLive) : pending.filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive);
       return readings.length === 0 ? null : JSON.stringify({ type: 'reading', readings });
     }, false);
   }
