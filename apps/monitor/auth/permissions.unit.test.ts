@@ -9,6 +9,7 @@ import { RiskController } from '../risk.controller.js';
 import { SeriesController } from '../series.controller.js';
 import { Access } from './access.js';
 import { AuthController } from './auth.controller.js';
+import { OidcController } from './oidc.controller.js';
 import { PERMIT, PUBLIC } from './decorators.js';
 import { refusal } from './permissions.js';
 
@@ -24,7 +25,7 @@ describe('the permission table', () => {
   it('is declared on every route: a route without @Permit or @Public would be refused to everyone', () => {
     const missing: string[] = [];
     let routes = 0;
-    for (const controller of [HealthController, AuthController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController]) {
+    for (const controller of [HealthController, AuthController, OidcController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController]) {
       const proto = controller.prototype as object;
       for (const name of Object.getOwnPropertyNames(proto)) {
         const handler: unknown = Object.getOwnPropertyDescriptor(proto, name)?.value;
