@@ -3,8 +3,9 @@
 // above HH, the point's next reading normal again. Two shapes: one reading per message, and 100 per message.
 // A step "keeps up" when every reading is counted back in InfluxDB, every alarm arrives on the WebSocket, and
 // the alarm latency of the step's last quarter has p99 ≤ 250 ms. BENCH_SMOKE=1: a seconds-long run, Sentinel only.
-// BENCH_ONLY=sentinel|node-red|bare runs one system; BENCH_BARE=1 adds the bare subscriber (the box's floor) to a
-// full run; BENCH_SHAPES, BENCH_SINGLE_RATES, BENCH_BATCHED_RATES, BENCH_STEP_S shape the run.
+// BENCH_ONLY=sentinel|node-red|node-red-naive|bare runs one system (node-red the batching flow, node-red-naive the
+// naive one); BENCH_BARE=1 adds the bare subscriber (the box's floor) to a full run; BENCH_SHAPES,
+// BENCH_SINGLE_RATES, BENCH_BATCHED_RATES, BENCH_STEP_S shape the run.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { WebSocket } from 'ws';
 import { loadRegistry } from '#libs/registry/index.js';
 import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
 import { syntheticCreditCode } from '../simulators/national-registry.js';
-import { startBare, startPeer, startSentinel, type Target } from './targets.js';
+import { startBare, startNaivePeer, startPeer, startSentinel, type Target } from './targets.js';
 import { countStored, cpuSeconds, percentile, procMb, sleep } from './measure.js';
 
 const GATEWAYS = 10;
@@ -206,19 +207,29 @@ function report(target: string, r: StepResult): void {
 /** BENCH_SHAPES=single or batched runs one shape only. */
 const SHAPES: readonly Shape[] = process.env.BENCH_SHAPES === 'single' ? ['single'] : process.env.BENCH_SHAPES === 'batched' ? ['batched'] : ['single', 'batched'];
 
-async function run(name: 'sentinel' | 'node-red' | 'bare', work: string): Promise<Record<Shape, number>> {
+type System = 'sentinel' | 'node-red' | 'node-red-naive' | 'bare';
+
+function startTarget(name: System, mqttUrl: string, influx: InfluxService, work: string, shape: Shape): Promise<Target> {
+  const configDir = join(work, 'config');
+  const peer = { mqttUrl, influx, userDir: join(work, `${name}-${shape}`), points: loadRegistry(configDir).allPoints() };
+  switch (name) {
+    case 'sentinel':
+      return startSentinel({ mqttUrl, influxUrl: influx.url, dataDir: join(work, `sentinel-${shape}`), configDir });
+    case 'node-red':
+      return startPeer(peer);
+    case 'node-red-naive':
+      return startNaivePeer(peer);
+    case 'bare':
+      return startBare(mqttUrl);
+  }
+}
+
+async function run(name: System, work: string): Promise<Record<Shape, number>> {
   const best: Record<Shape, number> = { single: 0, batched: 0 };
   for (const shape of SHAPES) {
     // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
     const [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
-    const configDir = join(work, 'config');
-    const points = loadRegistry(configDir).allPoints();
-    const target =
-      name === 'sentinel'
-        ? await startSentinel({ mqttUrl: mosquitto.url, influxUrl: influx.url, dataDir: join(work, `sentinel-${shape}`), configDir })
-        : name === 'node-red'
-          ? await startPeer({ mqttUrl: mosquitto.url, influx, userDir: join(work, `node-red-${shape}`), points })
-          : await startBare(mosquitto.url);
+    const target = await startTarget(name, mosquitto.url, influx, work, shape);
     const pub = await connectAsync(mosquitto.url, { clientId: `bench-steps-${name}-${shape}` });
     (pub.stream as Socket).setNoDelay(true);
     const state = { n: 0, stored: 0, lastTs: new Float64Array(POINTS) };
@@ -245,10 +256,12 @@ async function main(): Promise<void> {
   try {
     const only = process.env.BENCH_ONLY;
     const none: Record<Shape, number> = { single: 0, batched: 0 };
-    const sentinel = only === 'node-red' || only === 'bare' ? none : await run('sentinel', work);
+    const sentinel = only === 'node-red' || only === 'node-red-naive' || only === 'bare' ? none : await run('sentinel', work);
     if (smoke || only === 'sentinel') return;
-    const flow = only === 'bare' ? none : await run('node-red', work);
+    const flow = only === 'node-red-naive' || only === 'bare' ? none : await run('node-red', work);
     if (only === 'node-red') return;
+    const naive = only === 'bare' ? none : await run('node-red-naive', work);
+    if (only === 'node-red-naive') return;
     const floor = only === 'bare' || process.env.BENCH_BARE === '1' ? await run('bare', work) : none;
     if (only === 'bare') return;
     if (floor.batched > 0) console.log(`the box: a bare subscriber kept up with ${floor.single.toLocaleString('en')}/s single and ${floor.batched.toLocaleString('en')}/s batched`);
@@ -256,6 +269,8 @@ async function main(): Promise<void> {
       const ratio = flow[shape] > 0 ? sentinel[shape] / flow[shape] : NaN;
       console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel[shape].toLocaleString('en')}/s, flow ${flow[shape].toLocaleString('en')}/s`);
     }
+    const naiveRatio = naive.batched > 0 ? sentinel.batched / naive.batched : NaN;
+    console.log(`throughput: ${fmt(naiveRatio, 2)}× Node-RED (naive flow) — Sentinel ${sentinel.batched.toLocaleString('en')}/s, flow ${naive.batched.toLocaleString('en')}/s`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,9 +1,9 @@
-// The systems a benchmark runs against: Sentinel as `npm start` runs it, and the careful Node-RED flow.
+// The systems a benchmark runs against: Sentinel as `npm start` runs it, and the careful and the naive Node-RED flows.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Point } from '#libs/contracts/index.js';
 import { freePort, type InfluxService } from '#libs/testing/services.js';
-import { startNodeRed } from './node-red.peer.js';
+import { startNodeRed, type FlowKind } from './node-red.peer.js';
 import { BENCH_ADMIN_PASSWORD, signIn } from './sign-in.js';
 import { sleep } from './measure.js';
 
@@ -68,11 +68,27 @@ export async function startSentinel(opts: { mqttUrl: string; influxUrl: string; 
   };
 }
 
+interface PeerOptions {
+  readonly mqttUrl: string;
+  readonly influx: InfluxService;
+  readonly userDir: string;
+  readonly points: readonly Point[];
+}
+
 /** The batching Node-RED flow (bench/node-red.peer.ts) with the limits of `points`, writing to database `nodered`. */
-export async function startPeer(opts: { mqttUrl: string; influx: InfluxService; userDir: string; points: readonly Point[] }): Promise<Target> {
-  await fetch(`${opts.influx.url}/query?q=${encodeURIComponent('CREATE DATABASE "nodered"')}`, { method: 'POST' });
-  const peer = await startNodeRed({ mqttUrl: opts.mqttUrl, influxUrl: opts.influx.url, db: 'nodered', port: await freePort(), points: opts.points, userDir: opts.userDir });
-  return { name: 'Node-RED 4.1 (batching flow)', process: peer.process, wsUrl: peer.wsUrl, db: 'nodered', writesAlarmEvents: false, stop: () => peer.stop() };
+export function startPeer(opts: PeerOptions): Promise<Target> {
+  return startFlow(opts, 'batching', 'nodered', 'Node-RED 4.1 (batching flow)');
+}
+
+/** The naive Node-RED flow (one `influxdb out` write per reading) with the limits of `points`, writing to database `noderednaive`. */
+export function startNaivePeer(opts: PeerOptions): Promise<Target> {
+  return startFlow(opts, 'naive', 'noderednaive', 'Node-RED 4.1 (naive flow)');
+}
+
+async function startFlow(opts: PeerOptions, flow: FlowKind, db: string, name: string): Promise<Target> {
+  await fetch(`${opts.influx.url}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+  const peer = await startNodeRed({ flow, mqttUrl: opts.mqttUrl, influxUrl: opts.influx.url, db, port: await freePort(), points: opts.points, userDir: opts.userDir });
+  return { name, process: peer.process, wsUrl: peer.wsUrl, db, writesAlarmEvents: false, stop: () => peer.stop() };
 }
 
 /** A bare MQTT.js subscriber in its own process: parses and counts, stores and evaluates nothing (the floor). */

@@ -1,5 +1,8 @@
-// Retention and downsampling on InfluxDB 1.x, by retention policies and continuous queries (InfluxQL).
-// InfluxDB 2.x/3.x do not take these statements on the v1 API; docs/storage.md gives their equivalents.
+// Retention and downsampling on InfluxDB 1.x: retention policies (InfluxQL); the aggregates themselves are written
+// by the store as readings pass (rollups.ts). InfluxDB 2.x/3.x do not take these statements on the v1 API;
+// docs/storage.md gives their equivalents.
+
+import { ROLLUP_WIDTHS } from './rollups.js';
 
 export const RAW_POLICY = 'raw';
 export const AGGREGATE_POLICY = 'aggregates';
@@ -10,14 +13,14 @@ export interface Rollup {
 }
 
 /** 1-minute and 15-minute aggregates: min, max, mean, last and count of good-quality readings (field `value`). */
-export const ROLLUPS: readonly Rollup[] = [
-  { measurement: 'reading_1m', every: '1m' },
-  { measurement: 'reading_15m', every: '15m' },
-];
+export const ROLLUPS: readonly Rollup[] = ROLLUP_WIDTHS.map((w) => ({ measurement: w.measurement, every: `${w.ms / 60_000}m` }));
 
 const ident = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** SELECT … INTO for one rollup; `timeRange` (an InfluxQL condition) turns it into a backfill. */
+/**
+ * SELECT … INTO for one rollup over `timeRange` (an InfluxQL condition): rebuilds its windows from the raw readings,
+ * e.g. after late readings or for data written before the aggregates were.
+ */
 export function rollupSelect(db: string, rollup: Rollup, timeRange?: string): string {
   return (
     `SELECT min(value) AS min, max(value) AS max, mean(value) AS mean, last(value) AS last, count(value) AS count ` +
@@ -26,7 +29,10 @@ export function rollupSelect(db: string, rollup: Rollup, timeRange?: string): st
   );
 }
 
-/** Statements that set up raw retention, the aggregate policy and one continuous query per rollup; idempotent. */
+/**
+ * Statements that set up raw retention and the aggregate policy, and drop the continuous queries that computed the
+ * aggregates before the store wrote them itself; idempotent.
+ */
 export function downsamplingStatements(db: string, retentionDays: number, aggregateDays: number): string[] {
   const d = ident(db);
   return [
@@ -34,7 +40,6 @@ export function downsamplingStatements(db: string, retentionDays: number, aggreg
     `ALTER RETENTION POLICY ${ident(RAW_POLICY)} ON ${d} DURATION ${retentionDays}d DEFAULT`,
     `CREATE RETENTION POLICY ${ident(AGGREGATE_POLICY)} ON ${d} DURATION ${aggregateDays}d REPLICATION 1`,
     `ALTER RETENTION POLICY ${ident(AGGREGATE_POLICY)} ON ${d} DURATION ${aggregateDays}d`,
-    // Dropped and created again, so that a database set up by an older version gets the current definition.
-    ...ROLLUPS.flatMap((r) => [`DROP CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d}`, `CREATE CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d} BEGIN ${rollupSelect(db, r)} END`]),
+    ...ROLLUPS.map((r) => `DROP CONTINUOUS QUERY ${ident(`${r.measurement}_cq`)} ON ${d}`),
   ];
 }

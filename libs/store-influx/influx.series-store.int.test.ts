@@ -191,9 +191,13 @@ describe('InfluxSeriesStore against a real influxd', () => {
     await store.close();
   });
 
-  it('sets up raw retention, the aggregate policy and continuous queries whose rollups are right (1.x)', async () => {
+  it('sets up raw retention and the aggregate policy, drops the old continuous queries, and writes right aggregates as readings pass (1.x)', async () => {
     const db = 'it_rollup';
-    const store = new InfluxSeriesStore(options(db));
+    const dir = spoolDir();
+    // A database set up by an older version, whose continuous queries computed the aggregates.
+    await influx.query(`CREATE DATABASE ${db}`, db);
+    await influx.query(`CREATE CONTINUOUS QUERY reading_1m_cq ON ${db} BEGIN ${rollupSelect(db, ROLLUPS[0]!).replace('"raw".', '"autogen".').replace('"aggregates".', '"autogen".')} END`, db);
+    const store = new InfluxSeriesStore(options(db, { spoolDir: dir, rollupEveryMs: 20 }));
     const before = logged.length;
     await store.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 });
     await store.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 }); // again at the next start: no complaints
@@ -203,30 +207,54 @@ describe('InfluxSeriesStore against a real influxd', () => {
       expect.arrayContaining([expect.arrayContaining(['raw', '2160h0m0s', true]), expect.arrayContaining([AGGREGATE_POLICY, '43800h0m0s', false])]),
     );
     const cqs = await influx.query('SHOW CONTINUOUS QUERIES', db);
-    const names = cqs.find((s) => s.name === db)?.values.map((v) => v[0]);
-    expect(names).toEqual(['reading_1m_cq', 'reading_15m_cq']);
-    // Recreated at each start: a database set up by a version that filtered on `quality` gets today's definition.
-    expect(cqs.find((s) => s.name === db)?.values.map((v) => String(v[1])).some((q) => q.includes('quality'))).toBe(false);
+    expect(cqs.find((s) => s.name === db)?.values ?? []).toEqual([]);
 
-    // Run the 1-minute rollup as a backfill over written data and check its aggregates.
+    // Two minutes of a point long past: written once their windows are a grace past their end, i.e. at once.
     const t0 = Date.parse('2026-11-25T04:00:00Z');
     const point = aPoint({ code: 'ROLL' });
     await new Promise<void>((acked) => store.write(Array.from({ length: 12 }, (_, k) => aReading(point, k, t0 + k * 10_000, k === 5 ? 'bad' : 'good')), acked));
-    await store.flush();
-    const backfill = rollupSelect(db, ROLLUPS[0]!, `time >= ${t0}ms AND time < ${t0 + 120_000}ms`);
-    const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(backfill)}`, { method: 'POST' });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ results: [{ series: [{ values: [[expect.anything(), 2]] }] }] }); // 2 buckets written
-    // influxd 1.6 acknowledges SELECT … INTO a moment before a query sees its points: wait until it does (≤ 5 s).
-    const rollup = `SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".reading_1m WHERE point = 'ROLL'`;
-    let rows = await influx.query(rollup, db);
-    for (const deadline = Date.now() + 5000; rows.length === 0 && Date.now() < deadline; rows = await influx.query(rollup, db)) {
+    const rollup = (measurement: string): string => `SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".${measurement} WHERE point = 'ROLL'`;
+    let rows = await influx.query(rollup('reading_1m'), db);
+    for (const deadline = Date.now() + 5000; (rows[0]?.values.length ?? 0) < 2 && Date.now() < deadline; rows = await influx.query(rollup('reading_1m'), db)) {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(rows[0]?.values).toEqual([
       [t0, 0, 4, 2, 4, 5],
       [t0 + 60_000, 6, 11, 8.5, 11, 6],
     ]);
+    expect((await influx.query(rollup('reading_15m'), db))[0]?.values).toEqual([[t0, 0, 11, (66 - 5) / 11, 11, 11]]);
+    // The same rollup rebuilt from the raw readings by the backfill statement agrees.
+    await store.flush();
+    const backfill = rollupSelect(db, ROLLUPS[0]!, `time >= ${t0}ms AND time < ${t0 + 120_000}ms`).replace('reading_1m', 'reading_1m_backfill');
+    const res = await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(backfill)}`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    let again = await influx.query(rollup('reading_1m_backfill'), db);
+    for (const deadline = Date.now() + 5000; (again[0]?.values.length ?? 0) < 2 && Date.now() < deadline; again = await influx.query(rollup('reading_1m_backfill'), db)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(again[0]?.values).toEqual(rows[0]?.values);
     await store.close();
   });
+
+  it('keeps the aggregate windows still filling over a restart and continues them', async () => {
+    const db = 'it_rollup_restart';
+    const dir = spoolDir();
+    const point = aPoint({ code: 'KEEP' });
+    const t0 = Date.parse('2026-11-26T04:00:00Z');
+    const first = new InfluxSeriesStore(options(db, { spoolDir: dir, rollupEveryMs: 60_000 }));
+    await first.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 });
+    await new Promise<void>((acked) => first.write([aReading(point, 1, t0), aReading(point, 3, t0 + 1000)], acked));
+    await first.close(); // before its first sweep: the window is still filling
+    const second = new InfluxSeriesStore(options(db, { spoolDir: dir, rollupEveryMs: 20 }));
+    await second.ensureDatabase({ retentionDays: 90, aggregateDays: 1825 });
+    await new Promise<void>((acked) => second.write([aReading(point, 5, t0 + 2000)], acked));
+    const rollup = `SELECT min, max, mean, last, "count" FROM "${AGGREGATE_POLICY}".reading_1m WHERE point = 'KEEP'`;
+    let rows = await influx.query(rollup, db);
+    for (const deadline = Date.now() + 5000; rows.length === 0 && Date.now() < deadline; rows = await influx.query(rollup, db)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(rows[0]?.values).toEqual([[t0, 1, 5, 3, 5, 3]]);
+    await second.close();
+  });
+
 });

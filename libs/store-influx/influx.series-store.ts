@@ -1,10 +1,13 @@
-import { InfluxDB } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
 import type { Transport } from '@influxdata/influxdb-client';
 import type { AggregateSample, AlarmEvent, Point, RawSample, Reading, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
-import { alarmEventLine, toLine } from './line-protocol.js';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { alarmEventLine, seriesPrefix, toLine } from './line-protocol.js';
+import { Rollups, type RollupState } from './rollups.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
-import { downsamplingStatements } from './downsampling.js';
+import { AGGREGATE_POLICY, downsamplingStatements } from './downsampling.js';
 import { writeFailure } from './write-errors.js';
 
 export interface InfluxStoreOptions {
@@ -20,6 +23,8 @@ export interface InfluxStoreOptions {
   readonly cacheLines?: number;
   /** How long readings may wait to fill a request of `maxBatch` lines (default 100 ms). */
   readonly lingerMs?: number;
+  /** With downsampling, how often closed aggregate windows are written (default 10 s). */
+  readonly rollupEveryMs?: number;
   readonly maxBackoffMs?: number;
   readonly log?: (level: 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
   readonly onWritten?: (lines: number) => void;
@@ -35,6 +40,9 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly spool: LineSpool;
   private readonly drainer: SpoolDrainer;
   private readonly writePath: string;
+  private rollups: Rollups | null = null;
+  private aggregates: { readonly spool: LineSpool; readonly drainer: SpoolDrainer; readonly timer: NodeJS.Timeout } | null = null;
+  private readonly rollupStateFile: string;
 
   constructor(private readonly opts: InfluxStoreOptions) {
     this.transport = new InfluxDB({ url: opts.url, token: opts.token ?? undefined, timeout: 30_000 }).transport;
@@ -53,6 +61,7 @@ export class InfluxSeriesStore implements SeriesStore {
       onRetry: (err, attempt, lines) => opts.log?.('warn', 'influx write failed; kept in the spool, retrying', { err: String(err), attempt, lines }),
       onRejectedLine: (line, reason) => opts.log?.('error', 'influx refused a line; dropped', { line, reason }),
     });
+    this.rollupStateFile = join(opts.spoolDir, 'rollups.json');
   }
 
   /**
@@ -62,21 +71,59 @@ export class InfluxSeriesStore implements SeriesStore {
    */
   async ensureDatabase(downsampling?: { retentionDays: number; aggregateDays: number }): Promise<void> {
     const statements = [`CREATE DATABASE "${this.opts.db}"`, ...(downsampling ? downsamplingStatements(this.opts.db, downsampling.retentionDays, downsampling.aggregateDays) : [])];
+    let refused = false;
     for (const statement of statements) {
       try {
         const body = (await this.transport.request(`/query?q=${encodeURIComponent(statement)}`, '', { method: 'POST' })) as { results?: { error?: string }[] };
         const error = body.results?.[0]?.error;
         // CREATE of an existing policy with other settings fails; the ALTER that follows it sets them.
-        if (error && !/already exists|continuous query not found/.test(error)) this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, error });
+        if (error && !/already exists|continuous query not found/.test(error)) {
+          refused = true;
+          this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, error });
+        }
       } catch (err) {
+        // Unreachable now is not a refusal: the aggregates wait in their spool like the readings.
+        if (err instanceof HttpError) refused = true;
         this.opts.log?.('warn', 'InfluxDB refused a setup statement', { statement, err: String(err) });
       }
     }
+    if (!downsampling || this.rollups !== null) return;
+    if (refused) this.opts.log?.('warn', 'aggregates are not written: InfluxDB did not take the retention policies (2.x/3.x: set INFLUX_DOWNSAMPLE=0; docs/storage.md)', {});
+    else this.startRollups();
+  }
+
+  /** From now on the readings' 1-minute and 15-minute aggregates go to retention policy `aggregates`. */
+  private startRollups(): void {
+    const spool = new LineSpool(join(this.opts.spoolDir, 'aggregates'));
+    const path = `/write?db=${encodeURIComponent(this.opts.db)}&rp=${AGGREGATE_POLICY}&precision=ms`;
+    const log = this.opts.log;
+    const drainer = new SpoolDrainer({
+      spool,
+      send: (body) => this.post(body, path),
+      maxBatchLines: 5000,
+      maxInFlight: 1,
+      maxSpoolBytes: this.opts.maxSpoolBytes ?? 1024 * 2 ** 20,
+      cacheLines: 50_000,
+      maxBackoffMs: this.opts.maxBackoffMs,
+      onRetry: (err, attempt, lines) => log?.('warn', 'influx write of aggregates failed; kept in the spool, retrying', { err: String(err), attempt, lines }),
+      onRejectedLine: (line, reason) => log?.('error', 'influx refused an aggregate line; dropped', { line, reason }),
+    });
+    this.rollups = new Rollups((lines) => drainer.enqueue(lines.join('\n'), lines.length, () => undefined));
+    if (existsSync(this.rollupStateFile)) this.restoreRollups();
+    const timer = setInterval(() => this.rollups?.closeDue(), this.opts.rollupEveryMs ?? 10_000);
+    timer.unref();
+    this.aggregates = { spool, drainer, timer };
   }
 
   write(batch: ReadingBatch, onAccepted: () => void): void {
     let text = '';
-    for (let i = 0; i < batch.length; i++) text += (i === 0 ? '' : '\n') + toLine(batch[i]!);
+    const rollups = this.rollups;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      const prefix = seriesPrefix(r.point);
+      text += (i === 0 ? '' : '\n') + toLine(r, prefix);
+      if (rollups !== null && r.quality === 'good') rollups.add(prefix, r.ts, r.value);
+    }
     this.drainer.enqueue(text, batch.length, onAccepted);
   }
 
@@ -139,16 +186,30 @@ export class InfluxSeriesStore implements SeriesStore {
     this.drainer.enqueue(events.map(alarmEventLine).join('\n'), events.length, () => undefined);
   }
 
-  /** Resolves once everything written so far is in InfluxDB. */
-  flush(): Promise<void> {
-    return this.drainer.flush();
+  /** Resolves once everything written so far is in InfluxDB (aggregate windows still filling are not written yet). */
+  async flush(): Promise<void> {
+    await Promise.all([this.drainer.flush(), this.aggregates?.drainer.flush()]);
   }
 
-  /** Acknowledged batches not yet in InfluxDB stay in the spool and are sent after the next start. */
+  /**
+   * Acknowledged batches not yet in InfluxDB stay in the spool and are sent after the next start, and so do the
+   * aggregate windows still filling (kept in `rollups.json`, continued by the next start).
+   */
   close(): Promise<void> {
     this.drainer.close();
     this.spool.close();
+    if (this.aggregates !== null && this.rollups !== null) {
+      clearInterval(this.aggregates.timer);
+      this.aggregates.drainer.close();
+      this.aggregates.spool.close();
+      writeFileSync(this.rollupStateFile, JSON.stringify(this.rollups.state()));
+    }
     return Promise.resolve();
+  }
+
+  /** Readings that came after their aggregate window was written (not in the aggregates; see rollups.ts). */
+  get lateForRollups(): number {
+    return this.rollups?.late ?? 0;
   }
 
   spoolStats(): SpoolStats {
@@ -172,7 +233,10 @@ export class InfluxSeriesStore implements SeriesStore {
     const full = this.drainer.waitingForSpace ? '; spool full, holding back acknowledgements' : '';
     const refused = this.drainer.refusedLines === 0 ? '' : `; refused lines dropped: ${this.drainer.refusedLines}`;
     const state = availability.ok ? 'writing' : availability.reason;
-    return { kind: 'influxdb', ok: availability.ok && full === '', detail: `${state}; ${lines} lines spooled${age}${full}${refused}` };
+    // Aggregates failing cost no reading (they wait in their own spool), so they do not make the store not ok.
+    const aggregates = this.aggregates?.drainer.availability;
+    const rollups = aggregates === undefined || aggregates.ok ? '' : `; aggregates not written: ${aggregates.reason}`;
+    return { kind: 'influxdb', ok: availability.ok && full === '', detail: `${state}; ${lines} lines spooled${age}${full}${refused}${rollups}` };
   }
 
   private async influxql(statement: string): Promise<unknown[][]> {
@@ -183,9 +247,20 @@ export class InfluxSeriesStore implements SeriesStore {
     return result?.series?.[0]?.values ?? [];
   }
 
-  private async post(body: string): Promise<void> {
+  private restoreRollups(): void {
     try {
-      await this.transport.request(this.writePath, body, {
+      const state = readFileSync(this.rollupStateFile, 'utf8');
+      // Read once: after a crash, the windows of an earlier stop must not come back and overwrite what was written.
+      unlinkSync(this.rollupStateFile);
+      this.rollups?.restore(JSON.parse(state) as RollupState);
+    } catch (err) {
+      this.opts.log?.('warn', 'the aggregate windows of the last run could not be read; they start again empty', { file: this.rollupStateFile, err: String(err) });
+    }
+  }
+
+  private async post(body: string, path = this.writePath): Promise<void> {
+    try {
+      await this.transport.request(path, body, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },
       });

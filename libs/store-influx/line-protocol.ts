@@ -4,8 +4,8 @@ const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 
 const prefixes = new WeakMap<Point, string>();
 
-/** Series key of a point: measurement `reading`, tagged by enterprise, hazard source, point and type. */
-function seriesPrefix(point: Point): string {
+/** Series key of a point and the space after it: measurement `reading`, tagged by enterprise, hazard source, point and type. */
+export function seriesPrefix(point: Point): string {
   let prefix = prefixes.get(point);
   if (prefix === undefined) {
     prefix = `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)},point=${escapeTag(point.code)},type=${point.type} `;
@@ -19,12 +19,13 @@ function seriesPrefix(point: Point): string {
  * alone; a bad one is field `bad_value` with `quality="bad"`, so that `value` holds good readings only and
  * aggregates need no filter. (A string field on every line cost influxd about 45 % of its CPU per line.)
  */
-export function toLine(r: Reading): string {
-  return r.quality === 'good' ? `${seriesPrefix(r.point)}value=${float(r.value)} ${Math.round(r.ts)}` : `${seriesPrefix(r.point)}bad_value=${float(r.value)},quality="bad" ${Math.round(r.ts)}`;
+export function toLine(r: Reading, prefix: string = seriesPrefix(r.point)): string {
+  return r.quality === 'good' ? `${prefix}value=${float(r.value)} ${Math.round(r.ts)}` : `${prefix}bad_value=${float(r.value)},quality="bad" ${Math.round(r.ts)}`;
 }
 
 const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-const float = (v: number): string => (Number.isInteger(v) ? `${v}.0` : String(v));
+/** A float field value: integers get `.0`, so a field's type never changes. */
+export const float = (v: number): string => (Number.isInteger(v) ? `${v}.0` : String(v));
 
 /**
  * An alarm change as a line of measurement `alarm`. Tags stay bounded: enterprise, originator kind and code

@@ -1,0 +1,163 @@
+// The 1-minute and 15-minute aggregates of every point, computed as readings pass instead of by continuous queries
+// that read each reading back from InfluxDB (which cost influxd about 0.8 µs a reading for each rollup, on top of
+// about 1.9 µs to write it; docs/benchmarks.md).
+import { float } from './line-protocol.js';
+
+export interface RollupWidth {
+  readonly measurement: string;
+  readonly ms: number;
+}
+
+export const ROLLUP_WIDTHS: readonly RollupWidth[] = [
+  { measurement: 'reading_1m', ms: 60_000 },
+  { measurement: 'reading_15m', ms: 900_000 },
+];
+
+/** One window of one point: min, max, sum, count and the value of its newest reading. */
+interface Window {
+  readonly start: number;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  last: number;
+  lastTs: number;
+  /** The sweep during which it last took a reading. */
+  touched: number;
+}
+
+/** Per point and width: the windows still open, and the start of the newest window already written. */
+interface Track {
+  open: Window[];
+  writtenUpTo: number;
+}
+
+/** What a stop leaves for the next start: the open windows, by series and width. */
+export interface RollupState {
+  readonly tracks: { readonly series: string; readonly width: number; readonly writtenUpTo: number; readonly open: Window[] }[];
+}
+
+export interface RollupOptions {
+  readonly widths?: readonly RollupWidth[];
+  /** A window is written once the clock is this far past its end; later readings of it are counted as late. */
+  readonly graceMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Aggregates good readings per point into windows by the reading's own time, and writes a window (min, max, mean,
+ * last, count: the fields the continuous queries wrote) once the clock is `graceMs` past its end. Readings may
+ * come out of order within that grace. A reading of a window already written is not aggregated and is counted in
+ * `late` (rewriting the window would replace its aggregate with the late readings' alone); `rollupSelect` in
+ * downsampling.ts rebuilds such windows from the raw readings.
+ */
+export class Rollups {
+  private readonly tracks = new Map<string, Track[]>();
+  private readonly widths: readonly RollupWidth[];
+  private readonly graceMs: number;
+  private readonly now: () => number;
+  private lateReadings = 0;
+  private sweep = 0;
+
+  constructor(
+    private readonly write: (lines: string[]) => void,
+    opts: RollupOptions = {},
+  ) {
+    this.widths = opts.widths ?? ROLLUP_WIDTHS;
+    this.graceMs = opts.graceMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Readings that came after their window was written, since the start. */
+  get late(): number {
+    return this.lateReadings;
+  }
+
+  /** `series`: the line prefix of the point's raw readings (`reading,<tags> `, see seriesPrefix); a good reading. */
+  add(series: string, ts: number, value: number): void {
+    let tracks = this.tracks.get(series);
+    if (tracks === undefined) {
+      tracks = this.widths.map(() => ({ open: [], writtenUpTo: -Infinity }));
+      this.tracks.set(series, tracks);
+    }
+    for (let i = 0; i < tracks.length; i++) {
+      const ms = this.widths[i]!.ms;
+      const start = ts - (((ts % ms) + ms) % ms);
+      const track = tracks[i]!;
+      const newest = track.open[track.open.length - 1];
+      const w = newest !== undefined && newest.start === start ? newest : this.windowOf(track, start);
+      if (w === null) {
+        if (i === 0) this.lateReadings++;
+        continue;
+      }
+      if (value < w.min) w.min = value;
+      if (value > w.max) w.max = value;
+      w.sum += value;
+      w.count++;
+      if (ts >= w.lastTs) {
+        w.last = value;
+        w.lastTs = ts;
+      }
+      w.touched = this.sweep;
+    }
+  }
+
+  /**
+   * Writes every window whose end is `graceMs` or more in the past and that took no reading since the last call
+   * (a gateway replaying its buffer fills old windows: each is written once the replay has moved past it). Call it
+   * on a timer.
+   */
+  closeDue(): void {
+    const due = this.now() - this.graceMs;
+    const previous = this.sweep++;
+    const lines: string[] = [];
+    for (const [series, tracks] of this.tracks) {
+      const tags = series.slice(series.indexOf(','), -1);
+      let empty = true;
+      for (let i = 0; i < tracks.length; i++) {
+        const track = tracks[i]!;
+        const width = this.widths[i]!;
+        while (track.open.length > 0 && track.open[0]!.start + width.ms <= due && track.open[0]!.touched < previous) {
+          const w = track.open.shift()!;
+          lines.push(`${width.measurement}${tags} min=${float(w.min)},max=${float(w.max)},mean=${float(w.sum / w.count)},last=${float(w.last)},count=${w.count}i ${w.start}`);
+          track.writtenUpTo = Math.max(track.writtenUpTo, w.start);
+        }
+        if (track.open.length > 0 || track.writtenUpTo + width.ms > due - this.graceMs) empty = false;
+      }
+      // A point that stopped reporting is forgotten once nothing of it can be written any more.
+      if (empty) this.tracks.delete(series);
+    }
+    if (lines.length > 0) this.write(lines);
+  }
+
+  /** The open windows, for the next start (a stop must not write windows that are still filling). */
+  state(): RollupState {
+    const tracks: RollupState['tracks'][number][] = [];
+    for (const [series, ts] of this.tracks) ts.forEach((t, width) => tracks.push({ series, width, writtenUpTo: t.writtenUpTo, open: t.open }));
+    return { tracks };
+  }
+
+  restore(state: RollupState): void {
+    for (const t of state.tracks) {
+      if (t.width >= this.widths.length) continue;
+      let tracks = this.tracks.get(t.series);
+      if (tracks === undefined) {
+        tracks = this.widths.map(() => ({ open: [], writtenUpTo: -Infinity }));
+        this.tracks.set(t.series, tracks);
+      }
+      tracks[t.width] = { open: t.open.map((w) => ({ ...w, touched: this.sweep })).sort((a, b) => a.start - b.start), writtenUpTo: t.writtenUpTo };
+    }
+  }
+
+  /** The open window starting at `start`, opened if need be; null when that window (or a later one) was written. */
+  private windowOf(track: Track, start: number): Window | null {
+    if (start <= track.writtenUpTo) return null;
+    let at = track.open.length;
+    while (at > 0 && track.open[at - 1]!.start > start) at--;
+    const existing = track.open[at - 1];
+    if (existing !== undefined && existing.start === start) return existing;
+    const w: Window = { start, min: Infinity, max: -Infinity, sum: 0, count: 0, last: 0, lastTs: -Infinity, touched: this.sweep };
+    track.open.splice(at, 0, w);
+    return w;
+  }
+}
