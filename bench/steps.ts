@@ -5,7 +5,8 @@
 // the alarm latency of the step's last quarter has p99 ≤ 250 ms. BENCH_SMOKE=1: a seconds-long run, Sentinel only.
 // BENCH_ONLY=sentinel|node-red|node-red-naive|bare runs one system (node-red the batching flow, node-red-naive the
 // naive one); BENCH_BARE=1 adds the bare subscriber (the box's floor) to a full run; BENCH_SHAPES,
-// BENCH_SINGLE_RATES, BENCH_BATCHED_RATES, BENCH_STEP_S shape the run.
+// BENCH_SINGLE_RATES, BENCH_BATCHED_RATES (BENCH_NAIVE_SINGLE_RATES, BENCH_NAIVE_BATCHED_RATES for the naive flow),
+// BENCH_STEP_S shape the run.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,13 @@ const RATES: Record<Shape, number[]> = smoke
   : {
       single: (process.env.BENCH_SINGLE_RATES ?? '5000,10000,15000,20000,25000,30000').split(',').map(Number),
       batched: (process.env.BENCH_BATCHED_RATES ?? '40000,80000,120000,160000,200000,240000,300000,360000').split(',').map(Number),
+    };
+/** The naive flow writes one request per reading and falls behind two orders of magnitude lower: its own ladder. */
+const NAIVE_RATES: Record<Shape, number[]> = smoke
+  ? RATES
+  : {
+      single: (process.env.BENCH_NAIVE_SINGLE_RATES ?? '250,500,1000,2000,4000').split(',').map(Number),
+      batched: (process.env.BENCH_NAIVE_BATCHED_RATES ?? '250,500,1000,2000,4000').split(',').map(Number),
     };
 
 const pointCode = (p: number): string => `P${String(p).padStart(4, '0')}`;
@@ -234,7 +242,7 @@ async function run(name: System, work: string): Promise<Record<Shape, number>> {
     (pub.stream as Socket).setNoDelay(true);
     const state = { n: 0, stored: 0, lastTs: new Float64Array(POINTS) };
     try {
-      for (const rate of RATES[shape]) {
+      for (const rate of (name === 'node-red-naive' ? NAIVE_RATES : RATES)[shape]) {
         const r = await step(target, influx, pub, shape, rate, state);
         report(target.name, r);
         if (!r.keptUp) break;
