@@ -71,11 +71,13 @@ describe('InfluxSeriesStore against a real influxd', () => {
     expect(byPoint['P-201']).toEqual([2490, 10]);
     expect(byPoint['T 101,TE=x']?.[0]).toBe(2500);
 
-    const rows = await influx.query(`SELECT value, bad_value, quality, hazard_source, type FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
+    const rows = await influx.query(`SELECT value, bad_value, quality, enterprise, hazard_source FROM reading WHERE point = 'P-201' ORDER BY time LIMIT 2`, 'it_series');
     expect(rows[0]?.values).toEqual([
-      [t0 + 1, 1.25, null, null, 'RX-1', 'pressure'],
-      [t0 + 3, null, 3.25, 'bad', 'RX-1', 'pressure'],
+      [t0 + 1, 1.25, null, null, other.enterpriseCode, 'RX-1'],
+      [t0 + 3, null, 3.25, 'bad', other.enterpriseCode, 'RX-1'],
     ]);
+    const tagKeys = await influx.query('SHOW TAG KEYS FROM reading', 'it_series');
+    expect(tagKeys[0]?.values.map((v) => v[0])).toEqual(['enterprise', 'hazard_source', 'point']);
     await store.close();
   });
 

@@ -51,7 +51,7 @@ export class InfluxSeriesStore implements SeriesStore {
     this.drainer = new SpoolDrainer({
       spool: this.spool,
       send: (body) => this.post(body),
-      maxBatchLines: opts.maxBatch ?? 5000,
+      maxBatchLines: opts.maxBatch ?? 10_000,
       lingerMs: opts.lingerMs ?? 100,
       maxInFlight: opts.maxInFlight ?? 4,
       maxSpoolBytes: opts.maxSpoolBytes ?? 1024 * 2 ** 20,

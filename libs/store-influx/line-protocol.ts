@@ -4,11 +4,14 @@ const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 
 const prefixes = new WeakMap<Point, string>();
 
-/** Series key of a point and the space after it: measurement `reading`, tagged by enterprise, hazard source, point and type. */
+/**
+ * Series key of a point and the space after it: measurement `reading`, tagged by enterprise, hazard source and point.
+ * (The point's type, a tag until this release, is in the registry: a fourth tag cost influxd about 6 % a line.)
+ */
 export function seriesPrefix(point: Point): string {
   let prefix = prefixes.get(point);
   if (prefix === undefined) {
-    prefix = `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)},point=${escapeTag(point.code)},type=${point.type} `;
+    prefix = `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)},point=${escapeTag(point.code)} `;
     prefixes.set(point, prefix);
   }
   return prefix;

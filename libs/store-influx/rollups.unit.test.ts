@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rollups } from './rollups.js';
 
-const SERIES = 'reading,enterprise=E1,hazard_source=TF-1,point=T1,type=temperature ';
-const OTHER = 'reading,enterprise=E1,hazard_source=TF-1,point=T2,type=temperature ';
+const SERIES = 'reading,enterprise=E1,hazard_source=TF-1,point=T1 ';
+const OTHER = 'reading,enterprise=E1,hazard_source=TF-1,point=T2 ';
 const T0 = Date.parse('2026-11-30T08:00:00Z');
 const MIN = 60_000;
 
@@ -26,12 +26,12 @@ describe('Rollups', () => {
     expect(lines).toEqual([]);
     at(T0 + 2 * MIN);
     sweep();
-    expect(lines).toEqual([`reading_1m,enterprise=E1,hazard_source=TF-1,point=T1,type=temperature min=17.0,max=26.0,mean=21.0,last=26.0,count=3i ${T0}`]);
+    expect(lines).toEqual([`reading_1m,enterprise=E1,hazard_source=TF-1,point=T1 min=17.0,max=26.0,mean=21.0,last=26.0,count=3i ${T0}`]);
     at(T0 + 16 * MIN);
     sweep();
     expect(lines.slice(1)).toEqual([
-      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T1,type=temperature min=30.0,max=30.0,mean=30.0,last=30.0,count=1i ${T0 + MIN}`,
-      `reading_15m,enterprise=E1,hazard_source=TF-1,point=T1,type=temperature min=17.0,max=30.0,mean=23.25,last=30.0,count=4i ${T0}`,
+      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T1 min=30.0,max=30.0,mean=30.0,last=30.0,count=1i ${T0 + MIN}`,
+      `reading_15m,enterprise=E1,hazard_source=TF-1,point=T1 min=17.0,max=30.0,mean=23.25,last=30.0,count=4i ${T0}`,
     ]);
   });
 
@@ -77,8 +77,8 @@ describe('Rollups', () => {
     expect(second.lines).toEqual([]);
     second.sweep();
     expect(second.lines).toEqual([
-      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T1,type=temperature min=10.0,max=30.0,mean=20.0,last=30.0,count=2i ${T0}`,
-      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T2,type=temperature min=5.0,max=5.0,mean=5.0,last=5.0,count=1i ${T0}`,
+      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T1 min=10.0,max=30.0,mean=20.0,last=30.0,count=2i ${T0}`,
+      `reading_1m,enterprise=E1,hazard_source=TF-1,point=T2 min=5.0,max=5.0,mean=5.0,last=5.0,count=1i ${T0}`,
     ]);
   });
 
