@@ -190,7 +190,7 @@ async function loopLag(target: Target): Promise<string> {
   if (token === null) return '';
   const text = await (await fetch(`http://${url.host}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const pick = (name: string): string => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? '?';
-  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s`;
+  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s, minor ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="minor"\\}')} s, incremental ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="incremental"\\}')} s`;
 }
 
 /** influxd's own count of write and query requests so far (its /debug/vars), for diagnosis. */

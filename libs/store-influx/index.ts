@@ -1,3 +1,2 @@
 export { InfluxSeriesStore, type InfluxStoreOptions } from './influx.series-store.js';
 export type { Availability } from './spool-drainer.js';
-export { toLine } from './line-protocol.js';

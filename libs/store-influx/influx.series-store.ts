@@ -3,7 +3,7 @@ import type { Transport } from '@influxdata/influxdb-client';
 import type { AggregateSample, AlarmEvent, Point, RawSample, Reading, ReadingBatch, SeriesQuery, SeriesResult, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alarmEventLine, seriesPrefix, toLine } from './line-protocol.js';
+import { alarmEventLine, encodeReadings, type Series } from './line-protocol.js';
 import { Rollups, type RollupState } from './rollups.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
@@ -41,6 +41,7 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly drainer: SpoolDrainer;
   private readonly writePath: string;
   private rollups: Rollups | null = null;
+  private readonly toRollups = (series: Series, ts: number, value: number): void => this.rollups?.add(series.key, ts, value);
   private aggregates: { readonly spool: LineSpool; readonly drainer: SpoolDrainer; readonly timer: NodeJS.Timeout } | null = null;
   private readonly rollupStateFile: string;
 
@@ -108,7 +109,7 @@ export class InfluxSeriesStore implements SeriesStore {
       onRetry: (err, attempt, lines) => log?.('warn', 'influx write of aggregates failed; kept in the spool, retrying', { err: String(err), attempt, lines }),
       onRejectedLine: (line, reason) => log?.('error', 'influx refused an aggregate line; dropped', { line, reason }),
     });
-    this.rollups = new Rollups((lines) => drainer.enqueue(lines.join('\n'), lines.length, () => undefined));
+    this.rollups = new Rollups((lines) => drainer.enqueue(Buffer.from(`${lines.join('\n')}\n`), lines.length, () => undefined));
     if (existsSync(this.rollupStateFile)) this.restoreRollups();
     const timer = setInterval(() => this.rollups?.closeDue(), this.opts.rollupEveryMs ?? 10_000);
     timer.unref();
@@ -116,15 +117,7 @@ export class InfluxSeriesStore implements SeriesStore {
   }
 
   write(batch: ReadingBatch, onAccepted: () => void): void {
-    let text = '';
-    const rollups = this.rollups;
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      const prefix = seriesPrefix(r.point);
-      text += (i === 0 ? '' : '\n') + toLine(r, prefix);
-      if (rollups !== null && r.quality === 'good') rollups.add(prefix, r.ts, r.value);
-    }
-    this.drainer.enqueue(text, batch.length, onAccepted);
+    this.drainer.enqueue(encodeReadings(batch, this.rollups === null ? undefined : this.toRollups), batch.length, onAccepted);
   }
 
   /**
@@ -183,7 +176,7 @@ export class InfluxSeriesStore implements SeriesStore {
   /** Alarm changes go through the same spool as readings, as measurement `alarm`. */
   recordAlarmEvents(events: readonly AlarmEvent[]): void {
     if (events.length === 0) return;
-    this.drainer.enqueue(events.map(alarmEventLine).join('\n'), events.length, () => undefined);
+    this.drainer.enqueue(Buffer.from(`${events.map(alarmEventLine).join('\n')}\n`), events.length, () => undefined);
   }
 
   /** Resolves once everything written so far is in InfluxDB (aggregate windows still filling are not written yet). */

@@ -1,10 +1,10 @@
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LineSpool } from './line-spool.js';
 
-const entry = (n: number) => ({ text: Array.from({ length: n }, (_, i) => `m v=${i} ${i}`).join('\n'), lines: n });
+const entry = (n: number) => ({ bytes: Buffer.from(Array.from({ length: n }, (_, i) => `m v=${i} ${i}\n`).join('')), lines: n });
 
 describe('LineSpool (segment files on disk)', () => {
   it('reads entries back in order by batch size, rolls segments and deletes them once drained', () => {
@@ -17,7 +17,7 @@ describe('LineSpool (segment files on disk)', () => {
 
     const first = spool.readAfter(0, 25);
     expect(first.map((e) => e.id)).toEqual([1, 2]);
-    expect(first[1]?.text).toBe(entry(10).text);
+    expect(first[1]?.bytes).toEqual(entry(10).bytes);
     expect(spool.readAfter(2, 25).map((e) => e.id)).toEqual([3]);
     expect(spool.readAfter(3, 25).map((e) => e.id)).toEqual([4]); // larger than the limit, alone
 
@@ -39,9 +39,22 @@ describe('LineSpool (segment files on disk)', () => {
 
     const after = new LineSpool(dir);
     expect(after.stats()).toMatchObject({ entries: 2, lines: 7, oldestAt: 2000 });
-    expect(after.readAfter(0, 100).map((e) => e.text)).toEqual([entry(3).text, entry(4).text]);
+    expect(after.readAfter(0, 100).map((e) => e.bytes)).toEqual([entry(3).bytes, entry(4).bytes]);
     after.append([entry(1)], 3000);
     expect(after.readAfter(0, 100).map((e) => e.lines)).toEqual([3, 4, 1]);
     after.close();
+  });
+
+  it('reads an entry spooled by an earlier version, without a newline after its last line, with one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
+    const text = Buffer.from('m v=1 1\nm v=2 2');
+    const header = Buffer.alloc(16);
+    header.writeUInt32LE(text.length, 0);
+    header.writeUInt32LE(2, 4);
+    header.writeDoubleLE(1000, 8);
+    writeFileSync(join(dir, 'spool-000000000001000-000000000001.log'), Buffer.concat([header, text]));
+    const spool = new LineSpool(dir);
+    expect(spool.readAfter(0, 100).map((e) => e.bytes.toString())).toEqual(['m v=1 1\nm v=2 2\n']);
+    spool.close();
   });
 });

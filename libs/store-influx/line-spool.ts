@@ -3,10 +3,12 @@ import { join } from 'node:path';
 
 export interface SpoolEntry {
   readonly id: number;
-  /** Line protocol, one line per reading, joined by "\n". */
-  readonly text: string;
+  /** Line protocol in UTF-8, one line per reading, each ending in "\n". */
+  readonly bytes: Buffer;
   readonly lines: number;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 export interface SpoolStats {
   readonly entries: number;
@@ -61,10 +63,10 @@ export class LineSpool {
   }
 
   /** Appends the entries (one write each) and returns them with their ids. */
-  append(entries: readonly { text: string; lines: number }[], now: number = Date.now()): SpoolEntry[] {
+  append(entries: readonly { bytes: Buffer; lines: number }[], now: number = Date.now()): SpoolEntry[] {
     const out: SpoolEntry[] = [];
     for (const e of entries) {
-      const body = Buffer.from(e.text, 'utf8');
+      const body = e.bytes;
       const segment = this.writable(HEADER + body.length);
       this.header.writeUInt32LE(body.length, 0);
       this.header.writeUInt32LE(e.lines, 4);
@@ -75,7 +77,7 @@ export class LineSpool {
       segment.live++;
       this.index.push(entry);
       this.count(entry, 1);
-      out.push({ id: entry.id, text: e.text, lines: e.lines });
+      out.push({ id: entry.id, bytes: body, lines: e.lines });
     }
     return out;
   }
@@ -89,7 +91,8 @@ export class LineSpool {
       if (out.length > 0 && lines + e.lines > maxLines) break;
       const body = Buffer.alloc(e.bytes);
       readSync(e.segment.fd, body, 0, e.bytes, e.offset);
-      out.push({ id: e.id, text: body.toString('utf8'), lines: e.lines });
+      // Entries spooled by versions before 2026-11-30 have no newline after their last line.
+      out.push({ id: e.id, bytes: body[body.length - 1] === 0x0a ? body : Buffer.concat([body, NEWLINE]), lines: e.lines });
       lines += e.lines;
     }
     return out;

@@ -32,7 +32,7 @@ export interface SpoolDrainerOptions {
 }
 
 interface Pending {
-  readonly text: string;
+  readonly bytes: Buffer;
   readonly lines: number;
   readonly onDurable: () => void;
 }
@@ -66,9 +66,9 @@ export class SpoolDrainer {
     if (this.fromDisk) queueMicrotask(() => this.pump());
   }
 
-  /** `onDurable` runs once the batch is in the spool on disk. */
-  enqueue(text: string, lines: number, onDurable: () => void): void {
-    this.pending.push({ text, lines, onDurable });
+  /** `bytes`: lines of line protocol in UTF-8, each ending in "\n"; `onDurable` runs once they are in the spool on disk. */
+  enqueue(bytes: Buffer, lines: number, onDurable: () => void): void {
+    this.pending.push({ bytes, lines, onDurable });
     if (!this.commitScheduled) {
       this.commitScheduled = true;
       setImmediate(() => {
@@ -131,20 +131,20 @@ export class SpoolDrainer {
   }
 
   /** Joins the batches of one turn into entries of about one request each: fewer rows to insert and delete. */
-  private group(batch: readonly Pending[]): { text: string; lines: number }[] {
-    const entries: { text: string; lines: number }[] = [];
-    let texts: string[] = [];
+  private group(batch: readonly Pending[]): { bytes: Buffer; lines: number }[] {
+    const entries: { bytes: Buffer; lines: number }[] = [];
+    let parts: Buffer[] = [];
     let lines = 0;
     for (const p of batch) {
-      if (texts.length > 0 && lines + p.lines > this.opts.maxBatchLines) {
-        entries.push({ text: texts.join('\n'), lines });
-        texts = [];
+      if (parts.length > 0 && lines + p.lines > this.opts.maxBatchLines) {
+        entries.push({ bytes: Buffer.concat(parts), lines });
+        parts = [];
         lines = 0;
       }
-      texts.push(p.text);
+      parts.push(p.bytes);
       lines += p.lines;
     }
-    if (texts.length > 0) entries.push({ text: texts.join('\n'), lines });
+    if (parts.length > 0) entries.push({ bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), lines });
     return entries;
   }
 
@@ -206,7 +206,8 @@ export class SpoolDrainer {
   /** Sends a chunk until InfluxDB has taken it (retrying transient failures), then drops it from the spool. */
   private async deliver(chunk: SpoolEntry[]): Promise<void> {
     const lines = chunk.reduce((n, e) => n + e.lines, 0);
-    await this.sendUntilTaken(chunk.map((e) => e.text).join('\n'), lines);
+    const bytes = chunk.length === 1 ? chunk[0]!.bytes : Buffer.concat(chunk.map((e) => e.bytes));
+    await this.sendUntilTaken(bytes.toString('utf8', 0, bytes.length - 1), lines); // without the last newline
     if (!this.closed) this.opts.spool.remove(chunk);
     this.inFlight--;
     this.commit();

@@ -7,6 +7,9 @@ import { LineSpool } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
 import { RefusedLinesError, TooLargeError, writeFailure } from './write-errors.js';
 
+/** Lines as the drainer takes them: UTF-8, each ending in a newline. */
+const bytesOf = (lines: readonly string[]): Buffer => Buffer.from(`${lines.join('\n')}\n`);
+
 const answer = (status: number, statusText: string, error: string): HttpError => new HttpError(status, statusText, JSON.stringify({ error }), null, 'application/json');
 
 /** Stands in for InfluxDB's `/write`: refuses every request with `refuse`, bodies over `maxBody`, and lines with BAD. */
@@ -69,7 +72,7 @@ describe('SpoolDrainer', () => {
     const { spool, drainer, refused, stop } = drainerFor(server);
     const lines = Array.from({ length: 250 }, (_, i) => lineOf(i));
     let acked = 0;
-    for (let b = 0; b < 5; b++) drainer.enqueue(lines.slice(b * 50, b * 50 + 50).join('\n'), 50, () => acked++);
+    for (let b = 0; b < 5; b++) drainer.enqueue(bytesOf(lines.slice(b * 50, b * 50 + 50)), 50, () => acked++);
 
     // Ten attempts within the deadline: the backoff is capped (at 20 ms here), not doubling without end.
     await until(() => server.attempts >= 10, 'ten attempts');
@@ -100,7 +103,7 @@ describe('SpoolDrainer', () => {
     const server = new FakeWrite();
     const { spool, drainer, refused, stop } = drainerFor(server);
     const lines = Array.from({ length: 100 }, (_, i) => (i === 37 ? 'reading,point=BAD value=1e999 1700000000037' : lineOf(i)));
-    drainer.enqueue(lines.join('\n'), lines.length, () => undefined);
+    drainer.enqueue(bytesOf(lines), lines.length, () => undefined);
     await drainer.flush();
     expect(server.received).toEqual(lines.filter((_, i) => i !== 37));
     expect(refused.map((r) => r.line)).toEqual([lines[37]]);
@@ -116,13 +119,13 @@ describe('SpoolDrainer', () => {
     server.maxBody = 300;
     const { spool, drainer, refused, stop } = drainerFor(server);
     const lines = Array.from({ length: 60 }, (_, i) => lineOf(i));
-    drainer.enqueue(lines.join('\n'), lines.length, () => undefined);
+    drainer.enqueue(bytesOf(lines), lines.length, () => undefined);
     await drainer.flush();
     expect(server.received).toEqual(lines);
     expect(drainer.availability).toEqual({ ok: true });
 
     const huge = `reading,point=HUGE note="${'x'.repeat(400)}" 1700000000999`;
-    drainer.enqueue(huge, 1, () => undefined);
+    drainer.enqueue(bytesOf([huge]), 1, () => undefined);
     await until(() => !drainer.availability.ok, 'the store unavailable');
     expect(reasonOf(drainer.availability)).toMatch(/^InfluxDB refuses a single line of 4\d\d bytes as too large \(HTTP 413/);
     expect(spool.stats().lines).toBe(1);
@@ -148,14 +151,14 @@ describe('SpoolDrainer sends by size and time', () => {
     const server = new FakeWrite();
     const { drainer, stop } = lingering(server, Date.now);
     let acked = 0;
-    for (let i = 0; i < 30; i++) drainer.enqueue(lineOf(i), 1, () => acked++);
+    for (let i = 0; i < 30; i++) drainer.enqueue(bytesOf([lineOf(i)]), 1, () => acked++);
     await new Promise((r) => setImmediate(r));
     expect(acked).toBe(30);
     expect(requests(server)).toBe(0);
     await until(() => server.received.length === 30, 'the lingering lines sent');
     expect(requests(server)).toBe(1);
     // A full request does not wait.
-    for (let i = 0; i < 100; i++) drainer.enqueue(lineOf(i), 1, () => acked++);
+    for (let i = 0; i < 100; i++) drainer.enqueue(bytesOf([lineOf(i)]), 1, () => acked++);
     await until(() => server.received.length === 130, 'a full request sent');
     expect(requests(server)).toBe(2);
     stop();
@@ -164,7 +167,7 @@ describe('SpoolDrainer sends by size and time', () => {
   it('sends what waits at once on flush', async () => {
     const server = new FakeWrite();
     const { drainer, stop } = lingering(server, () => 0);
-    drainer.enqueue(lineOf(1), 1, () => undefined);
+    drainer.enqueue(bytesOf([lineOf(1)]), 1, () => undefined);
     await drainer.flush();
     expect(server.received).toEqual([lineOf(1)]);
     stop();
