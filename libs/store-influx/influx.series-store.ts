@@ -41,7 +41,7 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly drainer: SpoolDrainer;
   private readonly writePath: string;
   private rollups: Rollups | null = null;
-  private readonly toRollups = (series: Series, ts: number, value: number): void => this.rollups?.add(series.key, ts, value);
+  private readonly toRollups = (series: Series, ts: number, value: number): void => this.rollups?.add(series, ts, value);
   private aggregates: { readonly spool: LineSpool; readonly drainer: SpoolDrainer; readonly timer: NodeJS.Timeout } | null = null;
   private readonly rollupStateFile: string;
 

@@ -1,10 +1,10 @@
 import type { AlarmEvent, Point, ReadingBatch } from '#libs/contracts/index.js';
+import type { RollupSeries } from './rollups.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
 
-/** A point's series: its key (`reading,<tags> `, the space included) as text and as UTF-8. */
-export interface Series {
-  readonly key: string;
+/** A point's series: its key (`reading,<tags> `, the space included) as text and as UTF-8, and its open aggregates. */
+export interface Series extends RollupSeries {
   readonly bytes: Buffer;
 }
 
@@ -18,7 +18,7 @@ export function seriesOf(point: Point): Series {
   let series = seriesOfPoint.get(point);
   if (series === undefined) {
     const key = `reading,enterprise=${escapeTag(point.enterpriseCode)},hazard_source=${escapeTag(point.hazardSourceCode)},point=${escapeTag(point.code)} `;
-    series = { key, bytes: Buffer.from(key, 'utf8') };
+    series = { key, bytes: Buffer.from(key, 'utf8'), rollup: null };
     seriesOfPoint.set(point, series);
   }
   return series;

@@ -27,9 +27,23 @@ interface Window {
 }
 
 /** Per point and width: the windows still open, and the start of the newest window already written. */
-interface Track {
+export interface Track {
   open: Window[];
   writtenUpTo: number;
+}
+
+/** The windows of one series, kept by the series itself too so that a reading needs no lookup. */
+export interface SeriesTracks {
+  readonly owner: Rollups;
+  readonly tracks: Track[];
+  /** Dropped from the rollups (the point stopped reporting): a new reading starts afresh. */
+  forgotten: boolean;
+}
+
+/** A series as the rollups see it: its key (`reading,<tags> `) and the place for its windows. */
+export interface RollupSeries {
+  readonly key: string;
+  rollup: SeriesTracks | null;
 }
 
 /** What a stop leaves for the next start: the open windows, by series and width. */
@@ -52,7 +66,7 @@ export interface RollupOptions {
  * downsampling.ts rebuilds such windows from the raw readings.
  */
 export class Rollups {
-  private readonly tracks = new Map<string, Track[]>();
+  private readonly tracks = new Map<string, SeriesTracks>();
   private readonly widths: readonly RollupWidth[];
   private readonly graceMs: number;
   private readonly now: () => number;
@@ -73,16 +87,17 @@ export class Rollups {
     return this.lateReadings;
   }
 
-  /** `series`: the line prefix of the point's raw readings (`reading,<tags> `, see seriesPrefix); a good reading. */
-  add(series: string, ts: number, value: number): void {
-    let tracks = this.tracks.get(series);
-    if (tracks === undefined) {
-      tracks = this.widths.map(() => ({ open: [], writtenUpTo: -Infinity }));
-      this.tracks.set(series, tracks);
+  /** A good reading of `series`. */
+  add(series: RollupSeries, ts: number, value: number): void {
+    let held = series.rollup;
+    if (held === null || held.owner !== this || held.forgotten) {
+      held = this.tracksOf(series.key);
+      series.rollup = held;
     }
+    const tracks = held.tracks;
     for (let i = 0; i < tracks.length; i++) {
       const ms = this.widths[i]!.ms;
-      const start = ts - (((ts % ms) + ms) % ms);
+      const start = Math.floor(ts / ms) * ms;
       const track = tracks[i]!;
       const newest = track.open[track.open.length - 1];
       const w = newest !== undefined && newest.start === start ? newest : this.windowOf(track, start);
@@ -111,7 +126,8 @@ export class Rollups {
     const due = this.now() - this.graceMs;
     const previous = this.sweep++;
     const lines: string[] = [];
-    for (const [series, tracks] of this.tracks) {
+    for (const [series, held] of this.tracks) {
+      const tracks = held.tracks;
       const tags = series.slice(series.indexOf(','), -1);
       let empty = true;
       for (let i = 0; i < tracks.length; i++) {
@@ -125,7 +141,10 @@ export class Rollups {
         if (track.open.length > 0 || track.writtenUpTo + width.ms > due - this.graceMs) empty = false;
       }
       // A point that stopped reporting is forgotten once nothing of it can be written any more.
-      if (empty) this.tracks.delete(series);
+      if (empty) {
+        held.forgotten = true;
+        this.tracks.delete(series);
+      }
     }
     if (lines.length > 0) this.write(lines);
   }
@@ -133,20 +152,24 @@ export class Rollups {
   /** The open windows, for the next start (a stop must not write windows that are still filling). */
   state(): RollupState {
     const tracks: RollupState['tracks'][number][] = [];
-    for (const [series, ts] of this.tracks) ts.forEach((t, width) => tracks.push({ series, width, writtenUpTo: t.writtenUpTo, open: t.open }));
+    for (const [series, held] of this.tracks) held.tracks.forEach((t, width) => tracks.push({ series, width, writtenUpTo: t.writtenUpTo, open: t.open }));
     return { tracks };
   }
 
   restore(state: RollupState): void {
     for (const t of state.tracks) {
       if (t.width >= this.widths.length) continue;
-      let tracks = this.tracks.get(t.series);
-      if (tracks === undefined) {
-        tracks = this.widths.map(() => ({ open: [], writtenUpTo: -Infinity }));
-        this.tracks.set(t.series, tracks);
-      }
-      tracks[t.width] = { open: t.open.map((w) => ({ ...w, touched: this.sweep })).sort((a, b) => a.start - b.start), writtenUpTo: t.writtenUpTo };
+      this.tracksOf(t.series).tracks[t.width] = { open: t.open.map((w) => ({ ...w, touched: this.sweep })).sort((a, b) => a.start - b.start), writtenUpTo: t.writtenUpTo };
     }
+  }
+
+  private tracksOf(key: string): SeriesTracks {
+    let held = this.tracks.get(key);
+    if (held === undefined) {
+      held = { owner: this, tracks: this.widths.map(() => ({ open: [], writtenUpTo: -Infinity })), forgotten: false };
+      this.tracks.set(key, held);
+    }
+    return held;
   }
 
   /** The open window starting at `start`, opened if need be; null when that window (or a later one) was written. */

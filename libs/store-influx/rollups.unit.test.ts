@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rollups } from './rollups.js';
+import { Rollups, type RollupSeries } from './rollups.js';
 
-const SERIES = 'reading,enterprise=E1,hazard_source=TF-1,point=T1 ';
-const OTHER = 'reading,enterprise=E1,hazard_source=TF-1,point=T2 ';
+const SERIES: RollupSeries = { key: 'reading,enterprise=E1,hazard_source=TF-1,point=T1 ', rollup: null };
+const OTHER: RollupSeries = { key: 'reading,enterprise=E1,hazard_source=TF-1,point=T2 ', rollup: null };
 const T0 = Date.parse('2026-11-30T08:00:00Z');
 const MIN = 60_000;
 
@@ -91,5 +91,7 @@ describe('Rollups', () => {
     at(T0 + 40 * MIN);
     sweep();
     expect(rollups.state().tracks).toEqual([]);
+    rollups.add(SERIES, T0 + 40 * MIN, 2); // reporting again: its windows start afresh
+    expect(rollups.state().tracks.map((t) => t.open.map((w) => w.count))).toEqual([[1], [1]]);
   });
 });
