@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const [port, mqttPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--max-old-space-size=96', '--max-semi-space-size=2', resolve('dist/apps/monitor/main.js')], {
     // The shipped settings: chatter and flood protection on, as they would meet a hostile gateway.
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal', SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, MQTT_ALLOW_ANONYMOUS: '1' },
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), SIMULATE: '0', DATA_DIR: dataDir, LOG_LEVEL: 'fatal', SENTINEL_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, MQTT_ALLOW_ANONYMOUS: '1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const monitor = { exited: null as number | null };

@@ -32,6 +32,7 @@ export async function startSentinel(opts: { mqttUrl: string; influxUrl: string; 
   const child = spawn(process.execPath, [...flags, resolve('dist/apps/monitor/main.js')], {
     env: {
       ...process.env,
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', // as `npm start` runs it
       PORT: String(port),
       HOST: '127.0.0.1',
       MQTT_URL: opts.mqttUrl,

@@ -4,6 +4,7 @@ import type { AggregateSample, AlarmEvent, Point, RawSample, Reading, ReadingBat
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alarmEventLine, encodeReadings, type Series } from './line-protocol.js';
+import { LineWriter } from './line-writer.js';
 import { Rollups, type RollupState } from './rollups.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
@@ -40,6 +41,7 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly spool: LineSpool;
   private readonly drainer: SpoolDrainer;
   private readonly writePath: string;
+  private readonly writer: LineWriter;
   private rollups: Rollups | null = null;
   private readonly toRollups = (series: Series, ts: number, value: number): void => this.rollups?.add(series, ts, value);
   private aggregates: { readonly spool: LineSpool; readonly drainer: SpoolDrainer; readonly timer: NodeJS.Timeout } | null = null;
@@ -48,6 +50,7 @@ export class InfluxSeriesStore implements SeriesStore {
   constructor(private readonly opts: InfluxStoreOptions) {
     this.transport = new InfluxDB({ url: opts.url, token: opts.token ?? undefined, timeout: 30_000 }).transport;
     this.writePath = `/write?db=${encodeURIComponent(opts.db)}&precision=ms`;
+    this.writer = new LineWriter(opts.url, opts.token);
     this.spool = new LineSpool(opts.spoolDir);
     this.drainer = new SpoolDrainer({
       spool: this.spool,
@@ -191,6 +194,7 @@ export class InfluxSeriesStore implements SeriesStore {
   close(): Promise<void> {
     this.drainer.close();
     this.spool.close();
+    this.writer.close();
     if (this.aggregates !== null && this.rollups !== null) {
       clearInterval(this.aggregates.timer);
       this.aggregates.drainer.close();
@@ -251,12 +255,9 @@ export class InfluxSeriesStore implements SeriesStore {
     }
   }
 
-  private async post(body: string, path = this.writePath): Promise<void> {
+  private async post(body: readonly Buffer[], path = this.writePath): Promise<void> {
     try {
-      await this.transport.request(path, body, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain; charset=utf-8' },
-      });
+      await this.writer.post(path, body);
     } catch (err) {
       throw writeFailure(err);
     }

@@ -27,6 +27,8 @@ export function seriesOf(point: Point): Series {
 /** Room for a line's fields and time after its series key: `bad_value=` + a number + `,quality="bad" ` + ms + newline. */
 const FIELDS_MAX_BYTES = 80;
 let scratch = Buffer.allocUnsafe(1 << 16);
+/** The series of the batch being encoded, looked up once a reading. */
+const seriesScratch: Series[] = [];
 
 /**
  * The readings as line protocol in UTF-8, each line ending in a newline: millisecond precision, values always
@@ -37,13 +39,17 @@ let scratch = Buffer.allocUnsafe(1 << 16);
  */
 export function encodeReadings(batch: ReadingBatch, onGood?: (series: Series, ts: number, value: number) => void): Buffer {
   let room = 0;
-  for (let i = 0; i < batch.length; i++) room += seriesOf(batch[i]!.point).bytes.length + FIELDS_MAX_BYTES;
+  for (let i = 0; i < batch.length; i++) {
+    const series = seriesOf(batch[i]!.point);
+    seriesScratch[i] = series;
+    room += series.bytes.length + FIELDS_MAX_BYTES;
+  }
   if (room > scratch.length) scratch = Buffer.allocUnsafe(room * 2);
   const buf = scratch;
   let at = 0;
   for (let i = 0; i < batch.length; i++) {
     const r = batch[i]!;
-    const series = seriesOf(r.point);
+    const series = seriesScratch[i]!;
     buf.set(series.bytes, at);
     at += series.bytes.length;
     const good = r.quality === 'good';

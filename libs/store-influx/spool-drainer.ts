@@ -11,7 +11,7 @@ export interface SpoolDrainerOptions {
    * isolated and dropped), with TooLargeError when the body is over its limit (split, never dropped); any other
    * rejection keeps every line and is retried, and its message is the reason given by `availability`.
    */
-  readonly send: (body: string) => Promise<void>;
+  readonly send: (body: readonly Buffer[]) => Promise<void>;
   /** Lines per request. */
   readonly maxBatchLines: number;
   /**
@@ -206,8 +206,7 @@ export class SpoolDrainer {
   /** Sends a chunk until InfluxDB has taken it (retrying transient failures), then drops it from the spool. */
   private async deliver(chunk: SpoolEntry[]): Promise<void> {
     const lines = chunk.reduce((n, e) => n + e.lines, 0);
-    const bytes = chunk.length === 1 ? chunk[0]!.bytes : Buffer.concat(chunk.map((e) => e.bytes));
-    await this.sendUntilTaken(bytes.toString('utf8', 0, bytes.length - 1), lines); // without the last newline
+    await this.sendUntilTaken(chunk.map((e) => e.bytes), lines);
     if (!this.closed) this.opts.spool.remove(chunk);
     this.inFlight--;
     this.commit();
@@ -218,7 +217,7 @@ export class SpoolDrainer {
    * Sends a body until the server has taken it. Refused lines are isolated and dropped; a body too large is split;
    * anything else (credentials, unknown database, server errors, network) keeps the lines and is retried.
    */
-  private async sendUntilTaken(body: string, lines: number): Promise<void> {
+  private async sendUntilTaken(body: readonly Buffer[], lines: number): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       let failure: Error;
       try {
@@ -230,14 +229,14 @@ export class SpoolDrainer {
         failure = err instanceof Error ? err : new Error(String(err));
       }
       const refused = failure instanceof RefusedLinesError;
-      if ((refused || failure instanceof TooLargeError) && body.includes('\n')) return this.split(body.split('\n'));
+      if ((refused || failure instanceof TooLargeError) && lines > 1) return this.split(linesOf(body));
       if (refused) {
         this.outage = null;
         this.refused++;
-        this.opts.onRejectedLine?.(body, failure.message);
+        this.opts.onRejectedLine?.(linesOf(body).join('\n'), failure.message);
         return;
       }
-      const reason = failure instanceof TooLargeError ? `InfluxDB refuses a single line of ${Buffer.byteLength(body)} bytes as too large (${failure.message})` : failure.message;
+      const reason = failure instanceof TooLargeError ? `InfluxDB refuses a single line of ${body.reduce((n, b) => n + b.length, 0) - 1} bytes as too large (${failure.message})` : failure.message;
       this.outage = { reason, since: this.outage?.since ?? this.opts.now?.() ?? Date.now() };
       this.opts.onRetry?.(failure, attempt + 1, lines);
       await delay(Math.min(this.opts.maxBackoffMs ?? 5000, 100 * 2 ** attempt));
@@ -247,7 +246,7 @@ export class SpoolDrainer {
   /** Halves a refused body and sends each half in order, so refused lines end up alone. */
   private async split(lines: string[]): Promise<void> {
     const mid = lines.length >> 1;
-    for (const half of [lines.slice(0, mid), lines.slice(mid)]) await this.sendUntilTaken(half.join('\n'), half.length);
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) if (half.length > 0) await this.sendUntilTaken([Buffer.from(`${half.join('\n')}\n`)], half.length);
   }
 
   private isIdle(): boolean {
@@ -266,4 +265,9 @@ export class SpoolDrainer {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The lines of a body (chunks of lines, each ending in a newline). */
+function linesOf(body: readonly Buffer[]): string[] {
+  return Buffer.concat(body).toString('utf8').split('\n').filter((l) => l.length > 0);
 }

@@ -19,8 +19,9 @@ class FakeWrite {
   refuse: HttpError | null = null;
   maxBody = Infinity;
 
-  readonly send = (body: string): Promise<void> => {
+  readonly send = (chunks: readonly Buffer[]): Promise<void> => {
     this.attempts++;
+    const body = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
     const lines = body.split('\n');
     const bad = lines.find((l) => l.includes('BAD'));
     if (this.refuse) return Promise.reject(writeFailure(this.refuse));
