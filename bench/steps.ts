@@ -191,7 +191,15 @@ async function loopLag(target: Target): Promise<string> {
   const text = await (await fetch(`http://${url.host}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const mb = (bytes: string): string => (Number(bytes) / 2 ** 20).toFixed(0);
   const pick = (name: string): string => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? '?';
-  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s, minor ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="minor"\\}')} s, incremental ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="incremental"\\}')} s; heap ${mb(pick('sentinel_nodejs_heap_size_used_bytes'))}/${mb(pick('sentinel_nodejs_heap_size_total_bytes'))} MB, external ${mb(pick('sentinel_nodejs_external_memory_bytes'))} MB, RSS ${mb(pick('sentinel_process_resident_memory_bytes'))} MB`;
+  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s, minor ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="minor"\\}')} s, incremental ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="incremental"\\}')} s; heap ${mb(pick('sentinel_nodejs_heap_size_used_bytes'))}/${mb(pick('sentinel_nodejs_heap_size_total_bytes'))} MB, external ${mb(pick('sentinel_nodejs_external_memory_bytes'))} MB, RSS ${mb(pick('sentinel_process_resident_memory_bytes'))} MB; arrival to alarm push p99 ${pushDelayP99(text)}`;
+}
+
+/** The 99th percentile of sentinel_alarm_push_delay_seconds as the bucket bound it falls under. */
+function pushDelayP99(metrics: string): string {
+  const buckets = [...metrics.matchAll(/^sentinel_alarm_push_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const bound = buckets.find(([, n]) => n >= total * 0.99)?.[0];
+  return bound === undefined || total === 0 ? '–' : `≤ ${Number(bound) * 1000} ms (of ${total})`;
 }
 
 /** influxd's own count of write and query requests so far (its /debug/vars), for diagnosis. */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics, served on GET /metrics. */
 export function createMetrics() {
@@ -20,6 +20,12 @@ export function createMetrics() {
       name: 'sentinel_internal_errors_total',
       help: 'Exceptions contained while handling a message, a rule evaluation or a timer (each logged with its stack)',
       labelNames: ['during'] as const,
+      registers: [registry],
+    }),
+    alarmPushDelay: new Histogram({
+      name: 'sentinel_alarm_push_delay_seconds',
+      help: 'From the arrival of a gateway message to the WebSocket push of the alarm changes it caused',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),

@@ -126,6 +126,8 @@ export class MonitorPipeline {
    * one transaction at its end (setImmediate), then pushed; an alarm storm costs one fsync per turn, not per message.
    */
   private changed: AlarmEvent[] = [];
+  /** When the messages whose alarm changes wait in `changed` arrived (for the push-delay histogram). */
+  private arrivals: number[] = [];
   private commitScheduled = false;
   /** Pushed batches waiting for the group commit to the alarm store. */
   private toStore: CommitBatch[] = [];
@@ -357,7 +359,9 @@ export class MonitorPipeline {
         };
         this.gatewayStates.set(`${status.enterpriseCode}/${status.gatewayCode}`, status);
         this.deps.hub.publishGateway(status);
+        const before = this.changed.length;
         this.inputs$.next({ kind: 'gateway', enterpriseCode: status.enterpriseCode, gatewayCode: status.gatewayCode, state: status.state });
+        if (this.changed.length > before) this.arrivals.push(msg.receivedAt);
         if (this.changed.length > 0) this.commitSoon();
         msg.ack();
         return;
@@ -372,7 +376,9 @@ export class MonitorPipeline {
         }
         metrics.readings.inc(readings.length);
         this.deps.seriesStore.write(readings, msg.ack);
+        const before = this.changed.length;
         this.inputs$.next({ kind: 'readings', batch: readings, clockAheadMs: decoded.clockAheadMs });
+        if (this.changed.length > before) this.arrivals.push(msg.receivedAt);
         if (this.changed.length > 0) this.commitSoon();
         this.deps.hub.publishReadings(readings);
         return;
@@ -576,6 +582,11 @@ export class MonitorPipeline {
       this.deps.hub.publishAlarm(alarm, kind);
     }
     if (risk.length > 0) this.deps.hub.publishRisk(risk);
+    if (this.arrivals.length > 0) {
+      const now = Date.now();
+      for (const at of this.arrivals) this.deps.metrics.alarmPushDelay.observe((now - at) / 1000);
+      this.arrivals = [];
+    }
     this.deps.seriesStore.recordAlarmEvents(events);
   }
 
