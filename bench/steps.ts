@@ -6,7 +6,8 @@
 // BENCH_ONLY=sentinel|node-red|node-red-naive|bare runs one system (node-red the batching flow, node-red-naive the
 // naive one); BENCH_BARE=1 adds the bare subscriber (the box's floor) to a full run; BENCH_SHAPES,
 // BENCH_SINGLE_RATES, BENCH_BATCHED_RATES (BENCH_NAIVE_SINGLE_RATES, BENCH_NAIVE_BATCHED_RATES for the naive flow),
-// BENCH_STEP_S shape the run.
+// BENCH_STEP_S shape the run. After each shape's ladder: a step at twice its maximum (BENCH_OVERLOAD=0 skips it), and
+// for Sentinel one at half its maximum with influxd hung (SIGSTOP) for the middle half (BENCH_INFLUX_PAUSE=0 skips it).
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { loadRegistry } from '#libs/registry/index.js';
-import { startInfluxd, startMosquitto, type InfluxService } from '#libs/testing/services.js';
+import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
 import { syntheticCreditCode } from '../simulators/national-registry.js';
 import { startBare, startNaivePeer, startPeer, startSentinel, type Target } from './targets.js';
 import { countStored, cpuSeconds, percentile, procMb, sleep } from './measure.js';
@@ -95,10 +96,14 @@ interface StepResult {
   readonly p99LastQuarter: number;
   readonly cpuTarget: number;
   readonly cpuInflux: number;
+  /** CPU seconds of mosquitto and of this process (publisher and alarm recorder) over the step: how busy the box was. */
+  readonly cpuBroker: number;
+  readonly cpuBench: number;
   readonly keptUp: boolean;
 }
 
-async function step(target: Target, influx: InfluxService, pub: MqttClient, shape: Shape, rate: number, state: { n: number; stored: number; lastTs: Float64Array }): Promise<StepResult> {
+/** `pauseInflux`: influxd is stopped (SIGSTOP: it hangs, answering nothing) for the middle half of the step. */
+async function step(target: Target, influx: InfluxService, broker: TestService, pub: MqttClient, shape: Shape, rate: number, state: { n: number; stored: number; lastTs: Float64Array }, pauseInflux = false): Promise<StepResult> {
   const expectedAlarms = new Map<string, number>();
   const latencies: { at: number; ms: number }[] = [];
   let received = 0;
@@ -119,13 +124,25 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
   const pidInflux = influx.pid();
   const cpu0 = cpuSeconds(target.process.pid!);
   const cpuInflux0 = pidInflux === null ? 0 : cpuSeconds(pidInflux);
+  const pidBroker = broker.pid?.() ?? null;
+  const cpuBroker0 = pidBroker === null ? 0 : cpuSeconds(pidBroker);
+  const cpuBench0 = process.cpuUsage();
   const perMessage = shape === 'single' ? 1 : POINTS_PER_GATEWAY;
   const start = performance.now();
   const end = start + STEP_S * 1000;
   let sent = 0;
   let alarmsSent = 0;
   let pending = 0;
+  let paused: 'before' | 'paused' | 'after' = pauseInflux && pidInflux !== null ? 'before' : 'after';
   while (performance.now() < end) {
+    const elapsed = (performance.now() - start) / (end - start);
+    if (paused === 'before' && elapsed >= 0.25) {
+      process.kill(pidInflux!, 'SIGSTOP');
+      paused = 'paused';
+    } else if (paused === 'paused' && elapsed >= 0.75) {
+      process.kill(pidInflux!, 'SIGCONT');
+      paused = 'after';
+    }
     const due = Math.floor(((performance.now() - start) / 1000) * rate);
     // Never more than a second of messages waiting in the client: the broker's pace then shows as missed rate.
     while (sent < due && pending < rate / perMessage) {
@@ -145,11 +162,15 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
     }
     await sleep(5);
   }
+  if (paused === 'paused') process.kill(pidInflux!, 'SIGCONT');
   const seconds = (performance.now() - start) / 1000;
   const expected = state.stored + sent;
   // influxd's CPU of the step is read before the drain's count queries, which cost it more as the data grows.
   await sleep(INFLUX_SETTLE_MS);
   const cpuInflux = pidInflux === null ? NaN : cpuSeconds(pidInflux) - cpuInflux0;
+  const cpuBroker = pidBroker === null ? NaN : cpuSeconds(pidBroker) - cpuBroker0;
+  const bench = process.cpuUsage(cpuBench0);
+  const cpuBench = (bench.user + bench.system) / 1e6;
   // Drained: every reading in InfluxDB, or no progress for 5 s.
   let stored = state.stored;
   for (let last = performance.now(); stored < expected && performance.now() - last < 5000; ) {
@@ -177,6 +198,8 @@ async function step(target: Target, influx: InfluxService, pub: MqttClient, shap
     p99LastQuarter: percentile(lastQuarter, 99),
     cpuTarget,
     cpuInflux,
+    cpuBroker,
+    cpuBench,
     keptUp: stored === expected && received === alarmsSent && !(percentile(lastQuarter, 99) > KEPT_UP_P99_MS) && sent >= rate * STEP_S * 0.95,
   };
   state.stored = stored;
@@ -191,12 +214,12 @@ async function loopLag(target: Target): Promise<string> {
   const text = await (await fetch(`http://${url.host}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const mb = (bytes: string): string => (Number(bytes) / 2 ** 20).toFixed(0);
   const pick = (name: string): string => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? '?';
-  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s, minor ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="minor"\\}')} s, incremental ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="incremental"\\}')} s; heap ${mb(pick('sentinel_nodejs_heap_size_used_bytes'))}/${mb(pick('sentinel_nodejs_heap_size_total_bytes'))} MB, external ${mb(pick('sentinel_nodejs_external_memory_bytes'))} MB, RSS ${mb(pick('sentinel_process_resident_memory_bytes'))} MB; arrival to alarm push p99 ${pushDelayP99(text)}`;
+  return `  event loop lag p50 ${pick('sentinel_nodejs_eventloop_lag_p50_seconds')} s, p99 ${pick('sentinel_nodejs_eventloop_lag_p99_seconds')} s, max ${pick('sentinel_nodejs_eventloop_lag_max_seconds')} s; GC major ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="major"\\}')} s, minor ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="minor"\\}')} s, incremental ${pick('sentinel_nodejs_gc_duration_seconds_sum\\{kind="incremental"\\}')} s; heap ${mb(pick('sentinel_nodejs_heap_size_used_bytes'))}/${mb(pick('sentinel_nodejs_heap_size_total_bytes'))} MB, external ${mb(pick('sentinel_nodejs_external_memory_bytes'))} MB, RSS ${mb(pick('sentinel_process_resident_memory_bytes'))} MB; arrival to alarm push p99 ${p99Bucket(text, 'sentinel_alarm_push_delay_seconds')}; alarm commits p99 ${p99Bucket(text, 'sentinel_alarm_commit_seconds')}, total ${fmt(Number(pick('sentinel_alarm_commit_seconds_sum')), 2)} s`;
 }
 
-/** The 99th percentile of sentinel_alarm_push_delay_seconds as the bucket bound it falls under. */
-function pushDelayP99(metrics: string): string {
-  const buckets = [...metrics.matchAll(/^sentinel_alarm_push_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+/** The 99th percentile of a histogram of seconds as the bucket bound it falls under. */
+function p99Bucket(metrics: string, name: string): string {
+  const buckets = [...metrics.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => [m[1]!, Number(m[2])] as const);
   const total = buckets.at(-1)?.[1] ?? 0;
   const bound = buckets.find(([, n]) => n >= total * 0.99)?.[0];
   return bound === undefined || total === 0 ? '–' : `≤ ${Number(bound) * 1000} ms (of ${total})`;
@@ -217,7 +240,8 @@ function report(target: string, r: StepResult): void {
     `${target} ${r.shape} ${r.rate.toLocaleString('en')}/s: ${r.keptUp ? 'kept up' : 'FELL BEHIND'}; published ${Math.round(r.achieved).toLocaleString('en')}/s, ` +
       `stored ${r.stored.toLocaleString('en')}/${r.readings.toLocaleString('en')}, alarms ${r.alarmsReceived}/${r.alarmsSent}, ` +
       `alarm p50 ${fmt(r.p50)} ms p99 ${fmt(r.p99)} ms (last quarter ${fmt(r.p99LastQuarter)} ms); ` +
-      `CPU ${perReading(r.cpuTarget)}/reading (${fmt((r.cpuTarget / STEP_S) * 100, 0)} %), influxd ${perReading(r.cpuInflux)}/reading (${fmt((r.cpuInflux / STEP_S) * 100, 0)} %)`,
+      `CPU ${perReading(r.cpuTarget)}/reading (${fmt((r.cpuTarget / STEP_S) * 100, 0)} %), influxd ${perReading(r.cpuInflux)}/reading (${fmt((r.cpuInflux / STEP_S) * 100, 0)} %); ` +
+      `mosquitto ${fmt((r.cpuBroker / STEP_S) * 100, 0)} %, publisher and recorder ${fmt((r.cpuBench / STEP_S) * 100, 0)} %`,
   );
 }
 
@@ -245,19 +269,30 @@ async function run(name: System, work: string): Promise<Record<Shape, number>> {
   const best: Record<Shape, number> = { single: 0, batched: 0 };
   for (const shape of SHAPES) {
     // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
-    const [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
+    const inflight = process.env.BENCH_MOSQUITTO_INFLIGHT;
+    const [mosquitto, influx] = await Promise.all([startMosquitto(undefined, inflight ? ['allow_anonymous true', `max_inflight_messages ${inflight}`] : []), startInfluxd()]);
     const target = await startTarget(name, mosquitto.url, influx, work, shape);
     const pub = await connectAsync(mosquitto.url, { clientId: `bench-steps-${name}-${shape}` });
     (pub.stream as Socket).setNoDelay(true);
     const state = { n: 0, stored: 0, lastTs: new Float64Array(POINTS) };
     try {
       for (const rate of (name === 'node-red-naive' ? NAIVE_RATES : RATES)[shape]) {
-        const r = await step(target, influx, pub, shape, rate, state);
+        const r = await step(target, influx, mosquitto, pub, shape, rate, state);
         report(target.name, r);
         if (!r.keptUp) break;
         best[shape] = rate;
       }
       console.log(`${target.name} ${shape}: highest rate kept up ${best[shape].toLocaleString('en')} readings/s; RSS peak ${fmt(procMb(target.process.pid!, 'VmHWM'), 0)} MB`);
+      if (best[shape] > 0 && !smoke && name !== 'bare' && process.env.BENCH_OVERLOAD !== '0') {
+        // Twice the highest rate kept up: nothing may be lost (the broker holds the backlog), the latency is reported.
+        const over = await step(target, influx, mosquitto, pub, shape, 2 * best[shape], state);
+        report(`${target.name} overload (2× the maximum)`, over);
+        console.log(`${target.name} ${shape} overload: ${over.stored === over.readings && over.alarmsReceived === over.alarmsSent ? 'nothing lost' : `LOST ${over.readings - over.stored} readings, ${over.alarmsSent - over.alarmsReceived} alarms`}; RSS peak ${fmt(procMb(target.process.pid!, 'VmHWM'), 0)} MB`);
+      }
+      if (best[shape] > 0 && !smoke && name === 'sentinel' && process.env.BENCH_INFLUX_PAUSE !== '0') {
+        const hung = await step(target, influx, mosquitto, pub, shape, best[shape] / 2, state, true);
+        report(`${target.name} with influxd hung for half the step`, hung);
+      }
     } finally {
       await pub.endAsync();
       await target.stop();

@@ -28,6 +28,12 @@ export function createMetrics() {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    alarmCommit: new Histogram({
+      name: 'sentinel_alarm_commit_seconds',
+      help: 'Duration of each group commit of alarm changes, audit entries and risk changes to the alarm store (its fsync included)',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
     wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
     authRefusals: new Counter({ name: 'sentinel_auth_refusals_total', help: 'Requests refused by the front door, by status (401, 403, 415, 429)', labelNames: ['status'] as const, registers: [registry] }),

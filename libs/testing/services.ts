@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export interface TestService {
   readonly url: string;
   stop(): Promise<void>;
+  /** The local process id (for CPU figures); null or absent for a server given by URL. */
+  pid?(): number | null;
 }
 
 /** A port that was free a moment ago on loopback. */
@@ -83,7 +85,7 @@ export async function startMosquitto(fixedPort?: number, access: readonly string
     [`listener ${port} 127.0.0.1`, ...(access.length > 0 ? access : ['allow_anonymous true']), 'persistence false', 'max_queued_messages 0', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information', ''].join('\n'),
   );
   const child = await spawnUntilReady('mosquitto', ['-c', conf], /mosquitto version .* running/, 15_000);
-  return { url: `mqtt://127.0.0.1:${port}`, stop: () => stopChild(child, dir) };
+  return { url: `mqtt://127.0.0.1:${port}`, stop: () => stopChild(child, dir), pid: () => child.pid ?? null };
 }
 
 export interface InfluxService extends TestService {
