@@ -582,8 +582,8 @@ export class MonitorPipeline {
     for (const { kind, alarm } of events) {
       this.deps.metrics.alarmEvents.inc({ kind });
       this.deps.log.info({ alarmId: alarm.id, kind, key: alarm.key, level: alarm.level, status: alarm.status, message: alarm.message }, 'alarm');
-      this.deps.hub.publishAlarm(alarm, kind);
     }
+    this.deps.hub.publishAlarms(events);
     if (risk.length > 0) this.deps.hub.publishRisk(risk);
     if (this.arrivals.length > 0) {
       const now = Date.now();

@@ -123,10 +123,29 @@ export class WsHub {
     return this.wss.clients.size;
   }
 
-  /** One alarm change; `event` says what happened (raise, update, clear, ack, escalate, close…). */
-  publishAlarm(alarm: Alarm, event: AlarmEventKind = 'update'): void {
-    const body = `"event":${JSON.stringify(event)},"alarm":${JSON.stringify(alarm)}}`;
-    this.broadcast((client) => (client.viewer.sees(alarm.enterpriseCode) ? `{"type":"alarm","seq":${++client.seq},${body}` : null), true);
+  /**
+   * Alarm changes in order, one frame each; `kind` says what happened (raise, update, clear, ack, escalate, close…). A client's frames of one call leave in one write to its socket: an
+   * alarm storm costs a system call per client and turn, not per alarm.
+   */
+  publishAlarms(changes: readonly { readonly alarm: Alarm; readonly kind: AlarmEventKind }[]): void {
+    if (this.clients.size === 0 || changes.length === 0) return;
+    const bodies = changes.map(({ alarm, kind }) => `"event":${JSON.stringify(kind)},"alarm":${JSON.stringify(alarm)}}`);
+    for (const [ws, client] of this.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount > this.hardBuffer) {
+        ws.close(1013, 'too slow: reconnect for a fresh snapshot');
+        continue;
+      }
+      const socket = socketOf(ws);
+      socket?.cork();
+      try {
+        for (let i = 0; i < changes.length; i++) {
+          if (client.viewer.sees(changes[i]!.alarm.enterpriseCode)) ws.send(`{"type":"alarm","seq":${++client.seq},${bodies[i]!}`);
+        }
+      } finally {
+        socket?.uncork();
+      }
+    }
   }
 
   /** Changes of four-colour risk of hazard sources and enterprises. */
@@ -241,6 +260,12 @@ export class WsHub {
       if (frame !== null) ws.send(frame);
     }
   }
+}
+
+/** The TCP socket under a connection (`ws` keeps it as `_socket`), to cork it around a burst of frames. */
+function socketOf(ws: WebSocket): Pick<Duplex, 'cork' | 'uncork'> | null {
+  const socket = (ws as unknown as { _socket?: Duplex })._socket;
+  return socket !== undefined && typeof socket.cork === 'function' ? socket : null;
 }
 
 function refuseUpgrade(socket: Duplex, status: 400 | 401 | 403, reason: string): void {
