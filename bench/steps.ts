@@ -34,8 +34,8 @@ type Shape = 'single' | 'batched';
 const RATES: Record<Shape, number[]> = smoke
   ? { single: [2000], batched: [20_000] }
   : {
-      single: (process.env.BENCH_SINGLE_RATES ?? '5000,10000,15000,20000,25000,30000').split(',').map(Number),
-      batched: (process.env.BENCH_BATCHED_RATES ?? '40000,80000,120000,160000,200000,240000,300000,360000').split(',').map(Number),
+      single: (process.env.BENCH_SINGLE_RATES ?? '5000,10000,20000,30000,40000,50000,60000,70000').split(',').map(Number),
+      batched: (process.env.BENCH_BATCHED_RATES ?? '40000,80000,120000,160000,200000,240000,280000,320000').split(',').map(Number),
     };
 /** The naive flow writes one request per reading and falls behind two orders of magnitude lower: its own ladder. */
 const NAIVE_RATES: Record<Shape, number[]> = smoke
