@@ -22,7 +22,7 @@ export interface InfluxStoreOptions {
   readonly maxBatch?: number;
   readonly maxInFlight?: number;
   readonly cacheLines?: number;
-  /** How long readings may wait to fill a request of `maxBatch` lines (default 100 ms). */
+  /** How long readings may wait to fill a request of `maxBatch` lines (default 250 ms). */
   readonly lingerMs?: number;
   /** With downsampling, how often closed aggregate windows are written (default 10 s). */
   readonly rollupEveryMs?: number;
@@ -56,7 +56,7 @@ export class InfluxSeriesStore implements SeriesStore {
       spool: this.spool,
       send: (body) => this.post(body),
       maxBatchLines: opts.maxBatch ?? 10_000,
-      lingerMs: opts.lingerMs ?? 100,
+      lingerMs: opts.lingerMs ?? 250,
       maxInFlight: opts.maxInFlight ?? 4,
       maxSpoolBytes: opts.maxSpoolBytes ?? 1024 * 2 ** 20,
       cacheLines: opts.cacheLines ?? 50_000,
