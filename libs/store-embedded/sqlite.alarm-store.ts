@@ -35,11 +35,11 @@ export class SqliteAlarmStore implements AlarmStore {
     }
     this.db.exec('CREATE INDEX IF NOT EXISTS alarms_open ON alarms (closed_at, raised_at); CREATE INDEX IF NOT EXISTS alarms_raised ON alarms (raised_at)');
     const upsert = this.db.prepare(
-      `INSERT INTO alarms (id, status, raised_at, updated_at, closed_at, body) VALUES (@id, @status, @raisedAt, @updatedAt, @closedAt, @body)
+      `INSERT INTO alarms (id, status, raised_at, updated_at, closed_at, body) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, closed_at = excluded.closed_at, body = excluded.body`,
     );
     this.upsertAll = this.db.transaction((alarms: readonly Alarm[]) => {
-      for (const a of alarms) upsert.run({ id: a.id, status: a.status, raisedAt: a.raisedAt, updatedAt: a.updatedAt, closedAt: a.closedAt, body: JSON.stringify(a) });
+      for (const a of alarms) upsert.run(a.id, a.status, a.raisedAt, a.updatedAt, a.closedAt, JSON.stringify(a));
     });
     const insertDl = this.db.prepare('INSERT INTO dead_letters (at, reason, detail, topic, payload) VALUES (?, ?, ?, ?, ?)');
     this.insertDeadLetter = (l) => insertDl.run(l.at, l.reason, l.detail, l.topic, l.payloadExcerpt);

@@ -40,17 +40,15 @@ export class SqliteAuditLog implements AuditLog {
       alarm_id TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS audit_alarm ON audit (alarm_id, seq);`);
     const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    const insert = this.db.prepare(
-      'INSERT INTO audit (seq, at, actor, origin, action, alarm_id, detail, prev_hash, hash) VALUES (@seq, @at, @actor, @origin, @action, @alarmId, @detail, @prevHash, @hash)',
-    );
+    const insert = this.db.prepare('INSERT INTO audit (seq, at, actor, origin, action, alarm_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.appendAll = this.db.transaction((records: readonly AuditRecord[]) => {
       const head = last.get() as { seq: number; hash: string } | undefined;
       let seq = head?.seq ?? 0;
       let prevHash = head?.hash ?? GENESIS;
       for (const r of records) {
         seq++;
-        const hash = entryHash(prevHash, { ...r, seq });
-        insert.run({ seq, at: r.at, actor: r.actor, origin: r.origin, action: r.action, alarmId: r.alarmId, detail: JSON.stringify(r.detail), prevHash, hash });
+        const hash = entryHash(prevHash, { seq, at: r.at, actor: r.actor, origin: r.origin, action: r.action, alarmId: r.alarmId, detail: r.detail });
+        insert.run(seq, r.at, r.actor, r.origin, r.action, r.alarmId, JSON.stringify(r.detail), prevHash, hash);
         prevHash = hash;
       }
     });
