@@ -41,8 +41,12 @@ describe('LineSpool (segment files on disk)', () => {
     expect(after.stats()).toMatchObject({ entries: 2, lines: 7, oldestAt: 2000 });
     expect(after.readAfter(0, 100).map((e) => e.bytes)).toEqual([entry(3).bytes, entry(4).bytes]);
     after.append([entry(1)], 3000);
-    expect(after.readAfter(0, 100).map((e) => e.lines)).toEqual([3, 4, 1]);
+    expect(after.readAfter(0, 100).map((e) => e.bytes)).toEqual([entry(3).bytes, entry(4).bytes, entry(1).bytes]);
     after.close();
+    // And once more: a restart finds all three, intact, in order.
+    const again = new LineSpool(dir);
+    expect(again.readAfter(0, 100).map((e) => e.bytes)).toEqual([entry(3).bytes, entry(4).bytes, entry(1).bytes]);
+    again.close();
   });
 
   it('reads an entry spooled by an earlier version, without a newline after its last line, with one', () => {

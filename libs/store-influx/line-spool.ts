@@ -71,7 +71,8 @@ export class LineSpool {
       this.header.writeUInt32LE(body.length, 0);
       this.header.writeUInt32LE(e.lines, 4);
       this.header.writeDoubleLE(now, 8);
-      writevSync(segment.fd, [this.header, body]);
+      // At the segment's end by position: a segment recovered at start is open for reading and writing at offset 0.
+      writevSync(segment.fd, [this.header, body], segment.size);
       const entry: Indexed = { id: this.nextId++, segment, offset: segment.size + HEADER, bytes: body.length, lines: e.lines, at: now };
       segment.size += HEADER + body.length;
       segment.live++;
