@@ -56,7 +56,7 @@ export function encodeReadings(batch: ReadingBatch, onGood?: (series: Series, ts
     at = writeAscii(buf, at, good ? 'value=' : 'bad_value=');
     at = writeFloat(buf, at, r.value);
     at = writeAscii(buf, at, good ? ' ' : ',quality="bad" ');
-    at = writeDigits(buf, at, Math.round(r.ts));
+    at = writeInteger(buf, at, Math.round(r.ts));
     buf[at++] = 0x0a;
     if (good) onGood?.(series, r.ts, r.value);
   }
@@ -66,6 +66,12 @@ export function encodeReadings(batch: ReadingBatch, onGood?: (series: Series, ts
 function writeAscii(buf: Buffer, at: number, s: string): number {
   for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
   return at;
+}
+
+/** An integer in decimal digits, with its sign (a clock reset to 1900 stamps readings before 1970). */
+function writeInteger(buf: Buffer, at: number, n: number): number {
+  if (n < 0) buf[at++] = 0x2d;
+  return writeDigits(buf, at, Math.abs(n));
 }
 
 /** A non-negative integer in decimal digits. */
@@ -82,8 +88,7 @@ function writeDigits(buf: Buffer, at: number, n: number): number {
 
 function writeFloat(buf: Buffer, at: number, v: number): number {
   if (Number.isInteger(v) && Math.abs(v) < 1e15) {
-    if (v < 0) buf[at++] = 0x2d;
-    at = writeDigits(buf, at, Math.abs(v));
+    at = writeInteger(buf, at, v);
     buf[at++] = 0x2e;
     buf[at++] = 0x30;
     return at;

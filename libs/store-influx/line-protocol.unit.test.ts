@@ -25,6 +25,12 @@ describe('encodeReadings', () => {
     for (const v of values) expect(Number(float(v))).toBe(v === 0 ? 0 : v);
   });
 
+  it('writes timestamps before 1970 with their sign', () => {
+    const times = [-877, -2_208_988_800_000, 0, 1];
+    const lines = encodeReadings(times.map((ts) => aReading(aPoint(), 1, ts))).toString().trimEnd().split('\n');
+    expect(lines.map((l) => Number(l.split(' ')[2]))).toEqual(times);
+  });
+
   it('tells each good reading with its series, and a large batch is not cut short', () => {
     const points = Array.from({ length: 3 }, (_, i) => aPoint({ code: `P${i}` }));
     const batch = Array.from({ length: 5000 }, (_, i) => aReading(points[i % 3]!, i, 1_700_000_000_000 + i, i % 10 === 0 ? 'bad' : 'good'));

@@ -35,6 +35,15 @@ describe('LineWriter', () => {
     expect([authorization, type, length]).toEqual(['Token user:secret', 'text/plain; charset=utf-8', String(Buffer.byteLength(body))]);
   });
 
+  it('keeps the path of the URL (InfluxDB behind a proxy)', async () => {
+    const s = await serve(204);
+    server = s.server;
+    const writer = new LineWriter(`${s.url}/influxdb/`, null);
+    await writer.post('/write?db=x&precision=ms', [Buffer.from('m v=1.0 1\n')]);
+    writer.close();
+    expect(s.seen.map((r) => r.url)).toEqual(['/influxdb/write?db=x&precision=ms']);
+  });
+
   it("turns a refusal into the client library's HttpError, so a refused line is told apart from an outage", async () => {
     const s = await serve(400, JSON.stringify({ error: "partial write: unable to parse 'm v=x 1': invalid number dropped=0" }));
     server = s.server;

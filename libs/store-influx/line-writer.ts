@@ -11,13 +11,17 @@ import { HttpError } from '@influxdata/influxdb-client';
 export class LineWriter {
   private readonly agent: HttpAgent;
   private readonly request: typeof httpRequest;
+  /** The URL's own path (InfluxDB behind a proxy at e.g. `/influxdb`), which the requests' paths go under. */
+  private readonly basePath: string;
 
   constructor(
     private readonly url: string,
     private readonly token: string | null,
     private readonly timeoutMs = 30_000,
   ) {
-    const https = new URL(url).protocol === 'https:';
+    const parsed = new URL(url);
+    const https = parsed.protocol === 'https:';
+    this.basePath = parsed.pathname.replace(/\/+$/, '');
     this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.request = https ? httpsRequest : httpRequest;
   }
@@ -25,7 +29,7 @@ export class LineWriter {
   post(path: string, chunks: readonly Buffer[]): Promise<void> {
     const length = chunks.reduce((n, c) => n + c.length, 0);
     return new Promise<void>((resolve, reject) => {
-      const req = this.request(new URL(path, this.url), {
+      const req = this.request(new URL(`${this.basePath}${path}`, this.url), {
         method: 'POST',
         agent: this.agent,
         headers: {
