@@ -5,7 +5,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alarmEventLine, encodeReadings, type Series } from './line-protocol.js';
 import { LineWriter } from './line-writer.js';
-import { Rollups, type RollupState } from './rollups.js';
+import { Rollups } from './rollups.js';
 import { LineSpool, type SpoolStats } from './line-spool.js';
 import { SpoolDrainer, type Availability } from './spool-drainer.js';
 import { AGGREGATE_POLICY, downsamplingStatements } from './downsampling.js';
@@ -114,7 +114,14 @@ export class InfluxSeriesStore implements SeriesStore {
     });
     this.rollups = new Rollups((lines) => drainer.enqueue(Buffer.from(`${lines.join('\n')}\n`), lines.length, () => undefined));
     if (existsSync(this.rollupStateFile)) this.restoreRollups();
-    const timer = setInterval(() => this.rollups?.closeDue(), this.opts.rollupEveryMs ?? 10_000);
+    const timer = setInterval(() => {
+      try {
+        this.rollups?.closeDue();
+      } catch (err) {
+        // Aggregates are derived data: a fault costs them, never the process.
+        this.opts.log?.('error', 'writing closed aggregate windows failed', { err: String(err) });
+      }
+    }, this.opts.rollupEveryMs ?? 10_000);
     timer.unref();
     this.aggregates = { spool, drainer, timer };
   }
@@ -249,7 +256,8 @@ export class InfluxSeriesStore implements SeriesStore {
       const state = readFileSync(this.rollupStateFile, 'utf8');
       // Read once: after a crash, the windows of an earlier stop must not come back and overwrite what was written.
       unlinkSync(this.rollupStateFile);
-      this.rollups?.restore(JSON.parse(state) as RollupState);
+      const refused = this.rollups?.restore(JSON.parse(state) as unknown) ?? 0;
+      if (refused > 0) this.opts.log?.('warn', 'part of the aggregate windows of the last run was not understood and is left out', { file: this.rollupStateFile, entries: refused });
     } catch (err) {
       this.opts.log?.('warn', 'the aggregate windows of the last run could not be read; they start again empty', { file: this.rollupStateFile, err: String(err) });
     }

@@ -96,7 +96,8 @@ function writeFloat(buf: Buffer, at: number, v: number): number {
   return writeAscii(buf, at, String(v));
 }
 
-const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/** A string field: quotes and backslashes escaped; line breaks (line protocol has none inside a line) as spaces. */
+const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, ' ')}"`;
 /** A float field value: integers get `.0`, so a field's type never changes. */
 export const float = (v: number): string => (Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : String(v));
 

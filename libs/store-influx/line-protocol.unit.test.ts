@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aPoint, aReading } from '#libs/testing/builders.js';
-import { encodeReadings, float } from './line-protocol.js';
+import { anAlarm, aPoint, aReading } from '#libs/testing/builders.js';
+import { alarmEventLine, encodeReadings, float } from './line-protocol.js';
 
 describe('encodeReadings', () => {
   it('writes one line per reading in UTF-8, good ones as `value`, bad ones as `bad_value` with quality, escaping tags', () => {
@@ -39,5 +39,13 @@ describe('encodeReadings', () => {
     expect(bytes.toString().split('\n').length).toBe(5001);
     expect(seen.length).toBe(4500);
     expect(seen[0]).toBe(`reading,enterprise=${points[1]!.enterpriseCode},hazard_source=${points[1]!.hazardSourceCode},point=P1 1@1700000000001`);
+  });
+});
+
+describe('alarmEventLine', () => {
+  it('keeps a message with line breaks on one line', () => {
+    const line = alarmEventLine({ kind: 'raise', alarm: anAlarm({ message: 'fan stopped\nwhile "hot"\r\nsee \\ manual' }) });
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toContain('message="fan stopped while \\"hot\\" see \\\\ manual"');
   });
 });

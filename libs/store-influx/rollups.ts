@@ -36,7 +36,12 @@ export interface Track {
 export interface SeriesTracks {
   readonly owner: Rollups;
   readonly tracks: Track[];
-  /** Dropped from the rollups (the point stopped reporting): a new reading starts afresh. */
+  /** The time of the newest reading aggregated: anything not newer is a repeat or out of order, and left out. */
+  newest: number;
+  /**
+   * Dropped from the rollups' table (the point stopped reporting); the series keeps this record, windows emptied,
+   * so that `newest` still holds when it reports again.
+   */
   forgotten: boolean;
 }
 
@@ -48,7 +53,7 @@ export interface RollupSeries {
 
 /** What a stop leaves for the next start: the open windows, by series and width. */
 export interface RollupState {
-  readonly tracks: { readonly series: string; readonly width: number; readonly writtenUpTo: number; readonly open: Window[] }[];
+  readonly tracks: { readonly series: string; readonly width: number; readonly writtenUpTo: number | null; readonly newest?: number | null; readonly open: Window[] }[];
 }
 
 export interface RollupOptions {
@@ -87,13 +92,24 @@ export class Rollups {
     return this.lateReadings;
   }
 
-  /** A good reading of `series`. */
+  /**
+   * A good reading of `series`. Only a reading newer than every one aggregated for the series counts: MQTT QoS 1
+   * delivers at least once (a message not yet acknowledged comes again after a reconnection), and a repeat must not
+   * count twice. Older readings are counted in `late` (the raw series has them; `rollupSelect` rebuilds windows).
+   */
   add(series: RollupSeries, ts: number, value: number): void {
     let held = series.rollup;
     if (held === null || held.owner !== this || held.forgotten) {
+      const before = held !== null && held.owner === this ? held.newest : -Infinity;
       held = this.tracksOf(series.key);
+      if (before > held.newest) held.newest = before;
       series.rollup = held;
     }
+    if (ts <= held.newest) {
+      this.lateReadings++;
+      return;
+    }
+    held.newest = ts;
     const tracks = held.tracks;
     for (let i = 0; i < tracks.length; i++) {
       const ms = this.widths[i]!.ms;
@@ -109,10 +125,8 @@ export class Rollups {
       if (value > w.max) w.max = value;
       w.sum += value;
       w.count++;
-      if (ts >= w.lastTs) {
-        w.last = value;
-        w.lastTs = ts;
-      }
+      w.last = value;
+      w.lastTs = ts;
       w.touched = this.sweep;
     }
   }
@@ -152,21 +166,33 @@ export class Rollups {
   /** The open windows, for the next start (a stop must not write windows that are still filling). */
   state(): RollupState {
     const tracks: RollupState['tracks'][number][] = [];
-    for (const [series, held] of this.tracks) held.tracks.forEach((t, width) => tracks.push({ series, width, writtenUpTo: t.writtenUpTo, open: t.open }));
+    for (const [series, held] of this.tracks) held.tracks.forEach((t, width) => tracks.push({ series, width, writtenUpTo: t.writtenUpTo, newest: held.newest, open: t.open }));
     return { tracks };
   }
 
-  restore(state: RollupState): void {
-    for (const t of state.tracks) {
-      if (t.width >= this.widths.length) continue;
-      this.tracksOf(t.series).tracks[t.width] = { open: t.open.map((w) => ({ ...w, touched: this.sweep })).sort((a, b) => a.start - b.start), writtenUpTo: t.writtenUpTo };
+  /** Takes the windows of a stop back; returns how many entries were not of the expected shape (and left out). */
+  restore(state: unknown): number {
+    const tracks = typeof state === 'object' && state !== null && Array.isArray((state as { tracks?: unknown }).tracks) ? (state as { tracks: unknown[] }).tracks : null;
+    if (tracks === null) return 1;
+    let refused = 0;
+    for (const t of tracks) {
+      if (!isTrackState(t) || t.width >= this.widths.length) {
+        refused++;
+        continue;
+      }
+      const held = this.tracksOf(t.series);
+      // JSON wrote -Infinity (nothing written yet) as null.
+      held.tracks[t.width] = { open: t.open.map((w) => ({ ...w, touched: this.sweep })).sort((a, b) => a.start - b.start), writtenUpTo: t.writtenUpTo ?? -Infinity };
+      const newest = Math.max(t.newest ?? -Infinity, ...t.open.map((w) => w.lastTs));
+      if (newest > held.newest) held.newest = newest;
     }
+    return refused;
   }
 
   private tracksOf(key: string): SeriesTracks {
     let held = this.tracks.get(key);
     if (held === undefined) {
-      held = { owner: this, tracks: this.widths.map(() => ({ open: [], writtenUpTo: -Infinity })), forgotten: false };
+      held = { owner: this, tracks: this.widths.map(() => ({ open: [], writtenUpTo: -Infinity })), newest: -Infinity, forgotten: false };
       this.tracks.set(key, held);
     }
     return held;
@@ -183,4 +209,27 @@ export class Rollups {
     track.open.splice(at, 0, w);
     return w;
   }
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
+
+function isWindow(w: unknown): w is Window {
+  if (typeof w !== 'object' || w === null) return false;
+  const x = w as Record<string, unknown>;
+  return ['start', 'min', 'max', 'sum', 'count', 'last', 'lastTs'].every((k) => isNumber(x[k]));
+}
+
+function isTrackState(t: unknown): t is RollupState['tracks'][number] {
+  if (typeof t !== 'object' || t === null) return false;
+  const x = t as Record<string, unknown>;
+  return (
+    typeof x.series === 'string' &&
+    x.series.startsWith('reading,') &&
+    Number.isInteger(x.width) &&
+    (x.width as number) >= 0 &&
+    (isNumber(x.writtenUpTo) || x.writtenUpTo === null) &&
+    (x.newest === undefined || x.newest === null || isNumber(x.newest)) &&
+    Array.isArray(x.open) &&
+    x.open.every(isWindow)
+  );
 }

@@ -18,8 +18,8 @@ describe('Rollups', () => {
   it('writes min, max, mean, last and count of each 1-minute and 15-minute window once the clock is a grace past its end', () => {
     const { rollups, lines, at, sweep } = rig();
     rollups.add(SERIES, T0 + 1000, 20);
+    rollups.add(SERIES, T0 + 20_000, 17);
     rollups.add(SERIES, T0 + 30_000, 26);
-    rollups.add(SERIES, T0 + 20_000, 17); // out of order within the window: aggregated, not the last
     rollups.add(SERIES, T0 + MIN + 5000, 30);
     at(T0 + 2 * MIN - 1);
     sweep();
@@ -33,6 +33,20 @@ describe('Rollups', () => {
       `reading_1m,enterprise=E1,hazard_source=TF-1,point=T1 min=30.0,max=30.0,mean=30.0,last=30.0,count=1i ${T0 + MIN}`,
       `reading_15m,enterprise=E1,hazard_source=TF-1,point=T1 min=17.0,max=30.0,mean=23.25,last=30.0,count=4i ${T0}`,
     ]);
+  });
+
+  it('counts a reading once: a repeat (QoS 1 delivers at least once) or an older reading is left out and counted as late', () => {
+    const { rollups, lines, at, sweep } = rig();
+    rollups.add(SERIES, T0 + 1000, 10);
+    rollups.add(SERIES, T0 + 2000, 50);
+    rollups.add(SERIES, T0 + 1000, 10); // the same message again after a reconnection
+    rollups.add(SERIES, T0 + 2000, 50);
+    rollups.add(SERIES, T0 + 1500, 99); // out of order
+    at(T0 + 2 * MIN);
+    sweep();
+    sweep();
+    expect(lines.filter((l) => l.startsWith('reading_1m'))).toEqual([`reading_1m,enterprise=E1,hazard_source=TF-1,point=T1 min=10.0,max=50.0,mean=30.0,last=50.0,count=2i ${T0}`]);
+    expect(rollups.late).toBe(3);
   });
 
   it('never writes a window twice: a reading of a window already written is counted as late instead', () => {
@@ -64,6 +78,15 @@ describe('Rollups', () => {
     expect(rollups.late).toBe(0);
   });
 
+  it('takes back only well-formed state: anything else is counted and left out', () => {
+    const { rollups, at, sweep } = rig();
+    expect(rollups.restore({ tracks: [{ series: 7, width: 0, writtenUpTo: null, open: [] }, { series: SERIES.key, width: 0, writtenUpTo: null, open: [{ start: T0 }] }] })).toBe(2);
+    expect(rollups.restore('garbage')).toBe(1);
+    expect(rollups.state().tracks).toEqual([]);
+    at(T0 + 10 * MIN);
+    expect(() => sweep()).not.toThrow();
+  });
+
   it('continues the windows of a stop after the next start, so a restart does not split a window', () => {
     const first = rig();
     first.rollups.add(SERIES, T0 + 1000, 10);
@@ -91,6 +114,9 @@ describe('Rollups', () => {
     at(T0 + 40 * MIN);
     sweep();
     expect(rollups.state().tracks).toEqual([]);
+    // A replay of what it sent before it went quiet is not counted again over the windows already written.
+    rollups.add(SERIES, T0, 1);
+    expect(rollups.late).toBe(1);
     rollups.add(SERIES, T0 + 40 * MIN, 2); // reporting again: its windows start afresh
     expect(rollups.state().tracks.map((t) => t.open.map((w) => w.count))).toEqual([[1], [1]]);
   });
