@@ -1,4 +1,5 @@
 import type { AlarmEvent, Point, ReadingBatch } from '#libs/contracts/index.js';
+import { float } from './float.js';
 import type { RollupSeries } from './rollups.js';
 
 const escapeTag = (s: string): string => s.replace(/[,= \\]/g, (c) => `\\${c}`);
@@ -98,8 +99,6 @@ function writeFloat(buf: Buffer, at: number, v: number): number {
 
 /** A string field: quotes and backslashes escaped; line breaks (line protocol has none inside a line) as spaces. */
 const fieldString = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, ' ')}"`;
-/** A float field value: integers get `.0`, so a field's type never changes. */
-export const float = (v: number): string => (Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : String(v));
 
 /**
  * An alarm change as a line of measurement `alarm`. Tags stay bounded: enterprise, originator kind and code

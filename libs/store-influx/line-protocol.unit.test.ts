@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anAlarm, aPoint, aReading } from '#libs/testing/builders.js';
-import { alarmEventLine, encodeReadings, float } from './line-protocol.js';
+import { float } from './float.js';
+import { alarmEventLine, encodeReadings } from './line-protocol.js';
 
 describe('encodeReadings', () => {
   it('writes one line per reading in UTF-8, good ones as `value`, bad ones as `bad_value` with quality, escaping tags', () => {

@@ -1,7 +1,7 @@
 // The 1-minute and 15-minute aggregates of every point, computed as readings pass instead of by continuous queries
 // that read each reading back from InfluxDB (which cost influxd about 0.8 µs a reading for each rollup, on top of
 // about 1.9 µs to write it; docs/benchmarks.md).
-import { float } from './line-protocol.js';
+import { float } from './float.js';
 
 export interface RollupWidth {
   readonly measurement: string;
