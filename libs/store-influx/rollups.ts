@@ -100,9 +100,13 @@ export class Rollups {
   add(series: RollupSeries, ts: number, value: number): void {
     let held = series.rollup;
     if (held === null || held.owner !== this || held.forgotten) {
-      const before = held !== null && held.owner === this ? held.newest : -Infinity;
+      const before = held !== null && held.owner === this ? held : null;
       held = this.tracksOf(series.key);
-      if (before > held.newest) held.newest = before;
+      // Back after going quiet: what was aggregated and written then still stands.
+      if (before !== null && before !== held) {
+        held.newest = Math.max(held.newest, before.newest);
+        held.tracks.forEach((t, i) => (t.writtenUpTo = Math.max(t.writtenUpTo, before.tracks[i]?.writtenUpTo ?? -Infinity)));
+      }
       series.rollup = held;
     }
     if (ts <= held.newest) {

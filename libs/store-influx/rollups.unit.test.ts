@@ -105,6 +105,25 @@ describe('Rollups', () => {
     ]);
   });
 
+  it('remembers, for a point that went quiet, which windows were written: a replay fills only the later ones', () => {
+    const { rollups, lines, at, sweep } = rig();
+    for (let k = 0; k < 30; k++) rollups.add(SERIES, T0 + k * 1000, 10); // 08:00:00-08:00:29, then the link drops
+    for (const m of [2, 17, 18, 19, 20, 25, 30]) {
+      at(T0 + m * MIN);
+      sweep();
+    }
+    expect(rollups.state().tracks).toEqual([]); // forgotten
+    const written = lines.length;
+    for (let k = 30; k < 30 * 60; k++) rollups.add(SERIES, T0 + k * 1000, 90); // its buffer, replayed at 08:30
+    at(T0 + 33 * MIN);
+    sweep();
+    sweep();
+    const again = lines.slice(written);
+    expect(again.some((l) => l.endsWith(` ${T0}`))).toBe(false); // the 08:00 windows are not written again
+    expect(again.filter((l) => l.startsWith('reading_1m')).length).toBe(29); // 08:01 … 08:29
+    expect(rollups.late).toBe(30); // 08:00:30-08:00:59, left out of the 1-minute window written before (and of the 15-minute one)
+  });
+
   it('forgets a point that stopped reporting once nothing of it can be written any more', () => {
     const { rollups, at, sweep } = rig();
     rollups.add(SERIES, T0, 1);
