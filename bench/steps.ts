@@ -265,8 +265,15 @@ function startTarget(name: System, mqttUrl: string, influx: InfluxService, work:
   }
 }
 
-async function run(name: System, work: string): Promise<Record<Shape, number>> {
+interface RunResult {
+  readonly best: Record<Shape, number>;
+  /** The steps kept up, by shape. */
+  readonly kept: Record<Shape, StepResult[]>;
+}
+
+async function run(name: System, work: string): Promise<RunResult> {
   const best: Record<Shape, number> = { single: 0, batched: 0 };
+  const kept: Record<Shape, StepResult[]> = { single: [], batched: [] };
   for (const shape of SHAPES) {
     // A fresh broker, database and system per shape, so neither shape inherits the other's backlog.
     const inflight = process.env.BENCH_MOSQUITTO_INFLIGHT;
@@ -281,6 +288,7 @@ async function run(name: System, work: string): Promise<Record<Shape, number>> {
         report(target.name, r);
         if (!r.keptUp) break;
         best[shape] = rate;
+        kept[shape].push(r);
       }
       console.log(`${target.name} ${shape}: highest rate kept up ${best[shape].toLocaleString('en')} readings/s; RSS peak ${fmt(procMb(target.process.pid!, 'VmHWM'), 0)} MB`);
       if (best[shape] > 0 && !smoke && name !== 'bare' && process.env.BENCH_OVERLOAD !== '0') {
@@ -299,7 +307,23 @@ async function run(name: System, work: string): Promise<Record<Shape, number>> {
       await Promise.all([mosquitto.stop(), influx.stop()]);
     }
   }
-  return best;
+  return { best, kept };
+}
+
+/** Sentinel and a peer side by side at each rate both kept up: CPU per reading, influxd's, alarm p99, and the ratios. */
+function sideBySide(sentinel: RunResult, peer: RunResult, peerName: string): void {
+  const perReading = (cpu: number, r: StepResult): number => (cpu / r.readings) * 1e6;
+  for (const shape of SHAPES) {
+    for (const s of sentinel.kept[shape]) {
+      const p = peer.kept[shape].find((x) => x.rate === s.rate);
+      if (p === undefined) continue;
+      const [cs, cp, is, ip] = [perReading(s.cpuTarget, s), perReading(p.cpuTarget, p), perReading(s.cpuInflux, s), perReading(p.cpuInflux, p)];
+      console.log(
+        `${shape} ${s.rate.toLocaleString('en')}/s, Sentinel vs ${peerName}: CPU ${fmt(cs, 2)} vs ${fmt(cp, 2)} µs/reading (${fmt(cs / cp, 2)}×); ` +
+          `influxd ${fmt(is, 2)} vs ${fmt(ip, 2)} µs/reading (${fmt(is / ip, 2)}×); alarm p99 ${fmt(s.p99)} vs ${fmt(p.p99)} ms`,
+      );
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -307,7 +331,7 @@ async function main(): Promise<void> {
   writeRegistry(join(work, 'config'));
   try {
     const only = process.env.BENCH_ONLY;
-    const none: Record<Shape, number> = { single: 0, batched: 0 };
+    const none: RunResult = { best: { single: 0, batched: 0 }, kept: { single: [], batched: [] } };
     const sentinel = only === 'node-red' || only === 'node-red-naive' || only === 'bare' ? none : await run('sentinel', work);
     if (smoke || only === 'sentinel') return;
     const flow = only === 'node-red-naive' || only === 'bare' ? none : await run('node-red', work);
@@ -316,13 +340,14 @@ async function main(): Promise<void> {
     if (only === 'node-red-naive') return;
     const floor = only === 'bare' || process.env.BENCH_BARE === '1' ? await run('bare', work) : none;
     if (only === 'bare') return;
-    if (floor.batched > 0) console.log(`the box: a bare subscriber kept up with ${floor.single.toLocaleString('en')}/s single and ${floor.batched.toLocaleString('en')}/s batched`);
+    if (floor.best.batched > 0) console.log(`the box: a bare subscriber kept up with ${floor.best.single.toLocaleString('en')}/s single and ${floor.best.batched.toLocaleString('en')}/s batched`);
+    sideBySide(sentinel, flow, 'the batching flow');
     for (const shape of ['single', 'batched'] as const) {
-      const ratio = flow[shape] > 0 ? sentinel[shape] / flow[shape] : NaN;
-      console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel[shape].toLocaleString('en')}/s, flow ${flow[shape].toLocaleString('en')}/s`);
+      const ratio = flow.best[shape] > 0 ? sentinel.best[shape] / flow.best[shape] : NaN;
+      console.log(`${shape === 'batched' ? 'throughput' : 'single-reading throughput'}: ${fmt(ratio, 2)}× Node-RED (batched flow) — Sentinel ${sentinel.best[shape].toLocaleString('en')}/s, flow ${flow.best[shape].toLocaleString('en')}/s`);
     }
-    const naiveRatio = naive.batched > 0 ? sentinel.batched / naive.batched : NaN;
-    console.log(`throughput: ${fmt(naiveRatio, 2)}× Node-RED (naive flow) — Sentinel ${sentinel.batched.toLocaleString('en')}/s, flow ${naive.batched.toLocaleString('en')}/s`);
+    const naiveRatio = naive.best.batched > 0 ? sentinel.best.batched / naive.best.batched : NaN;
+    console.log(`throughput: ${fmt(naiveRatio, 2)}× Node-RED (naive flow) — Sentinel ${sentinel.best.batched.toLocaleString('en')}/s, flow ${naive.best.batched.toLocaleString('en')}/s`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
