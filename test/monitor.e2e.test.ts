@@ -94,6 +94,13 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
     const gateways = (await (await fetch(`${monitor.url}/api/gateways`)).json()) as { enterpriseCode: string; refused: Record<string, number> }[];
     expect(gateways.find((g) => g.enterpriseCode === E)?.refused).toEqual({ bad_json: 1, unknown_point: 1 });
     expect((await fetch(`${monitor.url}/health`)).status).toBe(200);
+    // The same message twice, as a QoS 1 repeat brings it: its reading counts once in the aggregates.
+    const late = async (): Promise<number> => Number(/^sentinel_rollup_late_readings (\d+)/m.exec(await (await fetch(`${monitor.url}/metrics`)).text())?.[1]);
+    const before = await late();
+    const repeat = JSON.stringify({ ts: Date.now(), readings: [{ point: 'R201-PT', value: 1.6 }] });
+    await gateway.publishAsync(TELEMETRY, repeat, { qos: 1 });
+    await gateway.publishAsync(TELEMETRY, repeat, { qos: 1 });
+    expect(await late()).toBe(before + 1);
     ws.close();
   });
 

@@ -44,8 +44,16 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Gauges of the InfluxDB outage buffer, read at each scrape. */
-export function watchSpool(metrics: Metrics, stats: () => { entries: number; lines: number; bytes: number; oldestAt: number | null }): void {
+export function watchSpool(metrics: Metrics, stats: () => { entries: number; lines: number; bytes: number; oldestAt: number | null }, lateForRollups: () => number): void {
   const registers = [metrics.registry];
+  new Gauge({
+    name: 'sentinel_rollup_late_readings',
+    help: 'Readings left out of the 1-minute aggregates since start: repeats, out of order, or of a window already written (docs/storage.md)',
+    registers,
+    collect() {
+      this.set(lateForRollups());
+    },
+  });
   new Gauge({ name: 'sentinel_spool_lines', help: 'Readings in the InfluxDB outage buffer, not yet in InfluxDB', registers, collect() { this.set(stats().lines); } });
   new Gauge({ name: 'sentinel_spool_bytes', help: 'Size of the InfluxDB outage buffer', registers, collect() { this.set(stats().bytes); } });
   new Gauge({

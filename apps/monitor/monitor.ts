@@ -102,7 +102,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
         onWritten: (n) => metrics.seriesWritten.inc(n),
       });
       await influx.ensureDatabase(config.influx.downsample ? { retentionDays: config.retentionDays, aggregateDays: AGGREGATE_DAYS } : undefined);
-      watchSpool(metrics, () => influx.spoolStats());
+      watchSpool(metrics, () => influx.spoolStats(), () => influx.lateForRollups);
       seriesStore = influx;
     } else {
       seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'), { retentionMs: config.retentionDays * 86_400_000 });
