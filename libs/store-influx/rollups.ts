@@ -65,10 +65,10 @@ export interface RollupOptions {
 
 /**
  * Aggregates good readings per point into windows by the reading's own time, and writes a window (min, max, mean,
- * last, count: the fields the continuous queries wrote) once the clock is `graceMs` past its end. Readings may
- * come out of order within that grace. A reading of a window already written is not aggregated and is counted in
- * `late` (rewriting the window would replace its aggregate with the late readings' alone); `rollupSelect` in
- * downsampling.ts rebuilds such windows from the raw readings.
+ * last, count: the fields the continuous queries wrote) once the clock is `graceMs` past its end. A reading not
+ * newer than the point's newest aggregated one (a repeat, or out of order), or of a window already written, is not
+ * aggregated and is counted in `late` (rewriting a window would replace its aggregate with the late readings'
+ * alone); `rollupSelect` in downsampling.ts rebuilds such windows from the raw readings.
  */
 export class Rollups {
   private readonly tracks = new Map<string, SeriesTracks>();
@@ -87,7 +87,7 @@ export class Rollups {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Readings that came after their window was written, since the start. */
+  /** Readings left out of the 1-minute windows since the start: repeats, out of order, or of a written window. */
   get late(): number {
     return this.lateReadings;
   }
@@ -202,15 +202,14 @@ export class Rollups {
     return held;
   }
 
-  /** The open window starting at `start`, opened if need be; null when that window (or a later one) was written. */
+  /**
+   * A new window starting at `start`, after the open ones (readings only move forward: `add`); null when that
+   * window, or a later one, was written already.
+   */
   private windowOf(track: Track, start: number): Window | null {
     if (start <= track.writtenUpTo) return null;
-    let at = track.open.length;
-    while (at > 0 && track.open[at - 1]!.start > start) at--;
-    const existing = track.open[at - 1];
-    if (existing !== undefined && existing.start === start) return existing;
     const w: Window = { start, min: Infinity, max: -Infinity, sum: 0, count: 0, last: 0, lastTs: -Infinity, touched: this.sweep };
-    track.open.splice(at, 0, w);
+    track.open.push(w);
     return w;
   }
 }
