@@ -33,7 +33,7 @@ export interface InfluxStoreOptions {
 
 /**
  * Writes readings to the InfluxDB v1 `/write` endpoint (served by 1.x, by 2.x through DBRP mapping, and by 3.x)
- * through the client's HTTP transport. Every batch goes to a disk spool first and is acknowledged from there, so
+ * as the spooled bytes (line-writer.ts), and queries through the client library's transport. Every batch goes to a disk spool first and is acknowledged from there, so
  * an InfluxDB outage (or a crash of this process) loses nothing that was acknowledged; the spool drains in order.
  */
 export class InfluxSeriesStore implements SeriesStore {
@@ -58,7 +58,7 @@ export class InfluxSeriesStore implements SeriesStore {
       maxBatchLines: opts.maxBatch ?? 10_000,
       lingerMs: opts.lingerMs ?? 250,
       maxInFlight: opts.maxInFlight ?? 4,
-      maxSpoolBytes: opts.maxSpoolBytes ?? 1024 * 2 ** 20,
+      maxSpoolBytes: opts.maxSpoolBytes ?? DEFAULT_SPOOL_BYTES,
       cacheLines: opts.cacheLines ?? 50_000,
       maxBackoffMs: opts.maxBackoffMs,
       onWritten: opts.onWritten,
@@ -69,9 +69,9 @@ export class InfluxSeriesStore implements SeriesStore {
   }
 
   /**
-   * Creates the database on InfluxDB 1.x, and with `downsampling` its raw retention policy, the aggregate policy
-   * and the continuous queries. 2.x/3.x answer these with errors, which are logged and fine there (DBRP mapping,
-   * bucket retention and tasks are set up on the server; docs/storage.md).
+   * Creates the database on InfluxDB 1.x, and with `downsampling` its raw retention policy and the aggregate policy
+   * (dropping the continuous queries of older versions), then writes the aggregates as readings pass. 2.x/3.x answer
+   * these with errors, which are logged, and no aggregates are written there (docs/storage.md).
    */
   async ensureDatabase(downsampling?: { retentionDays: number; aggregateDays: number }): Promise<void> {
     const statements = [`CREATE DATABASE "${this.opts.db}"`, ...(downsampling ? downsamplingStatements(this.opts.db, downsampling.retentionDays, downsampling.aggregateDays) : [])];
@@ -106,7 +106,7 @@ export class InfluxSeriesStore implements SeriesStore {
       send: (body) => this.post(body, path),
       maxBatchLines: 5000,
       maxInFlight: 1,
-      maxSpoolBytes: this.opts.maxSpoolBytes ?? 1024 * 2 ** 20,
+      maxSpoolBytes: this.opts.maxSpoolBytes ?? DEFAULT_SPOOL_BYTES,
       cacheLines: 50_000,
       maxBackoffMs: this.opts.maxBackoffMs,
       onRetry: (err, attempt, lines) => log?.('warn', 'influx write of aggregates failed; kept in the spool, retrying', { err: String(err), attempt, lines }),
@@ -271,6 +271,9 @@ export class InfluxSeriesStore implements SeriesStore {
     }
   }
 }
+
+/** Bound of each outage buffer unless the options say otherwise (`SPOOL_MAX_MB`). */
+const DEFAULT_SPOOL_BYTES = 1024 * 2 ** 20;
 
 /** Enterprises asked for at once after a restart: about 4,400 series at 88 points each. */
 const LATEST_ENTERPRISES_PER_QUERY = 50;
