@@ -123,8 +123,8 @@ export class MonitorPipeline {
   private readonly refusals = new Map<string, Partial<Record<DeadLetterReason, number>>>();
   private subscriptions: Subscription[] = [];
   /**
-   * Alarm changes not yet committed: those of the messages of one turn of the event loop are committed together in
-   * one transaction at its end (setImmediate), then pushed; an alarm storm costs one fsync per turn, not per message.
+   * Alarm changes not yet pushed: those of the messages of one turn of the event loop are pushed together at its end
+   * (setImmediate) and handed to the group commit (`toStore`).
    */
   private changed: AlarmEvent[] = [];
   /** When the messages whose alarm changes wait in `changed` arrived (for the push-delay histogram). */
@@ -494,14 +494,12 @@ export class MonitorPipeline {
   }
 
   /**
-   * Commits the alarm changes gathered so far in one transaction, then pushes them on WebSocket and to the series
-   * store, in the same tick. When the store refuses, operators still get the push: the batch waits in memory, in
-   * order, behind any earlier one, is retried on the clock, and a `storage_unavailable` alarm says so.
-   */
-  /**
-   * `soon` (the alarms of gateway messages): stored by the group commit, since a crash before it costs nothing the
-   * restart does not raise again from the stored readings. `now` (the clock's escalations, shelving ends, the
-   * system's own conditions): stored before they are pushed, as a restart could not know them otherwise.
+   * Pushes the alarm changes gathered so far on WebSocket and to the series store, and stores them: `soon` (the
+   * alarms of gateway messages) by the group commit, since a crash before it costs nothing the restart does not
+   * raise again from the stored readings; `now` (the clock's escalations, shelving ends, the system's own
+   * conditions) before they are pushed, as a restart could not know them otherwise. When the store refuses,
+   * operators still get the push: the batch waits in memory, in order, behind any earlier one, is retried on the
+   * clock, and a `storage_unavailable` alarm says so.
    */
   private commitAlarms(actor = 'system', origin = 'system', when: 'now' | 'soon' = 'now'): void {
     const events = this.changed;
