@@ -124,28 +124,20 @@ export class WsHub {
   }
 
   /**
-   * Alarm changes in order, one frame each; `kind` says what happened (raise, update, clear, ack, escalate, close…). A client's frames of one call leave in one write to its socket: an
-   * alarm storm costs a system call per client and turn, not per alarm.
+   * Alarm changes in order, one frame each; `kind` says what happened (raise, update, clear, ack, escalate, close…).
+   * A client's frames of one call leave in one write to its socket: an alarm storm costs a system call per client
+   * and turn, not per alarm.
    */
   publishAlarms(changes: readonly { readonly alarm: Alarm; readonly kind: AlarmEventKind }[]): void {
     if (this.clients.size === 0 || changes.length === 0) return;
     const bodies = changes.map(({ alarm, kind }) => `"event":${JSON.stringify(kind)},"alarm":${JSON.stringify(alarm)}}`);
-    for (const [ws, client] of this.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      if (ws.bufferedAmount > this.hardBuffer) {
-        ws.close(1013, 'too slow: reconnect for a fresh snapshot');
-        continue;
+    this.broadcast((client) => {
+      const frames: string[] = [];
+      for (let i = 0; i < changes.length; i++) {
+        if (client.viewer.sees(changes[i]!.alarm.enterpriseCode)) frames.push(`{"type":"alarm","seq":${++client.seq},${bodies[i]!}`);
       }
-      const socket = socketOf(ws);
-      socket?.cork();
-      try {
-        for (let i = 0; i < changes.length; i++) {
-          if (client.viewer.sees(changes[i]!.alarm.enterpriseCode)) ws.send(`{"type":"alarm","seq":${++client.seq},${bodies[i]!}`);
-        }
-      } finally {
-        socket?.uncork();
-      }
-    }
+      return frames;
+    }, true);
   }
 
   /** Changes of four-colour risk of hazard sources and enterprises. */
@@ -247,7 +239,8 @@ export class WsHub {
     }, mustDeliver);
   }
 
-  private broadcast(frameFor: (client: Client) => string | null, mustDeliver: boolean): void {
+  /** Sends each open client its frames (several leave in one write to its socket), minding its backlog. */
+  private broadcast(framesFor: (client: Client) => string | readonly string[] | null, mustDeliver: boolean): void {
     for (const [ws, client] of this.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const backlog = ws.bufferedAmount;
@@ -256,8 +249,19 @@ export class WsHub {
         continue;
       }
       if (!mustDeliver && backlog > this.softBuffer) continue;
-      const frame = frameFor(client);
-      if (frame !== null) ws.send(frame);
+      const frames = framesFor(client);
+      if (frames === null) continue;
+      if (typeof frames === 'string') {
+        ws.send(frames);
+        continue;
+      }
+      const socket = socketOf(ws);
+      socket?.cork();
+      try {
+        for (const frame of frames) ws.send(frame);
+      } finally {
+        socket?.uncork();
+      }
     }
   }
 }
