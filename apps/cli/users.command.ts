@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROLES, type Role } from '#libs/contracts/index.js';
-import { describeJurisdiction, IdentityStore, MIN_PASSWORD_LENGTH, parseJurisdiction, PasswordTooShort, usernameProblem } from '#libs/identity/index.js';
+import { describeJurisdiction, foldUsername, IdentityStore, MIN_PASSWORD_LENGTH, parseJurisdiction, PasswordTooShort, usernameProblem } from '#libs/identity/index.js';
 import { SqliteAuditLog } from '#libs/store-embedded/index.js';
 import { type CliIo, exitCodeOf, UsageError } from './cli-io.js';
 
@@ -76,7 +76,7 @@ export function usersCommand(argv: readonly string[], io: CliIo): Promise<number
           if (store.findUser(name)) throw new UsageError(`user ${name} exists; use set, passwd or enable`);
           const problem = usernameProblem(name);
           if (problem !== null) throw new UsageError(problem);
-          const lookalike = store.listUsers().find((u) => u.username.normalize('NFKC').toLowerCase() === name.normalize('NFKC').toLowerCase());
+          const lookalike = store.listUsers().find((u) => foldUsername(u.username) === foldUsername(name));
           if (lookalike) throw new UsageError(`user ${lookalike.username} exists: a name differing only in case or form would confuse the audit log`);
           const role = roleOf(values.role);
           const jurisdiction = jurisdictionOf(values.jurisdiction);

@@ -1,7 +1,7 @@
 import type { IDToken, JsonValue } from 'openid-client';
 import { ROLES, type Jurisdiction, type Role, type UserRecord, type UserView } from '#libs/contracts/index.js';
 import type { OidcConfig } from '#libs/config/index.js';
-import { parseJurisdiction, usernameProblem } from '#libs/identity/index.js';
+import { foldUsername, parseJurisdiction, usernameProblem } from '#libs/identity/index.js';
 
 export type OidcIdentity =
   | {
@@ -28,8 +28,8 @@ export function identityOf(claims: IDToken, config: OidcConfig, users: { find(us
   const problem = usernameProblem(username);
   if (problem !== null) return refuse(problem);
   const existing = users.find(username);
-  const folded = fold(username);
-  const lookalike = users.all().find((u) => u.username !== username && fold(u.username) === folded);
+  const folded = foldUsername(username);
+  const lookalike = users.all().find((u) => u.username !== username && foldUsername(u.username) === folded);
   if (lookalike) return refuse(`the user name ${username} differs from the existing ${lookalike.username} only in case or form`);
   // A password account belongs to Sentinel alone: if the provider could sign in as it, whoever can choose their
   // preferred_username there (or take over the provider) would become `admin` or any other local user here.
@@ -64,10 +64,6 @@ export function identityOf(claims: IDToken, config: OidcConfig, users: { find(us
   return { ok: true, user, change: same ? null : 'updated', subject, fromClaims };
 }
 
-/** Names that differ only in case or Unicode form are one name to a reader of the audit log. */
-function fold(name: string): string {
-  return name.normalize('NFKC').toLowerCase();
-}
 
 /** Providers that cannot leave a claim out often send it empty. */
 function present(value: JsonValue | undefined): JsonValue | undefined {
