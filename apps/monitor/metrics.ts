@@ -43,25 +43,25 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Gauges of the InfluxDB outage buffer, read at each scrape. */
-export function watchSpool(metrics: Metrics, stats: () => { entries: number; lines: number; bytes: number; oldestAt: number | null }, lateForRollups: () => number): void {
+/** Gauges of the InfluxDB store, read at each scrape: its outage buffer and the readings its aggregates left out. */
+export function watchInfluxStore(metrics: Metrics, store: { spoolStats(): { lines: number; bytes: number; oldestAt: number | null }; readonly lateForRollups: number }): void {
   const registers = [metrics.registry];
   new Gauge({
     name: 'sentinel_rollup_late_readings',
     help: 'Readings left out of the 1-minute aggregates since start: repeats, out of order, or of a window already written (docs/storage.md)',
     registers,
     collect() {
-      this.set(lateForRollups());
+      this.set(store.lateForRollups);
     },
   });
-  new Gauge({ name: 'sentinel_spool_lines', help: 'Readings in the InfluxDB outage buffer, not yet in InfluxDB', registers, collect() { this.set(stats().lines); } });
-  new Gauge({ name: 'sentinel_spool_bytes', help: 'Size of the InfluxDB outage buffer', registers, collect() { this.set(stats().bytes); } });
+  new Gauge({ name: 'sentinel_spool_lines', help: 'Readings in the InfluxDB outage buffer, not yet in InfluxDB', registers, collect() { this.set(store.spoolStats().lines); } });
+  new Gauge({ name: 'sentinel_spool_bytes', help: 'Size of the InfluxDB outage buffer', registers, collect() { this.set(store.spoolStats().bytes); } });
   new Gauge({
     name: 'sentinel_spool_oldest_age_seconds',
     help: 'Age of the oldest reading waiting in the InfluxDB outage buffer (0 when empty)',
     registers,
     collect() {
-      const { oldestAt } = stats();
+      const { oldestAt } = store.spoolStats();
       this.set(oldestAt === null ? 0 : (Date.now() - oldestAt) / 1000);
     },
   });

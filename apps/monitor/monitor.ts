@@ -18,7 +18,7 @@ import { startSimulator, type RunningSimulator } from '../../simulators/index.js
 import { AppModule } from './app.module.js';
 import { watchConfigDir } from './config-watcher.js';
 import { configureApp } from './configure-app.js';
-import { createMetrics, watchSpool } from './metrics.js';
+import { createMetrics, watchInfluxStore } from './metrics.js';
 import { MonitorPipeline } from './pipeline.js';
 import type { MonitorRuntime } from './runtime.js';
 import { AuthService } from './auth/auth.service.js';
@@ -102,7 +102,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
         onWritten: (n) => metrics.seriesWritten.inc(n),
       });
       await influx.ensureDatabase(config.influx.downsample ? { retentionDays: config.retentionDays, aggregateDays: AGGREGATE_DAYS } : undefined);
-      watchSpool(metrics, () => influx.spoolStats(), () => influx.lateForRollups);
+      watchInfluxStore(metrics, influx);
       seriesStore = influx;
     } else {
       seriesStore = new SqliteSeriesStore(join(config.dataDir, 'series.db'), { retentionMs: config.retentionDays * 86_400_000 });
