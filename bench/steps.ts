@@ -13,11 +13,12 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { WebSocket } from 'ws';
+import { Worker } from 'node:worker_threads';
 import { loadRegistry } from '#libs/registry/index.js';
 import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
 import { syntheticCreditCode } from '../simulators/national-registry.js';
 import { startBare, startNaivePeer, startPeer, startSentinel, type Target } from './targets.js';
+import { absoluteNow, type AlarmArrival } from './alarm-recorder.js';
 import { countStored, cpuSeconds, percentile, procMb, sleep } from './measure.js';
 
 const GATEWAYS = 10;
@@ -108,18 +109,20 @@ async function step(target: Target, influx: InfluxService, broker: TestService, 
   const latencies: { at: number; ms: number }[] = [];
   let received = 0;
   const bare = target.taken !== undefined;
-  const ws = bare ? null : new WebSocket(target.wsUrl);
-  ws?.on('message', (data: Buffer) => {
-    const f = JSON.parse(data.toString()) as { type?: string; alarm?: { pointCode?: string | null; updatedAt?: string; value?: number | null } };
-    if (f.type !== 'alarm' || !f.alarm?.pointCode || f.alarm.updatedAt === undefined) return;
-    const key = `${f.alarm.pointCode}@${Date.parse(f.alarm.updatedAt)}`;
-    const sentAt = expectedAlarms.get(key);
+  const recorder = bare ? null : new Worker(new URL('./alarm-recorder.js', import.meta.url), { workerData: { url: target.wsUrl } });
+  recorder?.on('message', (m: AlarmArrival | 'open' | { error: string }) => {
+    if (typeof m === 'string' || 'error' in m) return;
+    const sentAt = expectedAlarms.get(m.key);
     if (sentAt === undefined) return;
-    expectedAlarms.delete(key);
+    expectedAlarms.delete(m.key);
     received++;
-    latencies.push({ at: sentAt, ms: performance.now() - sentAt });
+    latencies.push({ at: sentAt, ms: m.at - sentAt });
   });
-  if (ws) await new Promise((r, j) => ws.once('open', r).once('error', j));
+  if (recorder) {
+    await new Promise<void>((ok, fail) =>
+      recorder.once('message', (m: unknown) => (m === 'open' ? ok() : fail(new Error(`alarm recorder: ${JSON.stringify(m)}`)))).once('error', fail),
+    );
+  }
 
   const pidInflux = influx.pid();
   const cpu0 = cpuSeconds(target.process.pid!);
@@ -129,6 +132,7 @@ async function step(target: Target, influx: InfluxService, broker: TestService, 
   const cpuBench0 = process.cpuUsage();
   const perMessage = shape === 'single' ? 1 : POINTS_PER_GATEWAY;
   const start = performance.now();
+  const startAbs = absoluteNow();
   const end = start + STEP_S * 1000;
   let sent = 0;
   let alarmsSent = 0;
@@ -150,7 +154,7 @@ async function step(target: Target, influx: InfluxService, broker: TestService, 
       for (let i = 0; i < perMessage; i++) {
         const r = readingOf(state.n++, state.lastTs);
         if (r.alarm && !bare) {
-          expectedAlarms.set(`${r.point}@${r.ts}`, performance.now());
+          expectedAlarms.set(`${r.point}@${r.ts}`, absoluteNow());
           alarmsSent++;
         }
         readings.push({ point: r.point, value: r.value, ts: r.ts });
@@ -180,10 +184,11 @@ async function step(target: Target, influx: InfluxService, broker: TestService, 
     stored = now;
   }
   for (const t0 = performance.now(); expectedAlarms.size > 0 && performance.now() - t0 < 3000; ) await sleep(50);
-  ws?.close();
+  recorder?.postMessage('close');
+  await recorder?.terminate();
   if (process.env.BENCH_LOOP_LAG === '1' && !bare) console.log(await loopLag(target), await influxRequests(influx));
   const cpuTarget = cpuSeconds(target.process.pid!) - cpu0;
-  const lastQuarter = latencies.filter((l) => l.at >= start + 0.75 * STEP_S * 1000).map((l) => l.ms);
+  const lastQuarter = latencies.filter((l) => l.at >= startAbs + 0.75 * STEP_S * 1000).map((l) => l.ms);
   const all = latencies.map((l) => l.ms);
   const result: StepResult = {
     shape,
