@@ -29,6 +29,28 @@ describe('LineSpool (segment files on disk)', () => {
     spool.close();
   });
 
+  it('takes entries back out of order (requests in flight finish in any order) and through a long backlog', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
+    const spool = new LineSpool(dir, 4096);
+    const stored = spool.append(Array.from({ length: 3000 }, () => entry(1)), 1000);
+    spool.append([entry(2)], 2000);
+    // Requests 2 and 3 answered before request 1: the oldest entry still waiting is 1.
+    spool.remove(stored.slice(10, 30));
+    expect(spool.stats()).toMatchObject({ entries: 2981, oldestAt: 1000 });
+    expect(spool.readAfter(0, 12).map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 31, 32]);
+    spool.remove(stored.slice(0, 10));
+    expect(spool.readAfter(0, 1).map((e) => e.id)).toEqual([31]);
+    spool.remove(stored.slice(10, 30)); // again: nothing changes
+    expect(spool.stats().entries).toBe(2971);
+    for (let i = 30; i < 3000; i += 100) spool.remove(stored.slice(i, i + 100));
+    expect(spool.stats()).toMatchObject({ entries: 1, lines: 2, oldestAt: 2000 });
+    expect(spool.readAfter(0, 100).map((e) => e.id)).toEqual([3001]);
+    spool.remove(spool.readAfter(0, 100));
+    expect(spool.stats()).toEqual({ entries: 0, lines: 0, bytes: 0, oldestAt: null });
+    expect(readdirSync(dir)).toEqual([]);
+    spool.close();
+  });
+
   it('finds what an earlier run left, and cuts off an entry torn by a crash mid-write', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sentinel-spool-'));
     const before = new LineSpool(dir);

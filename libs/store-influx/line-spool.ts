@@ -26,6 +26,8 @@ interface Indexed {
   readonly bytes: number;
   readonly lines: number;
   readonly at: number;
+  /** Taken by InfluxDB; it leaves the index once every entry before it has too. */
+  removed: boolean;
 }
 
 interface Segment {
@@ -48,7 +50,9 @@ const SEGMENT_PREFIX = 'spool-';
  */
 export class LineSpool {
   private readonly segments: Segment[] = [];
+  /** Entries by id; those before `head` have left. Removal marks an entry, so it costs what it removes, not the backlog. */
   private index: Indexed[] = [];
+  private head = 0;
   private nextId = 1;
   private counts = { entries: 0, lines: 0, bytes: 0 };
   private readonly header = Buffer.alloc(HEADER);
@@ -73,7 +77,7 @@ export class LineSpool {
       this.header.writeDoubleLE(now, 8);
       // At the segment's end by position: a segment recovered at start is open for reading and writing at offset 0.
       writevSync(segment.fd, [this.header, body], segment.size);
-      const entry: Indexed = { id: this.nextId++, segment, offset: segment.size + HEADER, bytes: body.length, lines: e.lines, at: now };
+      const entry: Indexed = { id: this.nextId++, segment, offset: segment.size + HEADER, bytes: body.length, lines: e.lines, at: now, removed: false };
       segment.size += HEADER + body.length;
       segment.live++;
       this.index.push(entry);
@@ -89,6 +93,7 @@ export class LineSpool {
     let lines = 0;
     for (let i = this.firstAfter(afterId); i < this.index.length; i++) {
       const e = this.index[i]!;
+      if (e.removed) continue;
       if (out.length > 0 && lines + e.lines > maxLines) break;
       const body = Buffer.alloc(e.bytes);
       readSync(e.segment.fd, body, 0, e.bytes, e.offset);
@@ -100,17 +105,21 @@ export class LineSpool {
   }
 
   remove(entries: readonly SpoolEntry[]): void {
-    const ids = new Set(entries.map((e) => e.id));
-    const kept: Indexed[] = [];
-    for (const e of this.index) {
-      if (!ids.has(e.id)) {
-        kept.push(e);
-        continue;
-      }
+    for (const { id } of entries) {
+      const e = this.index[this.firstAfter(id - 1)];
+      if (e === undefined || e.id !== id || e.removed) continue;
+      e.removed = true;
       this.count(e, -1);
       e.segment.live--;
     }
-    this.index = kept;
+    while (this.head < this.index.length && this.index[this.head]!.removed) this.head++;
+    if (this.head === this.index.length) {
+      this.index = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.index.length) {
+      this.index = this.index.slice(this.head);
+      this.head = 0;
+    }
     // Delete drained segments, but keep the newest: it is the one being appended to.
     for (let i = this.segments.length - 2; i >= 0; i--) {
       const s = this.segments[i]!;
@@ -120,7 +129,7 @@ export class LineSpool {
   }
 
   stats(): SpoolStats {
-    return { ...this.counts, oldestAt: this.index[0]?.at ?? null };
+    return { ...this.counts, oldestAt: this.index[this.head]?.at ?? null };
   }
 
   /** Bytes held, without the cost of the full stats. */
@@ -153,7 +162,7 @@ export class LineSpool {
       readSync(fd, this.header, 0, HEADER, pos);
       const bytes = this.header.readUInt32LE(0);
       if (pos + HEADER + bytes > size) break;
-      const entry: Indexed = { id: this.nextId++, segment, offset: pos + HEADER, bytes, lines: this.header.readUInt32LE(4), at: this.header.readDoubleLE(8) };
+      const entry: Indexed = { id: this.nextId++, segment, offset: pos + HEADER, bytes, lines: this.header.readUInt32LE(4), at: this.header.readDoubleLE(8), removed: false };
       this.index.push(entry);
       this.count(entry, 1);
       segment.live++;
@@ -176,8 +185,9 @@ export class LineSpool {
     unlinkSync(s.file);
   }
 
+  /** Position of the first entry with an id above `afterId`. */
   private firstAfter(afterId: number): number {
-    let lo = 0;
+    let lo = this.head;
     let hi = this.index.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
