@@ -47,11 +47,21 @@ function mergedBatches(batches: readonly CommitBatch[]): CommitBatch {
 }
 
 /**
- * Alarm changes are pushed at once and stored within this long, many batches to one transaction: an fsynced commit
- * costs the event loop a millisecond or more, so one per message would cap an alarm storm at a few hundred a second.
- * 50 rather than 20 ms: at 2,400 alarm changes a second, 30 % less time in commits, each 4-5 ms (docs/benchmarks.md).
+ * Alarm changes are pushed at once and stored within this long, many batches to one transaction: a commit costs the
+ * event loop a millisecond or more, so one per message would cap an alarm storm at a few hundred a second. 50 rather
+ * than 20 ms: at 2,400 alarm changes a second, 30 % less time in commits (docs/benchmarks.md).
  */
 const STORE_WINDOW_MS = 50;
+/**
+ * What the window gathered is written in transactions of about this many records (alarm states, audit entries, risk
+ * changes), the event loop free in between, and fsynced once after the last, on the thread pool: a storm's commit
+ * then holds the event loop for a few milliseconds at a time instead of up to 50 (docs/benchmarks.md).
+ */
+const SLICE_RECORDS = 64;
+/** A turn's alarm changes go to the group commit in batches of this many, each whole (states with their audit entries). */
+const EVENTS_PER_BATCH = 32;
+
+const recordsOf = (b: CommitBatch): number => b.alarms.length + b.audit.length + b.risk.length;
 
 /** The alarm store could not take a person's action: nothing of it was applied (HTTP 503). */
 export class AlarmStoreUnavailable extends Error {
@@ -133,6 +143,8 @@ export class MonitorPipeline {
   /** Pushed batches waiting for the group commit to the alarm store. */
   private toStore: CommitBatch[] = [];
   private storeTimer: NodeJS.Timeout | null = null;
+  /** The next slice of a group commit, on the next turn. */
+  private nextSlice: NodeJS.Immediate | null = null;
   private inMessage = false;
   /** Faults the rule core contained while the current message was handled. */
   private readonly faults: EngineFault[] = [];
@@ -141,6 +153,8 @@ export class MonitorPipeline {
   /** Commits the alarm store refused, retried on the clock; while any wait, the store is failing. */
   private readonly unsaved = new UnsavedChanges(MAX_UNSAVED_RECORDS);
   private storeFailure: { since: string; error: string } | null = null;
+  /** The alarm store's log could not be fsynced: changes are stored but might not survive a power loss. */
+  private syncFailure: { since: string; error: string } | null = null;
   private seriesDownChecks = 0;
   private lastPrune = 0;
   /** The last two days of each enterprise's 15-minute power profile. */
@@ -316,7 +330,7 @@ export class MonitorPipeline {
     if (this.changed.length > 0) this.guarded('alarm commit at stop', () => this.commitAlarms());
     if (this.storeTimer !== null) clearTimeout(this.storeTimer);
     this.storeTimer = null;
-    this.guarded('alarm store commit at stop', () => this.flushPending());
+    this.guarded('alarm store commit at stop', () => this.flushPending('now'));
   }
 
   /** Commits (and pushes) the changes gathered so far once this turn's other messages have been handled. */
@@ -424,6 +438,9 @@ export class MonitorPipeline {
   /** The alarm store's state as the pipeline sees it: failing while commits wait to be retried. */
   alarmStoreHealth(): StoreHealth {
     const base = this.deps.alarmStore.health();
+    if (this.storeFailure === null && this.syncFailure !== null) {
+      return { ...base, ok: false, detail: `cannot sync to disk since ${this.syncFailure.since}: ${this.syncFailure.error}; changes are stored but might not survive a power loss` };
+    }
     if (this.storeFailure === null) return base;
     const { alarms, records, beyondBound } = this.unsaved.counts;
     return {
@@ -474,6 +491,26 @@ export class MonitorPipeline {
     return { alarms: [...latest.values()], audit, risk: this.riskOf(events) };
   }
 
+  /**
+   * The group commit's batches of a turn's changes, in order, EVENTS_PER_BATCH events each: every batch holds the
+   * states its events left and their audit entries, so the store agrees with itself between any two; the risk
+   * changes go with the last.
+   */
+  private batchesOf(events: readonly AlarmEvent[], actor: string, origin: string): CommitBatch[] {
+    if (events.length <= EVENTS_PER_BATCH) return [this.batchOf(events, actor, origin)];
+    const batches: CommitBatch[] = [];
+    for (let i = 0; i < events.length; i += EVENTS_PER_BATCH) {
+      const chunk = events.slice(i, i + EVENTS_PER_BATCH);
+      const latest = new Map<string, Alarm>();
+      for (const e of chunk) latest.set(e.alarm.id, e.alarm);
+      const audit = [...(i === 0 ? this.pendingAudit.splice(0) : []), ...chunk.map((e) => auditRecord(e, actor, origin))];
+      batches.push({ alarms: [...latest.values()], audit, risk: [] });
+    }
+    const last = batches.pop()!;
+    batches.push({ ...last, risk: this.riskOf(events) });
+    return batches;
+  }
+
   /** Risk changes the events cause; a fault in the risk assessment costs the colours, never the alarms. */
   private riskOf(events: readonly AlarmEvent[]): RiskHistoryEntry[] {
     if (events.length === 0) return [];
@@ -506,10 +543,10 @@ export class MonitorPipeline {
     this.changed = [];
     let risk: readonly RiskHistoryEntry[] = [];
     try {
-      const batch = this.batchOf(events, actor, origin);
-      risk = batch.risk;
-      this.storeSoon(batch);
-      if (when === 'now') this.flushPending();
+      const batches = this.batchesOf(events, actor, origin);
+      risk = batches.at(-1)!.risk;
+      for (const batch of batches) this.storeSoon(batch);
+      if (when === 'now') this.flushPending('now');
     } finally {
       // Whatever failed above, the people on duty see the change at once; the store has it within STORE_WINDOW_MS.
       this.publish(events, risk);
@@ -517,8 +554,8 @@ export class MonitorPipeline {
   }
 
   /**
-   * Group commit: batches pushed within STORE_WINDOW_MS are written in one transaction (one fsync), in order. While
-   * the store is failing they wait in memory behind the earlier ones instead.
+   * Group commit: batches pushed within STORE_WINDOW_MS are written in order, in slices of about SLICE_RECORDS
+   * records. While the store is failing they wait in memory behind the earlier ones instead.
    */
   private storeSoon(batch: CommitBatch): void {
     if (this.storeFailure !== null) {
@@ -526,26 +563,72 @@ export class MonitorPipeline {
       return;
     }
     this.toStore.push(batch);
-    if (this.storeTimer !== null) return;
+    if (this.storeTimer !== null || this.nextSlice !== null) return;
     this.storeTimer = setTimeout(() => {
       this.storeTimer = null;
-      this.guarded('alarm store commit', () => this.flushPending());
+      this.guarded('alarm store commit', () => this.writeSlice());
     }, STORE_WINDOW_MS);
   }
 
-  /** Writes the batches waiting for the group commit now (before a read of the store, a person's action, a stop). */
-  flushPending(): void {
+  /** Writes the next slice of what waits; the rest follows on the next turn, and after the last, the disk sync. */
+  private writeSlice(): void {
+    this.nextSlice = null;
+    let n = 0;
+    for (let records = 0; n < this.toStore.length && records < SLICE_RECORDS; n++) records += recordsOf(this.toStore[n]!);
+    if (n === 0) return;
+    if (!this.commit(mergedBatches(this.toStore.splice(0, n)), 'later')) return;
+    if (this.toStore.length > 0) this.nextSlice = setImmediate(() => this.guarded('alarm store commit', () => this.writeSlice()));
+    else this.syncToDisk();
+  }
+
+  /**
+   * Writes everything waiting for the group commit now, in one transaction (before a read of the store, a person's
+   * action, a stop). `later`: fsynced off the event loop afterwards; a read needs it committed, not on disk.
+   */
+  flushPending(durable: 'now' | 'later' = 'later'): void {
+    if (this.nextSlice !== null) clearImmediate(this.nextSlice);
+    this.nextSlice = null;
     if (this.toStore.length === 0) return;
-    const batch = mergedBatches(this.toStore);
-    this.toStore = [];
+    if (this.commit(mergedBatches(this.toStore.splice(0)), durable) && durable === 'later') this.syncToDisk();
+  }
+
+  /** One transaction; when the store refuses it, it and every batch still waiting are kept in memory, in order. */
+  private commit(batch: CommitBatch, durable: 'now' | 'later'): boolean {
     try {
       const timer = this.deps.metrics.alarmCommit.startTimer();
-      this.deps.alarmStore.transaction(() => this.write(batch));
+      this.deps.alarmStore.transaction(() => this.write(batch), durable);
       timer();
+      return true;
     } catch (err) {
       this.unsaved.add(batch);
+      for (const waiting of this.toStore.splice(0)) this.unsaved.add(waiting);
       this.storeFailed(err);
+      return false;
     }
+  }
+
+  /**
+   * Makes what was committed survive a power loss, waiting on the thread pool. A disk that cannot do it raises
+   * `storage_unavailable` (alarm-store-sync) until a later sync succeeds.
+   */
+  private syncToDisk(): void {
+    this.deps.alarmStore.syncToDisk().then(
+      () => this.guarded('alarm store sync', () => {
+        if (this.syncFailure === null) return;
+        this.deps.log.info({ since: this.syncFailure.since }, 'alarm store syncing to disk again');
+        this.syncFailure = null;
+        this.systemCondition('alarm-store-sync', false, 'alarm store syncing to disk again', Date.now());
+        if (this.changed.length > 0) this.commitAlarms();
+      }),
+      (err: unknown) => this.guarded('alarm store sync', () => {
+        const error = err instanceof Error ? err.message : String(err);
+        this.deps.log.error({ err }, 'alarm store cannot sync to disk; changes stored but might not survive a power loss');
+        if (this.syncFailure !== null) return;
+        this.syncFailure = { since: new Date().toISOString(), error };
+        this.systemCondition('alarm-store-sync', true, `alarm store cannot sync to disk (${error}): changes are stored but might not survive a power loss`, Date.now());
+        if (this.changed.length > 0) this.commitAlarms();
+      }),
+    );
   }
 
   private storeFailed(err: unknown): void {
