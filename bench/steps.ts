@@ -100,6 +100,8 @@ interface StepResult {
   /** CPU seconds of mosquitto and of this process (publisher and alarm recorder) over the step: how busy the box was. */
   readonly cpuBroker: number;
   readonly cpuBench: number;
+  /** The system's RSS high-water mark since it started, read after the step (MB). */
+  readonly rssPeak: number;
   readonly keptUp: boolean;
 }
 
@@ -205,6 +207,7 @@ async function step(target: Target, influx: InfluxService, broker: TestService, 
     cpuInflux,
     cpuBroker,
     cpuBench,
+    rssPeak: procMb(target.process.pid!, 'VmHWM'),
     keptUp: stored === expected && received === alarmsSent && !(percentile(lastQuarter, 99) > KEPT_UP_P99_MS) && sent >= rate * STEP_S * 0.95,
   };
   state.stored = stored;
@@ -246,7 +249,7 @@ function report(target: string, r: StepResult): void {
       `stored ${r.stored.toLocaleString('en')}/${r.readings.toLocaleString('en')}, alarms ${r.alarmsReceived}/${r.alarmsSent}, ` +
       `alarm p50 ${fmt(r.p50)} ms p99 ${fmt(r.p99)} ms (last quarter ${fmt(r.p99LastQuarter)} ms); ` +
       `CPU ${perReading(r.cpuTarget)}/reading (${fmt((r.cpuTarget / STEP_S) * 100, 0)} %), influxd ${perReading(r.cpuInflux)}/reading (${fmt((r.cpuInflux / STEP_S) * 100, 0)} %); ` +
-      `mosquitto ${fmt((r.cpuBroker / STEP_S) * 100, 0)} %, publisher and recorder ${fmt((r.cpuBench / STEP_S) * 100, 0)} %`,
+      `mosquitto ${fmt((r.cpuBroker / STEP_S) * 100, 0)} %, publisher and recorder ${fmt((r.cpuBench / STEP_S) * 100, 0)} %; RSS peak so far ${fmt(r.rssPeak, 0)} MB`,
   );
 }
 

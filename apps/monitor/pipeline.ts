@@ -555,7 +555,8 @@ export class MonitorPipeline {
 
   /**
    * Group commit: batches pushed within STORE_WINDOW_MS are written in order, in slices of about SLICE_RECORDS
-   * records. While the store is failing they wait in memory behind the earlier ones instead.
+   * records, one per turn; what comes while slices are being written joins them. While the store is failing they
+   * wait in memory behind the earlier ones instead.
    */
   private storeSoon(batch: CommitBatch): void {
     if (this.storeFailure !== null) {
@@ -563,10 +564,12 @@ export class MonitorPipeline {
       return;
     }
     this.toStore.push(batch);
-    if (this.storeTimer !== null || this.nextSlice !== null) return;
+    if (this.storeTimer !== null) return;
     this.storeTimer = setTimeout(() => {
       this.storeTimer = null;
-      this.guarded('alarm store commit', () => this.writeSlice());
+      // Slices still going after a whole window mean changes come faster than slices take them: all in one, so the
+      // backlog never outgrows a window.
+      this.guarded('alarm store commit', () => (this.nextSlice === null ? this.writeSlice() : this.flushPending()));
     }, STORE_WINDOW_MS);
   }
 
