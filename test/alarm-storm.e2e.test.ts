@@ -39,8 +39,8 @@ function stormConfig(): string {
 
 /**
  * The group commit under an alarm storm: a message that changes 150 alarms at once is pushed at once, then stored in
- * transactions of a bounded size with the event loop free between them, in order, with the audit chain whole; and a
- * disk that cannot sync the alarm store shows as an alarm instead of going unnoticed.
+ * transactions of a bounded size with the event loop free between them, in order, with the audit chain whole, also
+ * when the store fails between two of them.
  */
 describe('alarm storm and the group commit', () => {
   let monitor: RunningMonitor;
@@ -59,7 +59,7 @@ describe('alarm storm and the group commit', () => {
   };
 
   beforeAll(async () => {
-    const config = testConfig({ configDir: stormConfig(), rules: { chatterMaxTransitions: 0, floodMaxAlarms: 0, gatewaySilencePeriods: 1000, lateWindowS: 300, tickMs: 60_000 } });
+    const config = testConfig({ configDir: stormConfig(), rules: { chatterMaxTransitions: 0, floodMaxAlarms: 0, gatewaySilencePeriods: 1000, lateWindowS: 300, tickMs: 500 } });
     monitor = await startMonitor(config);
     fetch = await signedIn(monitor.url);
     gateway = await connectAsync(monitor.mqttUrl, { clientId: `storm-e2e-${Date.now()}` });
@@ -82,13 +82,13 @@ describe('alarm storm and the group commit', () => {
     await publishAll(60);
     await ws.waitFor(alarmWhere({ pointCode: pointCode(POINTS - 1), status: 'ACTIVE_UNACK' }));
     await storedCount(`SELECT COUNT(*) AS n FROM alarms WHERE status = 'ACTIVE_UNACK' AND json_extract(body, '$.enterpriseCode') = '${ENTERPRISE}'`, POINTS);
-    // 150 alarm states and 150 audit entries (and the risk changes) do not fit one slice of 64 records.
-    expect((await commits()) - before).toBeGreaterThanOrEqual(4);
+    // 150 alarm states and 150 audit entries (and the risk changes) do not fit one slice of 128 records.
+    expect((await commits()) - before).toBeGreaterThanOrEqual(3);
 
     await publishAll(20);
     await ws.waitFor(alarmWhere({ pointCode: pointCode(POINTS - 1), status: 'CLEARED_UNACK' }));
     await storedCount(`SELECT COUNT(*) AS n FROM alarms WHERE status = 'CLEARED_UNACK' AND json_extract(body, '$.enterpriseCode') = '${ENTERPRISE}'`, POINTS);
-    expect((await commits()) - before).toBeGreaterThanOrEqual(8);
+    expect((await commits()) - before).toBeGreaterThanOrEqual(6);
 
     const trails = reader.prepare("SELECT alarm_id, group_concat(action, ',') AS steps FROM (SELECT alarm_id, action FROM audit ORDER BY seq) GROUP BY alarm_id").all() as { alarm_id: string; steps: string }[];
     const stormAlarms = new Set((reader.prepare(`SELECT id FROM alarms WHERE json_extract(body, '$.enterpriseCode') = '${ENTERPRISE}'`).all() as { id: string }[]).map((r) => r.id));
@@ -98,24 +98,31 @@ describe('alarm storm and the group commit', () => {
     expect(await get<{ ok: boolean; entries: number }>('/api/audit/verify')).toMatchObject({ ok: true });
   });
 
-  it('a disk that cannot sync the alarm store raises storage_unavailable (alarm-store-sync) and degrades health until a sync succeeds', async () => {
+  it('the store turning read-only between slices: the rest waits in memory and is stored after, in order, the audit chain whole', async () => {
     const store = monitor.runtime.alarmStore as SqliteAlarmStore;
-    const sync = store.syncToDisk.bind(store);
-    store.syncToDisk = () => Promise.reject(new Error('EIO: i/o error, fdatasync'));
+    const transaction = store.transaction.bind(store);
+    let calls = 0;
+    store.transaction = <T>(work: () => T): T => {
+      if (++calls === 2) store.db.pragma('query_only = 1');
+      return transaction(work);
+    };
+    const active = `SELECT COUNT(*) AS n FROM alarms WHERE status = 'ACTIVE_UNACK' AND json_extract(body, '$.enterpriseCode') = '${ENTERPRISE}'`;
     try {
       await publishAll(60);
-      const down = await ws.waitFor(alarmWhere({ condition: 'storage_unavailable', originatorCode: 'alarm-store-sync', status: 'ACTIVE_UNACK' }));
-      expect((down.alarm as { message: string }).message).toMatch(/cannot sync to disk \(EIO/);
-      const health = await get<{ status: string; stores: { alarms: { ok: boolean; detail: string } } }>('/health');
-      expect(health.status).toBe('degraded');
-      expect(health.stores.alarms.detail).toMatch(/cannot sync to disk since .*power loss/);
+      await ws.waitFor(alarmWhere({ condition: 'storage_unavailable', originatorCode: 'alarm-store', status: 'ACTIVE_UNACK' }));
+      const partial = (reader.prepare(active).get() as { n: number }).n;
+      expect(partial).toBeGreaterThan(0);
+      expect(partial).toBeLessThan(POINTS);
     } finally {
-      store.syncToDisk = sync;
+      store.transaction = transaction;
+      store.db.pragma('query_only = 0');
     }
-    await publishAll(20);
-    await ws.waitFor(alarmWhere({ condition: 'storage_unavailable', originatorCode: 'alarm-store-sync', status: 'CLEARED_UNACK' }));
-    expect((await get<{ status: string }>('/health')).status).toBe('ok');
-    // Nothing was lost meanwhile: the changes were committed all along.
-    await storedCount(`SELECT COUNT(*) AS n FROM alarms WHERE status = 'CLEARED_UNACK' AND json_extract(body, '$.enterpriseCode') = '${ENTERPRISE}'`, 2 * POINTS);
+    await ws.waitFor(alarmWhere({ condition: 'storage_unavailable', originatorCode: 'alarm-store', status: 'CLEARED_UNACK' }));
+    await storedCount(active, POINTS);
+    const raises = reader
+      .prepare(`SELECT json_extract(x.body, '$.pointCode') AS point FROM audit a JOIN alarms x ON x.id = a.alarm_id WHERE a.action = 'raise' AND x.status = 'ACTIVE_UNACK' AND json_extract(x.body, '$.enterpriseCode') = '${ENTERPRISE}' ORDER BY a.seq`)
+      .all() as { point: string }[];
+    expect(raises.map((r) => r.point)).toEqual(Array.from({ length: POINTS }, (_, i) => pointCode(i)));
+    expect(await get<{ ok: boolean }>('/api/audit/verify')).toMatchObject({ ok: true });
   });
 });

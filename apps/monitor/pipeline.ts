@@ -54,10 +54,10 @@ function mergedBatches(batches: readonly CommitBatch[]): CommitBatch {
 const STORE_WINDOW_MS = 50;
 /**
  * What the window gathered is written in transactions of about this many records (alarm states, audit entries, risk
- * changes), the event loop free in between, and fsynced once after the last, on the thread pool: a storm's commit
- * then holds the event loop for a few milliseconds at a time instead of up to 50 (docs/benchmarks.md).
+ * changes), each fsynced, the event loop free in between: a storm's commit then holds the event loop for a few
+ * milliseconds at a time instead of up to 50 (docs/benchmarks.md).
  */
-const SLICE_RECORDS = 64;
+const SLICE_RECORDS = 128;
 /** A turn's alarm changes go to the group commit in batches of this many, each whole (states with their audit entries). */
 const EVENTS_PER_BATCH = 32;
 
@@ -153,8 +153,6 @@ export class MonitorPipeline {
   /** Commits the alarm store refused, retried on the clock; while any wait, the store is failing. */
   private readonly unsaved = new UnsavedChanges(MAX_UNSAVED_RECORDS);
   private storeFailure: { since: string; error: string } | null = null;
-  /** The alarm store's log could not be fsynced: changes are stored but might not survive a power loss. */
-  private syncFailure: { since: string; error: string } | null = null;
   private seriesDownChecks = 0;
   private lastPrune = 0;
   /** The last two days of each enterprise's 15-minute power profile. */
@@ -330,7 +328,7 @@ export class MonitorPipeline {
     if (this.changed.length > 0) this.guarded('alarm commit at stop', () => this.commitAlarms());
     if (this.storeTimer !== null) clearTimeout(this.storeTimer);
     this.storeTimer = null;
-    this.guarded('alarm store commit at stop', () => this.flushPending('now'));
+    this.guarded('alarm store commit at stop', () => this.flushPending());
   }
 
   /** Commits (and pushes) the changes gathered so far once this turn's other messages have been handled. */
@@ -438,9 +436,6 @@ export class MonitorPipeline {
   /** The alarm store's state as the pipeline sees it: failing while commits wait to be retried. */
   alarmStoreHealth(): StoreHealth {
     const base = this.deps.alarmStore.health();
-    if (this.storeFailure === null && this.syncFailure !== null) {
-      return { ...base, ok: false, detail: `cannot sync to disk since ${this.syncFailure.since}: ${this.syncFailure.error}; changes are stored but might not survive a power loss` };
-    }
     if (this.storeFailure === null) return base;
     const { alarms, records, beyondBound } = this.unsaved.counts;
     return {
@@ -546,7 +541,7 @@ export class MonitorPipeline {
       const batches = this.batchesOf(events, actor, origin);
       risk = batches.at(-1)!.risk;
       for (const batch of batches) this.storeSoon(batch);
-      if (when === 'now') this.flushPending('now');
+      if (when === 'now') this.flushPending();
     } finally {
       // Whatever failed above, the people on duty see the change at once; the store has it within STORE_WINDOW_MS.
       this.publish(events, risk);
@@ -573,33 +568,28 @@ export class MonitorPipeline {
     }, STORE_WINDOW_MS);
   }
 
-  /** Writes the next slice of what waits; the rest follows on the next turn, and after the last, the disk sync. */
+  /** Writes the next slice of what waits; the rest follows on the next turn. */
   private writeSlice(): void {
     this.nextSlice = null;
     let n = 0;
     for (let records = 0; n < this.toStore.length && records < SLICE_RECORDS; n++) records += recordsOf(this.toStore[n]!);
     if (n === 0) return;
-    if (!this.commit(mergedBatches(this.toStore.splice(0, n)), 'later')) return;
+    if (!this.commit(mergedBatches(this.toStore.splice(0, n)))) return;
     if (this.toStore.length > 0) this.nextSlice = setImmediate(() => this.guarded('alarm store commit', () => this.writeSlice()));
-    else this.syncToDisk();
   }
 
-  /**
-   * Writes everything waiting for the group commit now, in one transaction (before a read of the store, a person's
-   * action, a stop). `later`: fsynced off the event loop afterwards; a read needs it committed, not on disk.
-   */
-  flushPending(durable: 'now' | 'later' = 'later'): void {
+  /** Writes everything waiting for the group commit now, in one transaction (before a read of the store, a person's action, a stop). */
+  flushPending(): void {
     if (this.nextSlice !== null) clearImmediate(this.nextSlice);
     this.nextSlice = null;
-    if (this.toStore.length === 0) return;
-    if (this.commit(mergedBatches(this.toStore.splice(0)), durable) && durable === 'later') this.syncToDisk();
+    if (this.toStore.length > 0) this.commit(mergedBatches(this.toStore.splice(0)));
   }
 
   /** One transaction; when the store refuses it, it and every batch still waiting are kept in memory, in order. */
-  private commit(batch: CommitBatch, durable: 'now' | 'later'): boolean {
+  private commit(batch: CommitBatch): boolean {
     try {
       const timer = this.deps.metrics.alarmCommit.startTimer();
-      this.deps.alarmStore.transaction(() => this.write(batch), durable);
+      this.deps.alarmStore.transaction(() => this.write(batch));
       timer();
       return true;
     } catch (err) {
@@ -608,30 +598,6 @@ export class MonitorPipeline {
       this.storeFailed(err);
       return false;
     }
-  }
-
-  /**
-   * Makes what was committed survive a power loss, waiting on the thread pool. A disk that cannot do it raises
-   * `storage_unavailable` (alarm-store-sync) until a later sync succeeds.
-   */
-  private syncToDisk(): void {
-    this.deps.alarmStore.syncToDisk().then(
-      () => this.guarded('alarm store sync', () => {
-        if (this.syncFailure === null) return;
-        this.deps.log.info({ since: this.syncFailure.since }, 'alarm store syncing to disk again');
-        this.syncFailure = null;
-        this.systemCondition('alarm-store-sync', false, 'alarm store syncing to disk again', Date.now());
-        if (this.changed.length > 0) this.commitAlarms();
-      }),
-      (err: unknown) => this.guarded('alarm store sync', () => {
-        const error = err instanceof Error ? err.message : String(err);
-        this.deps.log.error({ err }, 'alarm store cannot sync to disk; changes stored but might not survive a power loss');
-        if (this.syncFailure !== null) return;
-        this.syncFailure = { since: new Date().toISOString(), error };
-        this.systemCondition('alarm-store-sync', true, `alarm store cannot sync to disk (${error}): changes are stored but might not survive a power loss`, Date.now());
-        if (this.changed.length > 0) this.commitAlarms();
-      }),
-    );
   }
 
   private storeFailed(err: unknown): void {

@@ -567,14 +567,8 @@ export interface AlarmStore {
   query(filter: AlarmFilter): { total: number; items: Alarm[] };
   /** Commits every given alarm state in one transaction before returning. */
   saveAll(alarms: readonly Alarm[]): void;
-  /**
-   * Runs `work` in one transaction (nested saves join it): alarm states, their audit entries and risk changes commit
-   * together. `now` (default): on disk before it returns. `later`: committed (every reader sees it, a crash of the
-   * process keeps it) without waiting for the disk; `syncToDisk` makes it survive a power loss.
-   */
-  transaction<T>(work: () => T, durable?: 'now' | 'later'): T;
-  /** Resolves once everything committed so far is on disk; the wait happens off the event loop. */
-  syncToDisk(): Promise<void>;
+  /** Runs `work` in one transaction (nested saves join it): alarm states, their audit entries and risk changes commit together. */
+  transaction<T>(work: () => T): T;
   recordDeadLetter(letter: DeadLetter): void;
   listDeadLetters(limit: number): DeadLetter[];
   /** Points out of service, kept across restarts. */

@@ -1,4 +1,3 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, MaintenanceWindow, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
 import { closeSqlite, openSqlite, type SqliteDb, type SqliteSync } from '#libs/sqlite/index.js';
 
@@ -14,13 +13,8 @@ export class SqliteAlarmStore implements AlarmStore {
   private readonly insertDeadLetter: (letter: DeadLetter) => void;
   private readonly insertRiskChanges: (changes: readonly RiskHistoryEntry[]) => void;
   private deadLetterInserts = 0;
-  /** The write-ahead log, opened to fsync it from the thread pool after `later` commits; see syncToDisk. */
-  private wal: { fd: number; syncing: number; closing: boolean } | null = null;
 
-  constructor(
-    file: string,
-    private readonly sync: SqliteSync = 'full',
-  ) {
+  constructor(file: string, sync: SqliteSync = 'full') {
     this.db = openSqlite(file, sync);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS alarms (
@@ -90,54 +84,9 @@ export class SqliteAlarmStore implements AlarmStore {
     this.upsertAll(alarms);
   }
 
-  /**
-   * IMMEDIATE: the write lock first, so that another writer of the file (`npm run users` auditing) is waited for, not
-   * failed on. `later` commits with synchronous=NORMAL (the log is written, not fsynced) and puts FULL back.
-   */
-  transaction<T>(work: () => T, durable: 'now' | 'later' = 'now'): T {
-    if (durable === 'now' || this.sync === 'normal') return this.db.transaction(work).immediate();
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      return this.db.transaction(work).immediate();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
-  }
-
-  /**
-   * fsyncs the write-ahead log on the thread pool: every commit so far is in it (fsync works on the file, whichever
-   * descriptor wrote it). With `normal` sync the log is fsynced at checkpoints only, as configured.
-   */
-  syncToDisk(): Promise<void> {
-    if (this.sync === 'normal' || this.db.memory || !this.db.open) return Promise.resolve();
-    let wal: { fd: number; syncing: number; closing: boolean } | null;
-    try {
-      wal = this.openWal();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    if (wal === null) return Promise.resolve();
-    wal.syncing++;
-    return new Promise((resolve, reject) => {
-      fdatasync(wal.fd, (err) => {
-        wal.syncing--;
-        if (wal.closing && wal.syncing === 0) closeSync(wal.fd);
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-  }
-
-  private openWal(): { fd: number; syncing: number; closing: boolean } | null {
-    if (this.wal !== null) return this.wal;
-    try {
-      this.wal = { fd: openSync(`${this.db.name}-wal`, 'r'), syncing: 0, closing: false };
-    } catch (err) {
-      // No log yet (nothing written since it was last checkpointed away): nothing to sync.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    return this.wal;
+  /** IMMEDIATE: the write lock first, so that another writer of the file (`npm run users` auditing) is waited for, not failed on. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
   }
 
   recordDeadLetter(letter: DeadLetter): void {
@@ -192,12 +141,6 @@ export class SqliteAlarmStore implements AlarmStore {
   }
 
   close(): void {
-    if (this.wal !== null) {
-      // A sync still on the thread pool closes the descriptor when it is done.
-      if (this.wal.syncing === 0) closeSync(this.wal.fd);
-      else this.wal.closing = true;
-      this.wal = null;
-    }
     closeSqlite(this.db);
   }
 

@@ -87,32 +87,6 @@ describe('SqliteAlarmStore', () => {
     normal.close();
   });
 
-  it('a `later` transaction is committed for every reader at once and fsynced by syncToDisk; FULL stays the rule for all else', async () => {
-    const file = join(tempDir(), 'alarms.db');
-    const store = new SqliteAlarmStore(file);
-    const audit = new SqliteAuditLog(store.db);
-    const reader = new Database(file, { readonly: true });
-    store.transaction(() => {
-      store.saveAll([anAlarm({ id: 'later-1' })]);
-      audit.append([{ at: '2026-11-30T00:00:00.000Z', actor: 'system', origin: 'system', action: 'raise', alarmId: 'later-1', detail: {} }]);
-    }, 'later');
-    expect(reader.prepare('SELECT id FROM alarms').all()).toEqual([{ id: 'later-1' }]);
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(() => store.transaction(() => { throw new Error('refused'); }, 'later')).toThrow('refused');
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
-    await expect(store.syncToDisk()).resolves.toBeUndefined();
-    // Closing while a sync is still on the thread pool: the descriptor is closed once it is done, nothing throws.
-    const pending = store.syncToDisk();
-    reader.close();
-    store.close();
-    await expect(pending).resolves.toBeUndefined();
-    await expect(store.syncToDisk()).resolves.toBeUndefined();
-    const reopened = new SqliteAlarmStore(file);
-    expect(reopened.get('later-1')?.id).toBe('later-1');
-    expect(new SqliteAuditLog(reopened.db).verify()).toMatchObject({ ok: true, entries: 1 });
-    reopened.close();
-  });
-
   const policy = { bySeverity: { critical: null, major: null, minor: null, warning: null }, disposalRequired: [], maxShelveS: 60 } as const;
 
   it('keeps open alarms and dead letters across a reopen, and answers filtered, paged queries', () => {
