@@ -163,6 +163,17 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       await row.waitFor({ state: 'detached' });
       const active = (await (await fetch(`${monitor.url}/api/alarms?status=active`)).json()) as Alarm[];
       expect(active.map((a) => a.pointCode)).toEqual(['R201-PT']);
+
+      // A dropped connection resumes from the last change the page saw: what came meanwhile is replayed, not lost.
+      const received: { url: string; frame: string }[] = [];
+      page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => received.push({ url: socket.url(), frame: String(payload) })));
+      await page.evaluate('socket.close()');
+      await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'T102-TE', value: 55 }] }), { qos: 1 });
+      await page.locator('tr.alarm', { hasText: 'T102-TE' }).waitFor();
+      const first = received[0]!;
+      expect(first.url).toMatch(/\/ws\?resume=[0-9a-f]{16}\.\d+$/);
+      expect(JSON.parse(first.frame)).toMatchObject({ type: 'resume', seq: 0 });
+      expect(JSON.parse(received[1]!.frame)).toMatchObject({ type: 'alarm', seq: 1, alarm: { pointCode: 'T102-TE', level: 'HH' } });
     } finally {
       await browser.close();
       browser = null;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -36,6 +37,16 @@ interface Client {
   readonly viewer: WsViewer;
   /** Per connection: a client sees only its jurisdiction's alarms, and a gap in its own sequence means a lost frame. */
   seq: number;
+  /** Answered the last ping (or has not been pinged yet). */
+  alive: boolean;
+}
+
+/** An alarm change as sent, kept for clients that resume after a dropped connection. */
+interface Replayable {
+  readonly pos: number;
+  readonly enterpriseCode: string;
+  /** The frame from `"pos"` on, without the per-connection `seq`. */
+  readonly body: string;
 }
 
 export interface WsHubOptions {
@@ -48,6 +59,17 @@ export interface WsHubOptions {
   readonly hardBufferBytes?: number;
   /** How often each client's session or token is checked; an ended one closes the connection (4401). */
   readonly revalidateMs?: number;
+  /** How many of the latest alarm changes a resuming client can be sent; one further behind gets a fresh snapshot. */
+  readonly replayEvents?: number;
+  /** A heartbeat frame and a ping this often; a client that did not answer the previous ping is dropped. */
+  readonly heartbeatMs?: number;
+}
+
+/** `?resume=<stream>.<pos>`: the stream and position of the last alarm frame a client had before its connection dropped. */
+function resumeOf(req: IncomingMessage): { stream: string; pos: number } | null {
+  const value = new URL(req.url ?? '/', 'http://localhost').searchParams.get('resume');
+  const m = value === null ? null : /^([0-9a-f]{16})\.(\d{1,15})$/.exec(value);
+  return m === null ? null : { stream: m[1]!, pos: Number(m[2]) };
 }
 
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -55,10 +77,13 @@ const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 const toLive = (r: Reading): LiveValue => ({ enterpriseCode: r.point.enterpriseCode, point: r.point.code, value: r.value, ts: r.ts, quality: r.quality });
 
 /**
- * WebSocket fan-out, each client filtered to its jurisdiction. Protocol: on connect `{"type":"snapshot","seq":0,…}`;
- * then `{"type":"alarm","seq",alarm}` at once on every change of an alarm the client may see (seq +1 each per
- * connection, so a gap tells a client to reconnect), `{"type":"gateway",…}`, `{"type":"risk",…}` and coalesced
- * `{"type":"reading","readings":[…]}` frames.
+ * WebSocket fan-out, each client filtered to its jurisdiction (docs/ws-protocol.md). On connect
+ * `{"type":"snapshot","seq":0,"stream","pos",…}`; then `{"type":"alarm","seq","pos",…}` at once on every change of an
+ * alarm the client may see (seq +1 each per connection, so a gap tells a client to reconnect; pos numbers the
+ * changes of all clients in this process's `stream`), `{"type":"gateway",…}`, `{"type":"risk",…}`, coalesced
+ * `{"type":"reading","readings":[…]}` and `{"type":"heartbeat"}` frames. A client reconnecting with
+ * `?resume=<stream>.<pos>` gets `{"type":"resume"}` and the alarm changes it missed instead of a snapshot, when they
+ * are still held.
  */
 export class WsHub {
   /** Clients send nothing but control frames: a frame above maxPayload closes the connection (1009) unbuffered. */
@@ -75,6 +100,13 @@ export class WsHub {
   private readonly intervalMs: number;
   private upgradeListener: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
   private server: Server | null = null;
+  /** This process's alarm-change stream: positions start again with a new one at every start. */
+  private readonly stream = randomBytes(8).toString('hex');
+  private pos = 0;
+  private replay: Replayable[] = [];
+  private readonly replayEvents: number;
+  private readonly heartbeatMs: number;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly source: HubSnapshotSource,
@@ -85,6 +117,8 @@ export class WsHub {
     this.softBuffer = opts.softBufferBytes ?? 1 << 20;
     this.hardBuffer = opts.hardBufferBytes ?? 16 << 20;
     this.revalidateMs = opts.revalidateMs ?? 30_000;
+    this.replayEvents = opts.replayEvents ?? 2_000;
+    this.heartbeatMs = opts.heartbeatMs ?? 15_000;
   }
 
   /** Serves upgrades of `path` on `server`; `gate` admits or refuses each (no gate: everyone sees everything). */
@@ -110,13 +144,15 @@ export class WsHub {
         refuseUpgrade(socket, admitted.status, admitted.reason);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer, resumeOf(req)));
     };
     server.on('upgrade', this.upgradeListener);
     this.timer = setInterval(() => this.flushReadings(), this.intervalMs);
     this.timer.unref();
     this.revalidateTimer = setInterval(() => this.revalidate(), this.revalidateMs);
     this.revalidateTimer.unref();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
   }
 
   get clientCount(): number {
@@ -129,8 +165,14 @@ export class WsHub {
    * and turn, not per alarm.
    */
   publishAlarms(changes: readonly { readonly alarm: Alarm; readonly kind: AlarmEventKind }[]): void {
-    if (this.clients.size === 0 || changes.length === 0) return;
-    const bodies = changes.map(({ alarm, kind }) => `"event":${JSON.stringify(kind)},"alarm":${JSON.stringify(alarm)}}`);
+    if (changes.length === 0) return;
+    const bodies = changes.map(({ alarm, kind }) => {
+      const body = `"pos":${++this.pos},"event":${JSON.stringify(kind)},"alarm":${JSON.stringify(alarm)}}`;
+      this.replay.push({ pos: this.pos, enterpriseCode: alarm.enterpriseCode, body });
+      return body;
+    });
+    if (this.replay.length > this.replayEvents + 256) this.replay = this.replay.slice(-this.replayEvents);
+    if (this.clients.size === 0) return;
     this.broadcast((client) => {
       const frames: string[] = [];
       for (let i = 0; i < changes.length; i++) {
@@ -183,25 +225,77 @@ export class WsHub {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.revalidateTimer) clearInterval(this.revalidateTimer);
     if (this.server && this.upgradeListener) this.server.off('upgrade', this.upgradeListener);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private onConnection(ws: WebSocket, viewer: WsViewer): void {
+  private onConnection(ws: WebSocket, viewer: WsViewer, resume: { stream: string; pos: number } | null): void {
     const sees = (x: { enterpriseCode: string }): boolean => viewer.sees(x.enterpriseCode);
+    const client: Client = { viewer, seq: 0, alive: true };
+    this.clients.set(ws, client);
+    ws.once('close', () => this.clients.delete(ws));
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('error', () => ws.terminate());
+    const oldest = this.replay.length === 0 ? this.pos + 1 : this.replay[0]!.pos;
+    const canResume = resume !== null && resume.stream === this.stream && resume.pos <= this.pos && resume.pos >= Math.max(oldest - 1, this.pos - this.replayEvents);
+    if (canResume) {
+      const frames = [JSON.stringify({ type: 'resume', seq: 0, stream: this.stream, pos: this.pos, gateways: this.source.gateways().filter(sees) })];
+      for (let i = this.replayIndexAfter(resume.pos); i < this.replay.length; i++) {
+        const r = this.replay[i]!;
+        if (viewer.sees(r.enterpriseCode)) frames.push(`{"type":"alarm","seq":${++client.seq},${r.body}`);
+      }
+      const socket = socketOf(ws);
+      socket?.cork();
+      try {
+        for (const frame of frames) ws.send(frame);
+      } finally {
+        socket?.uncork();
+      }
+      return;
+    }
     const snapshot = {
       type: 'snapshot',
       seq: 0,
+      stream: this.stream,
+      pos: this.pos,
+      ...(resume !== null && { resync: true }),
       alarms: this.source.activeAlarms().filter(sees),
       gateways: this.source.gateways().filter(sees),
       values: [...this.latest.values()].filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive),
     };
-    this.clients.set(ws, { viewer, seq: 0 });
-    ws.once('close', () => this.clients.delete(ws));
     ws.send(JSON.stringify(snapshot));
-    ws.on('error', () => ws.terminate());
+  }
+
+  /** Index of the first held change after `pos`. */
+  private replayIndexAfter(pos: number): number {
+    let lo = 0;
+    let hi = this.replay.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.replay[mid]!.pos <= pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Tells every client the feed is alive and where the stream is; drops a client that did not answer the last ping. */
+  private heartbeat(): void {
+    const frame = JSON.stringify({ type: 'heartbeat', stream: this.stream, pos: this.pos, at: Date.now() });
+    for (const [ws, client] of this.clients) {
+      if (!client.alive) {
+        ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      ws.ping();
+      if (ws.bufferedAmount <= this.softBuffer) ws.send(frame);
+    }
   }
 
   private flushReadings(): void {

@@ -2,7 +2,7 @@
 // alarms and values. Every request rides on the HttpOnly session cookie; the page never holds a token.
 'use strict';
 const STALE_MS = 15000;
-const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, tiles: new Map(), gateways: new Map(), enterpriseName: new Map(), sourceName: new Map() };
+const state = { points: new Map(), values: new Map(), alarms: new Map(), seq: 0, stream: null, pos: 0, lastFrameAt: 0, tiles: new Map(), gateways: new Map(), enterpriseName: new Map(), sourceName: new Map() };
 const $ = (id) => document.getElementById(id);
 const key = (e, p) => e + '/' + p;
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -205,7 +205,10 @@ function applyGateway(g) {
 }
 
 function connect(delay, gen) {
-  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+  // After a dropped connection, resume from the last alarm change seen: the server sends what was missed, or a fresh
+  // snapshot when it no longer holds it (docs/ws-protocol.md).
+  const resume = state.stream ? '?resume=' + state.stream + '.' + state.pos : '';
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws' + resume);
   socket = ws;
   ws.onopen = () => { $('conn').className = 'conn up'; $('conn').textContent = '实时 live'; delay = 500; };
   ws.onclose = (ev) => {
@@ -228,24 +231,35 @@ function connect(delay, gen) {
   ws.onmessage = (ev) => {
     if (gen !== generation) return;
     const msg = JSON.parse(ev.data);
+    state.lastFrameAt = Date.now();
     if (msg.type === 'snapshot') {
       state.alarms.clear();
       msg.alarms.forEach(applyAlarm);
       msg.values.forEach(applyValue);
       msg.gateways.forEach(applyGateway);
       state.seq = msg.seq;
+      state.stream = msg.stream || null;
+      state.pos = msg.pos || 0;
       renderAlarms();
-    } else if (msg.type === 'alarm') {
-      if (msg.seq !== state.seq + 1) { ws.close(); return; } // gap: reconnect for a fresh snapshot
+    } else if (msg.type === 'resume') {
+      msg.gateways.forEach(applyGateway);
       state.seq = msg.seq;
+    } else if (msg.type === 'alarm') {
+      if (msg.seq !== state.seq + 1) { ws.close(); return; } // gap: reconnect and resume from the last change seen
+      state.seq = msg.seq;
+      if (msg.pos) state.pos = msg.pos;
       applyAlarm(msg.alarm);
       renderAlarms();
+    } else if (msg.type === 'heartbeat') {
+      // Every alarm change for this page up to msg.pos has come before this frame.
+      if (msg.stream === state.stream && msg.pos > state.pos) state.pos = msg.pos;
     } else if (msg.type === 'gateway') {
       applyGateway(msg.gateway);
     } else if (msg.type === 'risk') {
       loadRisk().catch(reportLoadError);
     } else if (msg.type === 'registry') {
       // The registry was reloaded: rebuild the tiles, then reconnect for a snapshot that matches them.
+      state.stream = null;
       loadPoints().then(() => ws.close(), (err) => { reportLoadError(err); ws.close(); });
       return;
     } else if (msg.type === 'reading') {
@@ -272,6 +286,8 @@ function resetView() {
   if (socket) { const ws = socket; socket = null; ws.close(); }
   for (const m of [state.points, state.values, state.alarms, state.tiles, state.gateways, state.enterpriseName, state.sourceName]) m.clear();
   state.seq = 0;
+  state.stream = null;
+  state.pos = 0;
   $('values').textContent = '';
   $('risk').textContent = '';
   $('gateways').textContent = '';
@@ -390,3 +406,12 @@ async function start() {
 
 start();
 setInterval(refreshAges, 1000);
+// The server sends a heartbeat every 15 s: a connection silent for three of them is dead although the socket did not
+// say so. Reconnect, and meanwhile say the screen may be stale rather than show it as live.
+const SILENT_MS = 45000;
+setInterval(() => {
+  if (!socket || socket.readyState !== WebSocket.OPEN || !state.lastFrameAt || Date.now() - state.lastFrameAt < SILENT_MS) return;
+  $('conn').className = 'conn down';
+  $('conn').textContent = '无心跳，数据可能过时 no heartbeat: data may be stale; reconnecting';
+  socket.close();
+}, 5000);

@@ -1,0 +1,147 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Alarm, GatewayStatus } from '#libs/contracts/index.js';
+import { anAlarm } from '#libs/testing/builders.js';
+import { WsHub, type WsGate, type WsHubOptions } from './ws.hub.js';
+
+interface Frame {
+  readonly type: string;
+  readonly seq?: number;
+  readonly pos?: number;
+  readonly stream?: string;
+  readonly resync?: boolean;
+  readonly alarm?: Alarm;
+  readonly alarms?: Alarm[];
+  readonly gateways?: GatewayStatus[];
+}
+
+/** A real WebSocket client that records frames; `autoPong: false` plays a client that stopped answering. */
+class Client {
+  readonly frames: Frame[] = [];
+  private waiters: (() => void)[] = [];
+  readonly closed: Promise<number>;
+  private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once('close', (code: number) => resolve(code)));
+    ws.on('message', (data: Buffer) => {
+      this.frames.push(JSON.parse(data.toString()) as Frame);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  static async open(url: string, autoPong = true): Promise<Client> {
+    const ws = new WebSocket(url, { autoPong });
+    const c = new Client(ws);
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    return c;
+  }
+  async until(n: number): Promise<Frame[]> {
+    while (this.frames.length < n) await new Promise<void>((r) => this.waiters.push(r));
+    return this.frames;
+  }
+  async waitFor(type: string): Promise<Frame> {
+    for (;;) {
+      const f = this.frames.find((x) => x.type === type);
+      if (f) return f;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+}
+
+const SUZHOU = '91320594MA1WKTRP3E';
+const JINING = '91370800MA3CD7LN28';
+const raise = (enterpriseCode: string, n: number) => ({ kind: 'raise' as const, alarm: anAlarm({ id: `a${n}`, enterpriseCode }) });
+
+describe('WsHub: resuming after a dropped connection, heartbeats', () => {
+  let server: Server;
+  let hub: WsHub;
+  const clients: Client[] = [];
+  let url = '';
+
+  async function start(opts: WsHubOptions = {}, gate?: WsGate): Promise<void> {
+    hub = new WsHub({ activeAlarms: () => [], gateways: () => [{ enterpriseCode: SUZHOU, gatewayCode: 'GW01', state: 'online', since: '2026-11-30T00:00:00.000Z' }] }, opts);
+    server = createServer();
+    hub.attach(server, gate);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
+  }
+  const open = async (query = '', autoPong = true): Promise<Client> => {
+    const c = await Client.open(`${url}${query}`, autoPong);
+    clients.push(c);
+    return c;
+  };
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.ws.terminate();
+    await hub.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('a client reconnecting with its last position gets the alarm changes it missed, in order, instead of a snapshot', async () => {
+    await start();
+    const first = await open();
+    const snapshot = await first.waitFor('snapshot');
+    expect(snapshot).toMatchObject({ seq: 0, pos: 0 });
+    expect(snapshot.stream).toMatch(/^[0-9a-f]{16}$/);
+    hub.publishAlarms([raise(SUZHOU, 1), raise(SUZHOU, 2)]);
+    const [, a1, a2] = await first.until(3);
+    expect([a1, a2].map((f) => [f?.seq, f?.pos, f?.alarm?.id])).toEqual([[1, 1, 'a1'], [2, 2, 'a2']]);
+    first.ws.terminate();
+    await first.closed;
+
+    hub.publishAlarms([raise(SUZHOU, 3)]);
+    hub.publishAlarms([raise(SUZHOU, 4)]);
+    const again = await open(`?resume=${snapshot.stream}.2`);
+    const [resume, r3, r4] = await again.until(3);
+    expect(resume).toMatchObject({ type: 'resume', seq: 0, pos: 4, gateways: [expect.objectContaining({ gatewayCode: 'GW01' })] });
+    expect([r3, r4].map((f) => [f?.type, f?.seq, f?.pos, f?.alarm?.id])).toEqual([['alarm', 1, 3, 'a3'], ['alarm', 2, 4, 'a4']]);
+    hub.publishAlarms([raise(SUZHOU, 5)]);
+    const [, , , live] = await again.until(4);
+    expect([live?.seq, live?.pos]).toEqual([3, 5]);
+  });
+
+  it('resumes only with what the client may see', async () => {
+    const gate: WsGate = (req) => ({ viewer: { key: req.url?.includes('county') ? 'county' : '*', sees: (e) => !req.url?.includes('county') || e === JINING, stillValid: () => true } });
+    await start({}, gate);
+    const county = await open('?as=county');
+    const { stream } = await county.waitFor('snapshot');
+    county.ws.terminate();
+    await county.closed;
+    hub.publishAlarms([raise(SUZHOU, 1), raise(JINING, 2), raise(SUZHOU, 3)]);
+    const back = await open(`?as=county&resume=${stream}.0`);
+    const [resume, only] = await back.until(2);
+    expect(resume?.type).toBe('resume');
+    expect([only?.seq, only?.pos, only?.alarm?.enterpriseCode]).toEqual([1, 2, JINING]);
+    hub.publishAlarms([raise(JINING, 4)]);
+    const frames = await back.until(3);
+    expect(frames.filter((f) => f.type === 'alarm').map((f) => f.alarm?.id)).toEqual(['a2', 'a4']);
+  });
+
+  it('a position older than the changes held, another stream, or one ahead of the stream gets a fresh snapshot marked resync', async () => {
+    await start({ replayEvents: 2 });
+    const { stream } = await (await open()).waitFor('snapshot');
+    hub.publishAlarms([1, 2, 3, 4, 5].map((n) => raise(SUZHOU, n)));
+    for (const query of [`?resume=${stream}.1`, '?resume=0123456789abcdef.4', `?resume=${stream}.9`]) {
+      const c = await open(query);
+      expect(await c.waitFor('snapshot'), query).toMatchObject({ seq: 0, pos: 5, resync: true });
+    }
+    const near = await open(`?resume=${stream}.3`);
+    const [resume, r4, r5] = await near.until(3);
+    expect([resume?.type, r4?.pos, r5?.pos]).toEqual(['resume', 4, 5]);
+    // A malformed resume is no resume at all: a plain snapshot.
+    const plain = await (await open('?resume=nonsense')).waitFor('snapshot');
+    expect(plain.resync).toBeUndefined();
+  });
+
+  it('sends heartbeats with the stream position, and drops a client that stops answering pings', async () => {
+    await start({ heartbeatMs: 50 });
+    const alive = await open();
+    const silent = await open('', false);
+    hub.publishAlarms([raise(SUZHOU, 1)]);
+    const beat = await alive.waitFor('heartbeat');
+    expect(beat).toMatchObject({ pos: 1 });
+    expect(beat.stream).toMatch(/^[0-9a-f]{16}$/);
+    expect(await silent.closed).toBe(1006);
+    expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
