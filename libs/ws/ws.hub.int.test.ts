@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Alarm, GatewayStatus } from '#libs/contracts/index.js';
-import { anAlarm } from '#libs/testing/builders.js';
+import { anAlarm, aPoint, aReading } from '#libs/testing/builders.js';
 import { WsHub, type WsGate, type WsHubOptions } from './ws.hub.js';
 
 interface Frame {
@@ -15,6 +15,9 @@ interface Frame {
   readonly alarm?: Alarm;
   readonly alarms?: Alarm[];
   readonly gateways?: GatewayStatus[];
+  readonly values?: { enterpriseCode: string; point: string; value: number }[];
+  readonly readings?: { enterpriseCode: string; point: string; value: number }[];
+  readonly reason?: string;
 }
 
 /** A real WebSocket client that records frames; `autoPong: false` plays a client that stopped answering. */
@@ -39,9 +42,9 @@ class Client {
     while (this.frames.length < n) await new Promise<void>((r) => this.waiters.push(r));
     return this.frames;
   }
-  async waitFor(type: string): Promise<Frame> {
+  async waitFor(type: string, nth = 1): Promise<Frame> {
     for (;;) {
-      const f = this.frames.find((x) => x.type === type);
+      const f = this.frames.filter((x) => x.type === type)[nth - 1];
       if (f) return f;
       await new Promise<void>((r) => this.waiters.push(r));
     }
@@ -143,5 +146,64 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     expect(beat.stream).toMatch(/^[0-9a-f]{16}$/);
     expect(await silent.closed).toBe(1006);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('a client narrows its live values to an enterprise, a hazard source or a list of points, never past its jurisdiction', async () => {
+    const gate: WsGate = (req) => ({ viewer: { key: req.url?.includes('county') ? 'county' : '*', sees: (e) => !req.url?.includes('county') || e === JINING, stillValid: () => true } });
+    await start({ readingIntervalMs: 20 }, gate);
+    const t101 = aPoint({ enterpriseCode: SUZHOU, code: 'T101-TE', hazardSourceCode: 'TF-1' });
+    const r201 = aPoint({ enterpriseCode: SUZHOU, code: 'R201-TE', hazardSourceCode: 'RX-1' });
+    const dc1 = aPoint({ enterpriseCode: JINING, code: 'DC1-TE', hazardSourceCode: 'DC-1' });
+    hub.publishReadings([aReading(t101, 20), aReading(r201, 90), aReading(dc1, 40)]);
+    // Once a client has had them, the first values are out: the clients below get them only in answers.
+    await (await open()).waitFor('reading');
+    const send = (c: Client, frame: unknown) => c.ws.send(JSON.stringify(frame));
+    /** The points of the client's n-th `values` answer. */
+    const valuesAfter = async (c: Client, n: number): Promise<string[]> => ((await c.waitFor('values', n)).values ?? []).map((v) => v.point).sort();
+
+    const source = await open();
+    await source.waitFor('snapshot');
+    send(source, { type: 'subscribe', values: { enterprise: SUZHOU, hazardSource: 'TF-1' } });
+    const county = await open('?as=county');
+    await county.waitFor('snapshot');
+    send(county, { type: 'subscribe', values: { enterprise: SUZHOU } });
+    const points = await open();
+    await points.waitFor('snapshot');
+    send(points, { type: 'subscribe', values: { points: [{ enterprise: SUZHOU, point: 'R201-TE' }, { enterprise: JINING, point: 'DC1-TE' }] } });
+    const quiet = await open();
+    await quiet.waitFor('snapshot');
+    send(quiet, { type: 'subscribe', values: 'none' });
+
+    expect(await valuesAfter(source, 1)).toEqual(['T101-TE']);
+    expect(await valuesAfter(county, 1)).toEqual([]); // Suzhou is outside the county's jurisdiction
+    expect(await valuesAfter(points, 1)).toEqual(['DC1-TE', 'R201-TE']);
+    expect(await valuesAfter(quiet, 1)).toEqual([]);
+
+    const readingsBefore = (c: Client): number => c.frames.filter((f) => f.type === 'reading').length;
+    const [sourceBefore, pointsBefore, countyBefore, quietBefore] = [source, points, county, quiet].map(readingsBefore);
+    hub.publishReadings([aReading(t101, 21, 1_700_000_001_000), aReading(r201, 91, 1_700_000_001_000), aReading(dc1, 41, 1_700_000_001_000)]);
+    expect(await source.waitFor('reading', sourceBefore! + 1)).toMatchObject({ readings: [{ point: 'T101-TE', value: 21 }] });
+    expect((await points.waitFor('reading', pointsBefore! + 1)).readings?.map((r) => r.point).sort()).toEqual(['DC1-TE', 'R201-TE']);
+    // Back to everything it may see.
+    send(source, { type: 'subscribe', values: 'all' });
+    expect(await valuesAfter(source, 2)).toEqual(['DC1-TE', 'R201-TE', 'T101-TE']);
+    hub.publishReadings([aReading(dc1, 42, 1_700_000_002_000)]);
+    await points.waitFor('reading', pointsBefore! + 2);
+    // The county asked for Suzhou, which it may not see; the quiet client for nothing.
+    expect(readingsBefore(county)).toBe(countyBefore);
+    expect(readingsBefore(quiet)).toBe(quietBefore);
+  });
+
+  it('answers a malformed subscription with an error in words and keeps the connection and the view as they were', async () => {
+    await start({ readingIntervalMs: 20 });
+    const c = await open();
+    await c.waitFor('snapshot');
+    for (const bad of ['not json', JSON.stringify({ type: 'subscribe', values: { points: 'T101-TE' } }), JSON.stringify({ type: 'subscribe', values: { points: Array.from({ length: 1001 }, (_, i) => ({ enterprise: SUZHOU, point: `P${i}` })) } }), JSON.stringify({ type: 'hello' })]) c.ws.send(bad);
+    const frames = await c.until(5);
+    expect(frames.slice(1).map((f) => f.type)).toEqual(['error', 'error', 'error', 'error']);
+    expect(frames[3]?.reason).toContain('at most 1000 points');
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    hub.publishReadings([aReading(aPoint({ enterpriseCode: JINING, code: 'DC1-TE' }), 40)]);
+    expect((await c.waitFor('reading')).readings?.map((r) => r.point)).toEqual(['DC1-TE']);
   });
 });

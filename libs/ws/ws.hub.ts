@@ -39,6 +39,49 @@ interface Client {
   seq: number;
   /** Answered the last ping (or has not been pinged yet). */
   alive: boolean;
+  /** Which points' live values it asked for; null: every point it may see (the default). */
+  values: ValueView | null;
+}
+
+/** Live values a client subscribed to: none, one enterprise, one hazard source, or a list of points. */
+type ValueView = { readonly kind: 'none' } | { readonly kind: 'enterprise'; readonly enterprise: string; readonly hazardSource: string | null } | { readonly kind: 'points'; readonly keys: ReadonlySet<string> };
+
+const MAX_VIEW_POINTS = 1_000;
+
+/** Parses a client's `{"type":"subscribe","values":…}`; a string says what is wrong with it. */
+export function valueViewOf(frame: unknown): ValueView | null | string {
+  if (typeof frame !== 'object' || frame === null || (frame as { type?: unknown }).type !== 'subscribe') return 'expected {"type":"subscribe","values":…}';
+  const v = (frame as { values?: unknown }).values;
+  if (v === 'all') return null;
+  if (v === 'none') return { kind: 'none' };
+  if (typeof v !== 'object' || v === null) return 'values must be "all", "none", {"enterprise"[,"hazardSource"]} or {"points":[{"enterprise","point"}]}';
+  const { enterprise, hazardSource, points } = v as { enterprise?: unknown; hazardSource?: unknown; points?: unknown };
+  if (typeof enterprise === 'string' && points === undefined) {
+    if (hazardSource !== undefined && typeof hazardSource !== 'string') return 'values.hazardSource must be a string';
+    return { kind: 'enterprise', enterprise, hazardSource: hazardSource ?? null };
+  }
+  if (Array.isArray(points) && enterprise === undefined) {
+    if (points.length > MAX_VIEW_POINTS) return `values.points: at most ${MAX_VIEW_POINTS} points`;
+    const keys = new Set<string>();
+    for (const p of points as unknown[]) {
+      const { enterprise: e, point } = (p ?? {}) as { enterprise?: unknown; point?: unknown };
+      if (typeof e !== 'string' || typeof point !== 'string') return 'values.points: each must be {"enterprise","point"}';
+      keys.add(`${e}/${point}`);
+    }
+    return { kind: 'points', keys };
+  }
+  return 'values must be "all", "none", {"enterprise"[,"hazardSource"]} or {"points":[{"enterprise","point"}]}';
+}
+
+function inView(view: ValueView, p: Point): boolean {
+  switch (view.kind) {
+    case 'none':
+      return false;
+    case 'enterprise':
+      return p.enterpriseCode === view.enterprise && (view.hazardSource === null || p.hazardSourceCode === view.hazardSource);
+    case 'points':
+      return view.keys.has(`${p.enterpriseCode}/${p.code}`);
+  }
 }
 
 /** An alarm change as sent, kept for clients that resume after a dropped connection. */
@@ -234,13 +277,14 @@ export class WsHub {
 
   private onConnection(ws: WebSocket, viewer: WsViewer, resume: { stream: string; pos: number } | null): void {
     const sees = (x: { enterpriseCode: string }): boolean => viewer.sees(x.enterpriseCode);
-    const client: Client = { viewer, seq: 0, alive: true };
+    const client: Client = { viewer, seq: 0, alive: true, values: null };
     this.clients.set(ws, client);
     ws.once('close', () => this.clients.delete(ws));
     ws.on('pong', () => {
       client.alive = true;
     });
     ws.on('error', () => ws.terminate());
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onClientFrame(ws, client, isBinary ? null : data.toString()));
     const oldest = this.replay.length === 0 ? this.pos + 1 : this.replay[0]!.pos;
     const canResume = resume !== null && resume.stream === this.stream && resume.pos <= this.pos && resume.pos >= Math.max(oldest - 1, this.pos - this.replayEvents);
     if (canResume) {
@@ -269,6 +313,29 @@ export class WsHub {
       values: [...this.latest.values()].filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive),
     };
     ws.send(JSON.stringify(snapshot));
+  }
+
+  /**
+   * `{"type":"subscribe","values":…}` narrows the live values to a view (the client's jurisdiction still applies)
+   * and answers `{"type":"values","values":[…latest in the view…]}`; anything else answers `{"type":"error"}` and
+   * changes nothing.
+   */
+  private onClientFrame(ws: WebSocket, client: Client, text: string | null): void {
+    let parsed: unknown = null;
+    try {
+      parsed = text === null ? null : JSON.parse(text);
+    } catch {
+      // answered below as not a subscription
+    }
+    const view = valueViewOf(parsed);
+    if (typeof view === 'string') {
+      ws.send(JSON.stringify({ type: 'error', reason: view }));
+      return;
+    }
+    client.values = view;
+    const values: LiveValue[] = [];
+    for (const r of this.latest.values()) if (client.viewer.sees(r.point.enterpriseCode) && (view === null || inView(view, r.point))) values.push(toLive(r));
+    ws.send(JSON.stringify({ type: 'values', values }));
   }
 
   /** Index of the first held change after `pos`. */
@@ -303,9 +370,14 @@ export class WsHub {
     const pending = [...this.pending.values()];
     this.pending = new Map();
     if (this.clients.size === 0) return;
-    this.broadcastByKey((viewer) => {
-      const readings = viewer.key === '*' ? pending.map(toLive) : pending.filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive);
-      return readings.length === 0 ? null : JSON.stringify({ type: 'reading', readings });
+    // Clients with the whole of their jurisdiction share a frame per jurisdiction; one with a view gets its own.
+    const shared = new Map<string, string | null>();
+    const frameOf = (readings: Reading[]): string | null => (readings.length === 0 ? null : JSON.stringify({ type: 'reading', readings: readings.map(toLive) }));
+    this.broadcast((client) => {
+      const { viewer, values: view } = client;
+      if (view !== null) return view.kind === 'none' ? null : frameOf(pending.filter((r) => viewer.sees(r.point.enterpriseCode) && inView(view, r.point)));
+      if (!shared.has(viewer.key)) shared.set(viewer.key, frameOf(viewer.key === '*' ? pending : pending.filter((r) => viewer.sees(r.point.enterpriseCode))));
+      return shared.get(viewer.key) ?? null;
     }, false);
   }
 
