@@ -18,6 +18,7 @@ interface Frame {
   readonly values?: { enterpriseCode: string; point: string; value: number }[];
   readonly readings?: { enterpriseCode: string; point: string; value: number }[];
   readonly reason?: string;
+  readonly from?: number;
 }
 
 /** A real WebSocket client that records frames; `autoPong: false` plays a client that stopped answering. */
@@ -96,7 +97,7 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     hub.publishAlarms([raise(SUZHOU, 4)]);
     const again = await open(`?resume=${snapshot.stream}.2`);
     const [resume, r3, r4] = await again.until(3);
-    expect(resume).toMatchObject({ type: 'resume', seq: 0, pos: 4, gateways: [expect.objectContaining({ gatewayCode: 'GW01' })] });
+    expect(resume).toMatchObject({ type: 'resume', seq: 0, from: 2, stream: snapshot.stream, gateways: [expect.objectContaining({ gatewayCode: 'GW01' })] });
     expect([r3, r4].map((f) => [f?.type, f?.seq, f?.pos, f?.alarm?.id])).toEqual([['alarm', 1, 3, 'a3'], ['alarm', 2, 4, 'a4']]);
     hub.publishAlarms([raise(SUZHOU, 5)]);
     const [, , , live] = await again.until(4);
@@ -123,17 +124,53 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
   it('a position older than the changes held, another stream, or one ahead of the stream gets a fresh snapshot marked resync', async () => {
     await start({ replayEvents: 2 });
     const { stream } = await (await open()).waitFor('snapshot');
-    hub.publishAlarms([1, 2, 3, 4, 5].map((n) => raise(SUZHOU, n)));
-    for (const query of [`?resume=${stream}.1`, '?resume=0123456789abcdef.4', `?resume=${stream}.9`]) {
+    hub.publishAlarms(Array.from({ length: 300 }, (_, i) => raise(SUZHOU, i + 1)));
+    for (const query of [`?resume=${stream}.1`, '?resume=0123456789abcdef.299', `?resume=${stream}.301`]) {
       const c = await open(query);
-      expect(await c.waitFor('snapshot'), query).toMatchObject({ seq: 0, pos: 5, resync: true });
+      expect(await c.waitFor('snapshot'), query).toMatchObject({ seq: 0, pos: 300, resync: true });
     }
-    const near = await open(`?resume=${stream}.3`);
-    const [resume, r4, r5] = await near.until(3);
-    expect([resume?.type, r4?.pos, r5?.pos]).toEqual(['resume', 4, 5]);
+    const near = await open(`?resume=${stream}.298`);
+    const [resume, r299, r300] = await near.until(3);
+    expect([resume?.type, r299?.pos, r300?.pos]).toEqual(['resume', 299, 300]);
     // A malformed resume is no resume at all: a plain snapshot.
     const plain = await (await open('?resume=nonsense')).waitFor('snapshot');
     expect(plain.resync).toBeUndefined();
+  });
+
+  it('never resumes across a change of jurisdiction or of the registry: those get a fresh snapshot', async () => {
+    let widened = false;
+    const gate: WsGate = () => ({ viewer: { key: widened ? 'both' : 'jining', sees: (e) => widened || e === JINING, stillValid: () => true } });
+    await start({}, gate);
+    const first = await open();
+    const { stream } = await first.waitFor('snapshot');
+    first.ws.terminate();
+    await first.closed;
+    hub.publishAlarms([raise(SUZHOU, 1)]);
+    widened = true;
+    expect(await (await open(`?resume=${stream}.0`)).waitFor('snapshot')).toMatchObject({ resync: true });
+    const again = await (await open()).waitFor('snapshot');
+    hub.registryReloaded((p) => p, 0);
+    expect(await (await open(`?resume=${again.stream}.${again.pos}`)).waitFor('snapshot')).toMatchObject({ resync: true });
+  });
+
+  it('holds at most 8 MB of alarm changes for resuming, however large each is', async () => {
+    await start();
+    const { stream } = await (await open()).waitFor('snapshot');
+    const big = 'x'.repeat(1 << 20);
+    for (let i = 1; i <= 20; i++) hub.publishAlarms([{ kind: 'comment', alarm: anAlarm({ id: `big${i}`, enterpriseCode: SUZHOU, message: big }) }]);
+    const held = (hub as unknown as { replayBytes: number }).replayBytes;
+    expect(held).toBeLessThanOrEqual(8 * 2 ** 20);
+    expect(await (await open(`?resume=${stream}.0`)).waitFor('snapshot')).toMatchObject({ resync: true });
+    const [resume, ...replayed] = await (await open(`?resume=${stream}.18`)).until(3);
+    expect([resume?.type, ...replayed.map((f) => f.pos)]).toEqual(['resume', 19, 20]);
+  });
+
+  it('closes a client that sends more than 5 frames a second (1008)', async () => {
+    await start();
+    const c = await open();
+    await c.waitFor('snapshot');
+    for (let i = 0; i < 10; i++) c.ws.send(JSON.stringify({ type: 'subscribe', values: 'all' }));
+    expect(await c.closed).toBe(1008);
   });
 
   it('sends heartbeats with the stream position, and drops a client that stops answering pings', async () => {
@@ -144,6 +181,7 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     const beat = await alive.waitFor('heartbeat');
     expect(beat).toMatchObject({ pos: 1 });
     expect(beat.stream).toMatch(/^[0-9a-f]{16}$/);
+
     expect(await silent.closed).toBe(1006);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
   });
@@ -205,5 +243,17 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     hub.publishReadings([aReading(aPoint({ enterpriseCode: JINING, code: 'DC1-TE' }), 40)]);
     expect((await c.waitFor('reading')).readings?.map((r) => r.point)).toEqual(['DC1-TE']);
+  });
+
+  it('a heartbeat tells a client its own position, not how many alarm changes happened outside its jurisdiction', async () => {
+    const gate: WsGate = (req) => ({ viewer: { key: req.url?.includes('county') ? 'county' : '*', sees: (e) => !req.url?.includes('county') || e === JINING, stillValid: () => true } });
+    await start({ heartbeatMs: 50 }, gate);
+    const county = await open('?as=county');
+    await county.waitFor('snapshot');
+    hub.publishAlarms([raise(SUZHOU, 1), raise(SUZHOU, 2), raise(JINING, 3), raise(SUZHOU, 4)]);
+    const alarm = await county.waitFor('alarm');
+    const beats = await county.waitFor('heartbeat', county.frames.filter((f) => f.type === 'heartbeat').length + 1);
+    expect(county.frames.indexOf(beats)).toBeGreaterThan(county.frames.indexOf(alarm));
+    expect(beats.pos).toBe(3);
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -41,12 +41,22 @@ interface Client {
   alive: boolean;
   /** Which points' live values it asked for; null: every point it may see (the default). */
   values: ValueView | null;
+  /** The stream name this client was given: the run, its jurisdiction and the registry's generation together. */
+  readonly stream: string;
+  /** The position of the last alarm change sent to it (or of its snapshot). */
+  pos: number;
+  /** Frames it sent in the current second, for the rate limit. */
+  frames: { second: number; count: number };
 }
 
 /** Live values a client subscribed to: none, one enterprise, one hazard source, or a list of points. */
 type ValueView = { readonly kind: 'none' } | { readonly kind: 'enterprise'; readonly enterprise: string; readonly hazardSource: string | null } | { readonly kind: 'points'; readonly keys: ReadonlySet<string> };
 
 const MAX_VIEW_POINTS = 1_000;
+/** A client sending more frames a second than this is closed (1008): each subscription scans the latest values. */
+const MAX_CLIENT_FRAMES_PER_S = 5;
+/** Bytes of alarm changes held for resuming clients, besides their number: an alarm's body can be large (comments). */
+const REPLAY_MAX_BYTES = 8 * 2 ** 20;
 
 /** Parses a client's `{"type":"subscribe","values":…}`; a string says what is wrong with it. */
 export function valueViewOf(frame: unknown): ValueView | null | string {
@@ -90,6 +100,7 @@ interface Replayable {
   readonly enterpriseCode: string;
   /** The frame from `"pos"` on, without the per-connection `seq`. */
   readonly body: string;
+  readonly bytes: number;
 }
 
 export interface WsHubOptions {
@@ -147,6 +158,9 @@ export class WsHub {
   private readonly stream = randomBytes(8).toString('hex');
   private pos = 0;
   private replay: Replayable[] = [];
+  private replayBytes = 0;
+  /** Counts registry reloads: a client resumes only within the registry (and jurisdiction) it was sent. */
+  private registryGeneration = 0;
   private readonly replayEvents: number;
   private readonly heartbeatMs: number;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -209,17 +223,21 @@ export class WsHub {
    */
   publishAlarms(changes: readonly { readonly alarm: Alarm; readonly kind: AlarmEventKind }[]): void {
     if (changes.length === 0) return;
+    const first = this.pos + 1;
     const bodies = changes.map(({ alarm, kind }) => {
       const body = `"pos":${++this.pos},"event":${JSON.stringify(kind)},"alarm":${JSON.stringify(alarm)}}`;
-      this.replay.push({ pos: this.pos, enterpriseCode: alarm.enterpriseCode, body });
+      this.replay.push({ pos: this.pos, enterpriseCode: alarm.enterpriseCode, body, bytes: body.length });
+      this.replayBytes += body.length;
       return body;
     });
-    if (this.replay.length > this.replayEvents + 256) this.replay = this.replay.slice(-this.replayEvents);
+    this.trimReplay();
     if (this.clients.size === 0) return;
     this.broadcast((client) => {
       const frames: string[] = [];
       for (let i = 0; i < changes.length; i++) {
-        if (client.viewer.sees(changes[i]!.alarm.enterpriseCode)) frames.push(`{"type":"alarm","seq":${++client.seq},${bodies[i]!}`);
+        if (!client.viewer.sees(changes[i]!.alarm.enterpriseCode)) continue;
+        frames.push(`{"type":"alarm","seq":${++client.seq},${bodies[i]!}`);
+        client.pos = first + i;
       }
       return frames;
     }, true);
@@ -253,6 +271,7 @@ export class WsHub {
    * and tells clients to fetch the registry again.
    */
   registryReloaded(find: (old: Point) => Point | undefined, points: number): void {
+    this.registryGeneration++;
     const rekey = (m: Map<Point, Reading>): Map<Point, Reading> => {
       const next = new Map<Point, Reading>();
       for (const [point, r] of m) {
@@ -277,7 +296,10 @@ export class WsHub {
 
   private onConnection(ws: WebSocket, viewer: WsViewer, resume: { stream: string; pos: number } | null): void {
     const sees = (x: { enterpriseCode: string }): boolean => viewer.sees(x.enterpriseCode);
-    const client: Client = { viewer, seq: 0, alive: true, values: null };
+    // The client's stream: the same only within this run, its jurisdiction and this registry. A client whose
+    // jurisdiction or registry changed since it last connected gets a fresh snapshot, never a replay of the old view.
+    const stream = createHash('sha256').update(`${this.stream}\n${viewer.key}\n${this.registryGeneration}`).digest('hex').slice(0, 16);
+    const client: Client = { viewer, seq: 0, alive: true, values: null, stream, pos: this.pos, frames: { second: 0, count: 0 } };
     this.clients.set(ws, client);
     ws.once('close', () => this.clients.delete(ws));
     ws.on('pong', () => {
@@ -286,12 +308,17 @@ export class WsHub {
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onClientFrame(ws, client, isBinary ? null : data.toString()));
     const oldest = this.replay.length === 0 ? this.pos + 1 : this.replay[0]!.pos;
-    const canResume = resume !== null && resume.stream === this.stream && resume.pos <= this.pos && resume.pos >= Math.max(oldest - 1, this.pos - this.replayEvents);
+    const canResume = resume !== null && resume.stream === stream && resume.pos <= this.pos && resume.pos >= oldest - 1;
     if (canResume) {
-      const frames = [JSON.stringify({ type: 'resume', seq: 0, stream: this.stream, pos: this.pos, gateways: this.source.gateways().filter(sees) })];
+      // `from`: where the replay starts; the client takes positions from the alarm frames that follow, so a link
+      // that drops during the replay resumes from the last change it really got.
+      const frames = [JSON.stringify({ type: 'resume', seq: 0, stream, from: resume.pos, gateways: this.source.gateways().filter(sees) })];
+      client.pos = resume.pos;
       for (let i = this.replayIndexAfter(resume.pos); i < this.replay.length; i++) {
         const r = this.replay[i]!;
-        if (viewer.sees(r.enterpriseCode)) frames.push(`{"type":"alarm","seq":${++client.seq},${r.body}`);
+        if (!viewer.sees(r.enterpriseCode)) continue;
+        frames.push(`{"type":"alarm","seq":${++client.seq},${r.body}`);
+        client.pos = r.pos;
       }
       const socket = socketOf(ws);
       socket?.cork();
@@ -305,7 +332,7 @@ export class WsHub {
     const snapshot = {
       type: 'snapshot',
       seq: 0,
-      stream: this.stream,
+      stream,
       pos: this.pos,
       ...(resume !== null && { resync: true }),
       alarms: this.source.activeAlarms().filter(sees),
@@ -315,12 +342,33 @@ export class WsHub {
     ws.send(JSON.stringify(snapshot));
   }
 
+  /** Keeps about `replayEvents` changes and at most REPLAY_MAX_BYTES of them, dropping the oldest (in steps, not each time). */
+  private trimReplay(): void {
+    if (this.replay.length <= this.replayEvents + 256 && this.replayBytes <= REPLAY_MAX_BYTES) return;
+    let drop = Math.max(0, this.replay.length - this.replayEvents);
+    let bytes = this.replayBytes;
+    for (let i = 0; i < drop; i++) bytes -= this.replay[i]!.bytes;
+    while (drop < this.replay.length && bytes > REPLAY_MAX_BYTES * 0.75) bytes -= this.replay[drop++]!.bytes;
+    this.replay = this.replay.slice(drop);
+    this.replayBytes = bytes;
+  }
+
   /**
    * `{"type":"subscribe","values":…}` narrows the live values to a view (the client's jurisdiction still applies)
    * and answers `{"type":"values","values":[…latest in the view…]}`; anything else answers `{"type":"error"}` and
    * changes nothing.
    */
   private onClientFrame(ws: WebSocket, client: Client, text: string | null): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (client.frames.second !== second) client.frames = { second, count: 0 };
+    if (++client.frames.count > MAX_CLIENT_FRAMES_PER_S) {
+      ws.close(1008, `more than ${MAX_CLIENT_FRAMES_PER_S} frames a second`);
+      return;
+    }
+    if (ws.bufferedAmount > this.hardBuffer) {
+      ws.close(1013, 'too slow: reconnect for a fresh snapshot');
+      return;
+    }
     let parsed: unknown = null;
     try {
       parsed = text === null ? null : JSON.parse(text);
@@ -352,7 +400,7 @@ export class WsHub {
 
   /** Tells every client the feed is alive and where the stream is; drops a client that did not answer the last ping. */
   private heartbeat(): void {
-    const frame = JSON.stringify({ type: 'heartbeat', stream: this.stream, pos: this.pos, at: Date.now() });
+    const at = Date.now();
     for (const [ws, client] of this.clients) {
       if (!client.alive) {
         ws.terminate();
@@ -361,7 +409,8 @@ export class WsHub {
       client.alive = false;
       if (ws.readyState !== WebSocket.OPEN) continue;
       ws.ping();
-      if (ws.bufferedAmount <= this.softBuffer) ws.send(frame);
+      // Its own last position, not the stream's: other jurisdictions' alarm traffic is none of its business.
+      if (ws.bufferedAmount <= this.softBuffer) ws.send(`{"type":"heartbeat","stream":"${client.stream}","pos":${client.pos},"at":${at}}`);
     }
   }
 

@@ -222,8 +222,13 @@ function connect(delay, gen) {
     // An upgrade refused for want of a session shows only as a failed connection: ask /me before trying again.
     setTimeout(() => {
       if (gen !== generation) return;
-      api('/api/auth/me').then(
-        () => { if (gen === generation) connect(Math.min(delay * 2, 10000), gen); },
+      getJson('/api/auth/me').then(
+        (user) => {
+          if (gen !== generation) return;
+          // Another user signed in meanwhile (another tab), or this one's rights changed: start over as them.
+          if (!me || user.username !== me.username || user.role !== me.role || JSON.stringify(user.jurisdiction) !== JSON.stringify(me.jurisdiction)) { showApp(user); return; }
+          connect(Math.min(delay * 2, 10000), gen);
+        },
         (err) => { if (!(err instanceof SignedOut) && gen === generation) connect(Math.min(delay * 2, 10000), gen); },
       );
     }, delay);
