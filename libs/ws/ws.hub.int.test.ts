@@ -256,4 +256,19 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     expect(county.frames.indexOf(beats)).toBeGreaterThan(county.frames.indexOf(alarm));
     expect(beats.pos).toBe(3);
   });
+
+  it('?values=none keeps the snapshot and the feed free of live values until the client subscribes to some', async () => {
+    await start({ readingIntervalMs: 20 });
+    const t101 = aPoint({ enterpriseCode: SUZHOU, code: 'T101-TE', hazardSourceCode: 'TF-1' });
+    hub.publishReadings([aReading(t101, 20)]);
+    const everything = await open();
+    expect((await everything.waitFor('snapshot')).values).toHaveLength(1);
+    const lean = await open('?values=none');
+    expect((await lean.waitFor('snapshot')).values).toEqual([]);
+    hub.publishReadings([aReading(t101, 21, 1_700_000_001_000)]);
+    await everything.waitFor('reading');
+    expect(lean.frames.filter((f) => f.type === 'reading')).toEqual([]);
+    lean.ws.send(JSON.stringify({ type: 'subscribe', values: { enterprise: SUZHOU } }));
+    expect((await lean.waitFor('values')).values).toMatchObject([{ point: 'T101-TE', value: 21 }]);
+  });
 });

@@ -201,7 +201,8 @@ export class WsHub {
         refuseUpgrade(socket, admitted.status, admitted.reason);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer, resumeOf(req)));
+      const noValues = new URL(req.url ?? '/', 'http://localhost').searchParams.get('values') === 'none';
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer, resumeOf(req), noValues));
     };
     server.on('upgrade', this.upgradeListener);
     this.timer = setInterval(() => this.flushReadings(), this.intervalMs);
@@ -294,12 +295,13 @@ export class WsHub {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private onConnection(ws: WebSocket, viewer: WsViewer, resume: { stream: string; pos: number } | null): void {
+  /** `noValues` (`?values=none`): no live values, in the snapshot or after, until the client subscribes to some. */
+  private onConnection(ws: WebSocket, viewer: WsViewer, resume: { stream: string; pos: number } | null, noValues = false): void {
     const sees = (x: { enterpriseCode: string }): boolean => viewer.sees(x.enterpriseCode);
     // The client's stream: the same only within this run, its jurisdiction and this registry. A client whose
     // jurisdiction or registry changed since it last connected gets a fresh snapshot, never a replay of the old view.
     const stream = createHash('sha256').update(`${this.stream}\n${viewer.key}\n${this.registryGeneration}`).digest('hex').slice(0, 16);
-    const client: Client = { viewer, seq: 0, alive: true, values: null, stream, pos: this.pos, frames: { second: 0, count: 0 } };
+    const client: Client = { viewer, seq: 0, alive: true, values: noValues ? { kind: 'none' } : null, stream, pos: this.pos, frames: { second: 0, count: 0 } };
     this.clients.set(ws, client);
     ws.once('close', () => this.clients.delete(ws));
     ws.on('pong', () => {
@@ -337,7 +339,7 @@ export class WsHub {
       ...(resume !== null && { resync: true }),
       alarms: this.source.activeAlarms().filter(sees),
       gateways: this.source.gateways().filter(sees),
-      values: [...this.latest.values()].filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive),
+      values: noValues ? [] : [...this.latest.values()].filter((r) => viewer.sees(r.point.enterpriseCode)).map(toLive),
     };
     ws.send(JSON.stringify(snapshot));
   }
