@@ -480,10 +480,14 @@ export class MonitorPipeline {
   }
 
   private batchOf(events: readonly AlarmEvent[], actor: string, origin: string): CommitBatch {
+    return { ...this.statesAndAudit(events, actor, origin), risk: this.riskOf(events) };
+  }
+
+  /** The states `events` left each alarm in and their audit entries, after the system's own steps still waiting. */
+  private statesAndAudit(events: readonly AlarmEvent[], actor: string, origin: string): Omit<CommitBatch, 'risk'> {
     const latest = new Map<string, Alarm>();
     for (const e of events) latest.set(e.alarm.id, e.alarm);
-    const audit = [...this.pendingAudit.splice(0), ...events.map((e) => auditRecord(e, actor, origin))];
-    return { alarms: [...latest.values()], audit, risk: this.riskOf(events) };
+    return { alarms: [...latest.values()], audit: [...this.pendingAudit.splice(0), ...events.map((e) => auditRecord(e, actor, origin))] };
   }
 
   /**
@@ -492,15 +496,8 @@ export class MonitorPipeline {
    * changes go with the last.
    */
   private batchesOf(events: readonly AlarmEvent[], actor: string, origin: string): CommitBatch[] {
-    if (events.length <= EVENTS_PER_BATCH) return [this.batchOf(events, actor, origin)];
     const batches: CommitBatch[] = [];
-    for (let i = 0; i < events.length; i += EVENTS_PER_BATCH) {
-      const chunk = events.slice(i, i + EVENTS_PER_BATCH);
-      const latest = new Map<string, Alarm>();
-      for (const e of chunk) latest.set(e.alarm.id, e.alarm);
-      const audit = [...(i === 0 ? this.pendingAudit.splice(0) : []), ...chunk.map((e) => auditRecord(e, actor, origin))];
-      batches.push({ alarms: [...latest.values()], audit, risk: [] });
-    }
+    for (let i = 0; i === 0 || i < events.length; i += EVENTS_PER_BATCH) batches.push({ ...this.statesAndAudit(events.slice(i, i + EVENTS_PER_BATCH), actor, origin), risk: [] });
     const last = batches.pop()!;
     batches.push({ ...last, risk: this.riskOf(events) });
     return batches;

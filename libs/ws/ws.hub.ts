@@ -120,8 +120,8 @@ export interface WsHubOptions {
 }
 
 /** `?resume=<stream>.<pos>`: the stream and position of the last alarm frame a client had before its connection dropped. */
-function resumeOf(req: IncomingMessage): { stream: string; pos: number } | null {
-  const value = new URL(req.url ?? '/', 'http://localhost').searchParams.get('resume');
+function resumeOf(query: URLSearchParams): { stream: string; pos: number } | null {
+  const value = query.get('resume');
   const m = value === null ? null : /^([0-9a-f]{16})\.(\d{1,15})$/.exec(value);
   return m === null ? null : { stream: m[1]!, pos: Number(m[2]) };
 }
@@ -201,8 +201,8 @@ export class WsHub {
         refuseUpgrade(socket, admitted.status, admitted.reason);
         return;
       }
-      const noValues = new URL(req.url ?? '/', 'http://localhost').searchParams.get('values') === 'none';
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer, resumeOf(req), noValues));
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, admitted.viewer, resumeOf(query), query.get('values') === 'none'));
     };
     server.on('upgrade', this.upgradeListener);
     this.timer = setInterval(() => this.flushReadings(), this.intervalMs);
@@ -322,13 +322,7 @@ export class WsHub {
         frames.push(`{"type":"alarm","seq":${++client.seq},${r.body}`);
         client.pos = r.pos;
       }
-      const socket = socketOf(ws);
-      socket?.cork();
-      try {
-        for (const frame of frames) ws.send(frame);
-      } finally {
-        socket?.uncork();
-      }
+      sendCorked(ws, frames);
       return;
     }
     const snapshot = {
@@ -472,14 +466,19 @@ export class WsHub {
         ws.send(frames);
         continue;
       }
-      const socket = socketOf(ws);
-      socket?.cork();
-      try {
-        for (const frame of frames) ws.send(frame);
-      } finally {
-        socket?.uncork();
-      }
+      sendCorked(ws, frames);
     }
+  }
+}
+
+/** Several frames in one write to the client's socket (corked around them). */
+function sendCorked(ws: WebSocket, frames: readonly string[]): void {
+  const socket = socketOf(ws);
+  socket?.cork();
+  try {
+    for (const frame of frames) ws.send(frame);
+  } finally {
+    socket?.uncork();
   }
 }
 
