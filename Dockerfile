@@ -18,7 +18,6 @@ ENV SIMULATE=0
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
-COPY apps/monitor/public apps/monitor/public
 COPY config config
 EXPOSE 3000 1883
 # Heap cap: 96 MB keeps RSS near 150 MB for site- and park-sized registries; a registry holds ~200 B per point,

@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'apps/monitor/public/**', '*.config.js', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/**', '.tmp/**', 'node_modules/**', 'data/**', '*.config.js', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

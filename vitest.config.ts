@@ -10,6 +10,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     allowOnly: false,
+    globalSetup: ['test/support/build-web.global.ts'],
     env: { TZ: 'UTC' },
     projects: [
       {

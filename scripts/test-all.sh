@@ -8,6 +8,8 @@ command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# The page's screenshots show Chinese labels: without a CJK font Chromium draws them as empty boxes.
+fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing: ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run this as root" >&2

@@ -147,31 +147,34 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       await row.waitFor();
       expect(await row.textContent()).toContain('HH');
       await page.locator('.conn.up').waitFor();
-      // The tank farm with its HH alarm shows orange on the four-colour panel.
+      // The tank farm with its HH alarm shows orange in the enterprise's drill-down.
+      await page.locator(`#risk .risk-tile[data-enterprise="${E}"]`).click();
       await page.locator(`.risk-tile.risk-orange[data-source="${E}/TF-1"]`).waitFor();
 
-      // Acknowledge from the page: recorded as the signed-in user.
+      // Acknowledge from the page, through its dialog: recorded as the signed-in user.
       await row.locator('button.ack').click();
-      await row.filter({ hasText: 'ACTIVE_ACK' }).waitFor();
-      expect(await row.locator('td').last().textContent()).toBe('admin');
+      await page.click('#action-ok');
+      await row.filter({ hasText: 'active, acknowledged' }).waitFor();
+      expect(await row.locator('td.handle').textContent()).toContain('✓ admin');
       expect(await page.locator('#action-msg').textContent()).toContain('acknowledged by admin');
 
       await gateway.publishAsync(`sites/${E}/GW01/status`, 'offline', { qos: 1, retain: true });
       await page.locator(`.gw.offline[data-gateway="${E}/GW01"]`).waitFor();
 
+      // Cleared, the critical alarm stays on the console until its disposal is recorded.
       await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'T101-TE', value: 20 }] }), { qos: 1 });
-      await row.waitFor({ state: 'detached' });
+      await page.locator('tr.alarm.cleared', { hasText: 'T101-TE' }).waitFor();
       const active = (await (await fetch(`${monitor.url}/api/alarms?status=active`)).json()) as Alarm[];
       expect(active.map((a) => a.pointCode)).toEqual(['R201-PT']);
 
       // A dropped connection resumes from the last change the page saw: what came meanwhile is replayed, not lost.
       const received: { url: string; frame: string }[] = [];
       page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => received.push({ url: socket.url(), frame: String(payload) })));
-      await page.evaluate('socket.close()');
+      await page.evaluate('window.sentinel.dropConnection()');
       await gateway.publishAsync(TELEMETRY, JSON.stringify({ readings: [{ point: 'T102-TE', value: 55 }] }), { qos: 1 });
       await page.locator('tr.alarm', { hasText: 'T102-TE' }).waitFor();
       const first = received[0]!;
-      expect(first.url).toMatch(/\/ws\?resume=[0-9a-f]{16}\.\d+$/);
+      expect(first.url).toMatch(/\/ws\?values=none&resume=[0-9a-f]{16}\.\d+$/);
       expect(JSON.parse(first.frame)).toMatchObject({ type: 'resume', seq: 0 });
       expect(JSON.parse(received[1]!.frame)).toMatchObject({ type: 'alarm', seq: 1, alarm: { pointCode: 'T102-TE', level: 'HH' } });
     } finally {

@@ -129,7 +129,9 @@ describe('command-centre page sign-in', () => {
     await row.locator('button.ack').waitFor();
     identity.setDisabled('zhao', true);
     await row.locator('button.ack').click();
+    await page.click('#action-ok');
     await page.locator('#login-error', { hasText: 'session has ended' }).waitFor();
+    expect(await page.locator('#action-dialog').getAttribute('open')).toBeNull();
     expect(await page.locator('#app').isHidden()).toBe(true);
     expect(await page.locator('tr.alarm').count()).toBe(0);
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { BadRequestException, Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res, ServiceUnavailableException } from '@nestjs/common';
 import { z } from 'zod';
-import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, MaintenanceWindow } from '#libs/contracts/index.js';
+import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, EscalationPolicy, MaintenanceWindow } from '#libs/contracts/index.js';
 import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { AlarmStoreUnavailable } from './pipeline.js';
@@ -102,6 +102,13 @@ export class AlarmsController {
     const { total, items } = this.rt.alarmStore.query(filter);
     setPageHeaders(res, '/api/alarms', q, page, total);
     return items;
+  }
+
+  /** When unacknowledged alarms escalate to the county and city, and which severities need a disposal record. */
+  @Get('alarms/policy')
+  @Permit('read')
+  policy(): EscalationPolicy {
+    return this.rt.escalation;
   }
 
   @Get('alarms/:id')

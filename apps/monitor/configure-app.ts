@@ -12,15 +12,18 @@ import { PERMISSION_TABLE } from './auth/permissions.js';
 import { presentedToken } from './auth/auth.service.js';
 import { jsonOnlyWrites, originAllowed, sameOriginWrites } from './http/hardening.js';
 
-/** The page ships as static files in apps/monitor/public, found from either the source or the compiled file. */
+/**
+ * The page is built (npm run build: apps/web bundled by esbuild) into dist/web, found from either the source or the
+ * compiled file.
+ */
 export function publicDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'apps', 'monitor', 'public');
-    if (existsSync(candidate)) return candidate;
+    const candidate = join(dir, 'dist', 'web');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
     dir = dirname(dir);
   }
-  throw new Error('apps/monitor/public not found');
+  throw new Error('dist/web/index.html not found: build the page first (npm run build)');
 }
 
 /** The Swagger UI page, pointed at our document; its scripts come from swagger-ui-dist. */

@@ -160,7 +160,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);

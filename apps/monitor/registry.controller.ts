@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res, UnprocessableEntityException } from '@nestjs/common';
 import type { Enterprise, HazardSource, Industry, PointType } from '#libs/contracts/index.js';
-import type { ReloadOutcome } from '#libs/registry/index.js';
+import type { Location, ReloadOutcome } from '#libs/registry/index.js';
 import { oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { effectiveLimitsView, pointView } from './registry.views.js';
 import { RUNTIME, type MonitorRuntime } from './runtime.js';
@@ -32,11 +32,11 @@ export class RegistryController {
     @Query('offset') offset: string | undefined,
     @Query('limit') limit: string | undefined,
     @Res({ passthrough: true }) res: ServerResponse,
-  ): Enterprise[] {
+  ): (Enterprise & { location: Location | null })[] {
     const page = pageOf(offset, limit, 1000, 10_000);
     const all = this.registry.queryEnterprises({ regionCode: regionParam(regionCode), industry: oneOf('industry', industry, INDUSTRIES) }).filter((e) => caller.access.sees(e.code));
     setPageHeaders(res, '/api/enterprises', { regionCode, industry }, page, all.length);
-    return all.slice(page.offset, page.offset + page.limit);
+    return all.slice(page.offset, page.offset + page.limit).map((e) => ({ ...e, location: this.registry.enterpriseLocation(e.code) }));
   }
 
   @Get('enterprises/:code')
@@ -46,6 +46,7 @@ export class RegistryController {
     if (!e) throw new NotFoundException(`no enterprise ${code}`);
     return {
       ...e,
+      location: this.registry.enterpriseLocation(code),
       gateways: this.registry.allGateways().filter((g) => g.enterpriseCode === code),
       hazardSources: this.registry.allHazardSources().filter((h) => h.enterpriseCode === code),
       pointCount: this.registry.queryPoints({ enterpriseCode: code }, 0, 0).total,

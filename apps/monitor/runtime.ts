@@ -1,4 +1,4 @@
-import type { AlarmStore, AuditLog, SeriesStore } from '#libs/contracts/index.js';
+import type { AlarmStore, AuditLog, EscalationPolicy, SeriesStore } from '#libs/contracts/index.js';
 import type { AppConfig } from '#libs/config/index.js';
 import type { LiveRegistry } from '#libs/registry/index.js';
 import type { WsHub } from '#libs/ws/index.js';
@@ -19,6 +19,8 @@ export interface MonitorRuntime {
   readonly ingest: MqttIngest;
   readonly metrics: Metrics;
   readonly embeddedBroker: boolean;
+  /** Escalation timers, disposal and shelving rules from config/escalation.yaml, for the page's overdue timers. */
+  readonly escalation: EscalationPolicy;
   readonly auth: AuthService;
 }
 

@@ -1,4 +1,4 @@
-export { Registry, loadRegistry, type EnterpriseFilter, type Page, type PointFilter } from './registry.js';
+export { Registry, loadRegistry, type EnterpriseFilter, type Location, type Page, type PointFilter } from './registry.js';
 export { creditCodeCheckChar, creditCodeProblem } from './credit-code.js';
 export { gradeOf, type GradingInputs } from './hazard-grade.js';
 export { regionOf } from './region.js';

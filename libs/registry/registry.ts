@@ -303,6 +303,25 @@ export class Registry {
     return [...this.hazardSources.values()];
   }
 
+  private locations: Map<string, Location> | null = null;
+
+  /** Where an enterprise is on a map: the mean of its hazard sources' locations (null when none has one). */
+  enterpriseLocation(code: string): Location | null {
+    if (this.locations === null) {
+      const sums = new Map<string, { lat: number; lon: number; n: number }>();
+      for (const h of this.hazardSources.values()) {
+        if (h.location === null) continue;
+        const s = sums.get(h.enterpriseCode) ?? { lat: 0, lon: 0, n: 0 };
+        s.lat += h.location.lat;
+        s.lon += h.location.lon;
+        s.n++;
+        sums.set(h.enterpriseCode, s);
+      }
+      this.locations = new Map([...sums].map(([e, s]) => [e, { lat: s.lat / s.n, lon: s.lon / s.n }]));
+    }
+    return this.locations.get(code) ?? null;
+  }
+
   profiles(): RuleProfile[] {
     return this.profileIndex.all();
   }
@@ -311,6 +330,12 @@ export class Registry {
   ruleContext(): RuleContext {
     return { points: this.points, gateways: this.allGateways(), votingGroups: this.votingGroups, composites: this.composites, electricity: this.electricity };
   }
+}
+
+/** A place on the map in WGS 84 degrees. */
+export interface Location {
+  readonly lat: number;
+  readonly lon: number;
 }
 
 interface DeclaredClause {

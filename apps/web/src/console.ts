@@ -1,0 +1,233 @@
+import type { Alarm, AlarmSeverity, ConditionType } from '#libs/contracts/index.js';
+import { consoleOrder, durationText, escalationDue, isActive, matches, NO_FILTER, type AlarmFilter, type StateFilter, visibleRows } from './alarm-view.js';
+import type { AlarmCue } from './cue.js';
+import type { ActionDialog, ActionSpec } from './dialogs.js';
+import { $, esc, fmt } from './dom.js';
+import { CONDITION, SEVERITIES, SEVERITY, STATUS } from './labels.js';
+import type { PageModel } from './model.js';
+
+const ROW_HEIGHT = 34;
+const SHELVE_CHOICES = [900, 3600, 4 * 3600, 8 * 3600];
+
+/**
+ * The alarm console: every open alarm of the jurisdiction, sorted by priority then age, filtered, drawn as a
+ * virtualised table (only the rows in view exist), with the closed-loop actions the user's role allows.
+ */
+export class AlarmConsole {
+  private readonly alarms = new Map<string, Alarm>();
+  private rows: Alarm[] = [];
+  private filter: AlarmFilter = NO_FILTER;
+  private frame = 0;
+  private listeners: (() => void)[] = [];
+
+  constructor(
+    private readonly model: PageModel,
+    private readonly dialog: ActionDialog,
+    private readonly cue: AlarmCue,
+    signal: AbortSignal,
+  ) {
+    const severity = $<HTMLSelectElement>('f-severity');
+    severity.innerHTML = `<option value="">全部级别 All severities</option>${SEVERITIES.map((s) => `<option value="${s}">${esc(SEVERITY[s])}</option>`).join('')}`;
+    const condition = $<HTMLSelectElement>('f-condition');
+    condition.innerHTML = `<option value="">全部类型 All conditions</option>${Object.entries(CONDITION).map(([c, l]) => `<option value="${c}">${esc(l)}</option>`).join('')}`;
+    for (const id of ['f-severity', 'f-condition', 'f-state', 'f-region', 'f-enterprise']) $(id).addEventListener('change', () => this.readFilter(), { signal });
+    $('alarm-scroll').addEventListener('scroll', () => this.schedule(), { passive: true, signal });
+    $('alarms').addEventListener('click', (ev) => this.clicked(ev), { signal });
+  }
+
+  /** Called after every change to the alarms the console holds (the map and tiles colour from them). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The region and enterprise choices, from what the page knows of the jurisdiction. */
+  setChoices(regions: readonly string[], enterprises: readonly { code: string; name: string }[]): void {
+    const region = $<HTMLSelectElement>('f-region');
+    const keep = region.value;
+    region.innerHTML = `<option value="">全部区域 All regions</option>${regions.map((r) => `<option value="${esc(r)}">${esc(r)}</option>`).join('')}`;
+    region.value = regions.includes(keep) ? keep : '';
+    const enterprise = $<HTMLSelectElement>('f-enterprise');
+    const keepE = enterprise.value;
+    enterprise.innerHTML = `<option value="">全部企业 All enterprises</option>${enterprises.map((e) => `<option value="${esc(e.code)}">${esc(e.name)}</option>`).join('')}`;
+    enterprise.value = enterprises.some((e) => e.code === keepE) ? keepE : '';
+  }
+
+  /** A fresh picture from the server: it replaces every alarm held. */
+  replaceAll(alarms: readonly Alarm[]): void {
+    this.alarms.clear();
+    for (const a of alarms) if (a.closedAt === null) this.alarms.set(a.id, a);
+    this.schedule();
+  }
+
+  /** Open alarms read over REST (the cleared ones awaiting handling): the newer of two copies wins. */
+  merge(alarms: readonly Alarm[]): void {
+    for (const a of alarms) {
+      const held = this.alarms.get(a.id);
+      if (held !== undefined && held.updatedAt >= a.updatedAt) continue;
+      if (a.closedAt === null) this.alarms.set(a.id, a);
+    }
+    this.schedule();
+  }
+
+  /** One change pushed by the server. */
+  apply(a: Alarm): void {
+    const before = this.alarms.get(a.id);
+    if (a.closedAt !== null) this.alarms.delete(a.id);
+    else this.alarms.set(a.id, a);
+    if (a.severity === 'critical' && a.status === 'ACTIVE_UNACK' && (before === undefined || before.severity !== 'critical' || !isActive(before))) {
+      this.cue.raise(a, (x) => `${this.originator(x)} · ${this.model.enterpriseName(x.enterpriseCode)} · ${x.message}`);
+    }
+    this.schedule();
+  }
+
+  /** Empties the console at once (sign-out): nothing of this session stays on screen for the next one. */
+  clear(): void {
+    this.alarms.clear();
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.render();
+  }
+
+  all(): IterableIterator<Alarm> {
+    return this.alarms.values();
+  }
+
+  /** Redraws the rows in view (for the timers), at most once a frame. */
+  schedule(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  private readFilter(): void {
+    const region = $<HTMLSelectElement>('f-region').value;
+    const inRegion = region === '' ? null : new Set([...this.model.enterprises.keys()].filter((e) => this.model.regionOf(e) === region));
+    this.filter = {
+      severity: $<HTMLSelectElement>('f-severity').value as AlarmSeverity | '',
+      condition: $<HTMLSelectElement>('f-condition').value as ConditionType | '',
+      state: $<HTMLSelectElement>('f-state').value as StateFilter,
+      enterprisesInRegion: inRegion,
+      enterprise: $<HTMLSelectElement>('f-enterprise').value,
+    };
+    $('alarm-scroll').scrollTop = 0;
+    this.schedule();
+  }
+
+  private render(): void {
+    this.rows = [...this.alarms.values()].filter((a) => matches(a, this.filter)).sort(consoleOrder);
+    $('alarm-count').textContent = String(this.alarms.size);
+    $('alarm-shown').textContent = this.rows.length === this.alarms.size ? '' : `显示 showing ${this.rows.length}`;
+    const body = $('alarms');
+    if (this.rows.length === 0) {
+      body.innerHTML = `<tr class="empty"><td colspan="9">${this.alarms.size === 0 ? '无报警 No open alarms' : '无符合条件的报警 No alarm matches the filters'}</td></tr>`;
+    } else {
+      const scroller = $('alarm-scroll');
+      const { start, end } = visibleRows(scroller.scrollTop, scroller.clientHeight || 520, ROW_HEIGHT, this.rows.length);
+      const now = Date.now();
+      const spacer = (n: number): string => (n > 0 ? `<tr class="spacer"><td colspan="9" style="height:${n * ROW_HEIGHT}px"></td></tr>` : '');
+      body.innerHTML = spacer(start) + this.rows.slice(start, end).map((a) => this.row(a, now)).join('') + spacer(this.rows.length - end);
+    }
+    this.listeners.forEach((l) => l());
+  }
+
+  originator(a: Alarm): string {
+    if (a.originatorKind === 'point') return a.name ? `${a.name} (${a.pointCode ?? ''})` : (a.pointCode ?? a.originatorCode);
+    if (a.originatorKind === 'enterprise') return this.model.enterpriseName(a.enterpriseCode);
+    return `${a.name ?? a.originatorCode} [${a.originatorKind}]`;
+  }
+
+  private row(a: Alarm, now: number): string {
+    const limit = a.condition === 'limit_high' || a.condition === 'limit_low';
+    const label = limit ? a.level : CONDITION[a.condition];
+    const marks =
+      (a.chattering ? ' <span class="mark">⟳ 振荡 chattering</span>' : '') +
+      (a.floodKey ? ` <span class="mark" title="${esc(a.floodKey)}">洪流 flood group</span>` : '') +
+      (a.shelved ? ` <span class="mark">搁置至 shelved until ${esc(new Date(a.shelved.until).toLocaleTimeString())}</span>` : '') +
+      (a.outOfService ? ' <span class="mark">检修 out of service</span>' : '');
+    const unit = a.unit ?? '';
+    const classes = ['alarm', a.acknowledged === null ? 'unack' : 'acked', isActive(a) ? 'active' : 'cleared'].join(' ');
+    return (
+      `<tr class="${classes}" data-id="${esc(a.id)}" data-condition="${esc(a.condition)}" data-severity="${a.severity}">` +
+      `<td><span class="lvl lvl-${esc(limit ? a.level : a.severity)}" title="${esc(SEVERITY[a.severity])}">${esc(label)}</span></td>` +
+      `<td>${esc(this.originator(a))}</td>` +
+      `<td>${esc(this.model.enterpriseName(a.enterpriseCode))}${a.hazardSourceCode ? ` · ${esc(a.hazardSourceCode)}` : ''}</td>` +
+      `<td>${esc(a.value === null ? '' : `${fmt(a.value)} ${unit}`)}</td>` +
+      `<td>${esc(a.threshold === null ? '' : `${a.threshold} ${unit}`)}</td>` +
+      `<td>${esc(a.message)}${marks}</td>` +
+      `<td>${esc(STATUS[a.status] ?? a.status)}${this.escalation(a, now)}${a.assignee ? ` <span class="mark">→ ${esc(a.assignee)}</span>` : ''}</td>` +
+      `<td>${esc(new Date(a.raisedAt).toLocaleString())}</td>` +
+      `<td class="handle">${this.handle(a)}</td></tr>`
+    );
+  }
+
+  private escalation(a: Alarm, now: number): string {
+    const level = a.escalation.level;
+    const badge = level === 'enterprise' ? '' : ` <span class="esc esc-${level}">${level === 'county' ? '已上报区县 county' : '已上报市 city'}</span>`;
+    const due = escalationDue(a, this.model.policy, now);
+    if (due.kind === 'next') return `${badge} <span class="due">${due.level === 'county' ? '上报区县 to county' : '上报市 to city'} ${durationText(due.inMs)}</span>`;
+    if (due.kind === 'overdue') return `${badge} <span class="due overdue">超时未确认 overdue ${durationText(due.sinceMs)}</span>`;
+    return badge;
+  }
+
+  /** The buttons this role may use on this alarm (the server still decides, and says why when it refuses). */
+  private handle(a: Alarm): string {
+    const m = this.model;
+    const b = (verb: string, text: string): string => `<button type="button" class="${verb}" data-verb="${verb}" data-id="${esc(a.id)}">${text}</button>`;
+    const out: string[] = [];
+    if (a.acknowledged !== null) out.push(`<span class="mark" title="${esc(a.acknowledged.at)}">✓ ${esc(a.acknowledged.by)}</span>`);
+    else if (m.can('alarm.ack')) out.push(b('ack', '确认 Ack'));
+    if (a.disposal === null && m.can('alarm.dispose')) out.push(b('dispose', '处置 Dispose'));
+    if (m.can('alarm.shelve')) out.push(a.shelved ? b('unshelve', '取消搁置 Unshelve') : b('shelve', '搁置 Shelve'));
+    if (m.can('alarm.assign')) out.push(b('assign', '指派 Assign'));
+    if (m.can('alarm.comment')) out.push(b('comment', '备注 Comment'));
+    return out.join('');
+  }
+
+  private clicked(ev: Event): void {
+    const button = (ev.target as HTMLElement).closest<HTMLButtonElement>('button[data-verb]');
+    const alarm = button ? this.alarms.get(button.dataset.id ?? '') : undefined;
+    if (!button || !alarm) return;
+    const spec = this.action(button.dataset.verb ?? '', alarm);
+    if (spec) this.dialog.open(spec);
+  }
+
+  private action(verb: string, a: Alarm): ActionSpec | null {
+    const url = (v: string): string => `/api/alarms/${encodeURIComponent(a.id)}/${v}`;
+    const subject = `${this.originator(a)} · ${this.model.enterpriseName(a.enterpriseCode)} · ${a.message}`;
+    const me = this.model.me.username;
+    switch (verb) {
+      case 'ack':
+        return { title: '确认报警 Acknowledge alarm', subject, url: url('ack'), fields: [], body: () => ({}), done: `已确认 acknowledged by ${me}` };
+      case 'dispose':
+        return {
+          title: '处置（消警）Dispose', subject, url: url('dispose'),
+          fields: [
+            { name: 'cause', label: '原因 Cause', kind: 'textarea' },
+            { name: 'action', label: '措施 Action taken', kind: 'textarea' },
+            { name: 'handler', label: '处置人 Handler', kind: 'text', value: me },
+          ],
+          body: (v) => ({ cause: v.cause, action: v.action, handler: v.handler }),
+          done: `已处置 disposed by ${me}`,
+        };
+      case 'shelve': {
+        const max = this.model.policy?.maxShelveS ?? 8 * 3600;
+        return {
+          title: '搁置 Shelve', subject, url: url('shelve'),
+          fields: [{ name: 'reason', label: '原因 Reason', kind: 'textarea' }, { name: 'forS', label: '时长 For', kind: 'duration', choices: SHELVE_CHOICES.filter((s) => s <= max) }],
+          body: (v) => ({ reason: v.reason, forS: Number(v.forS) }),
+          done: `已搁置 shelved by ${me}`,
+        };
+      }
+      case 'unshelve':
+        return { title: '取消搁置 Unshelve', subject, url: url('unshelve'), fields: [], body: () => ({}), done: `已取消搁置 unshelved by ${me}` };
+      case 'assign':
+        return { title: '指派 Assign', subject, url: url('assign'), fields: [{ name: 'assignee', label: '指派给 Assignee', kind: 'text' }], body: (v) => ({ assignee: v.assignee }), done: `已指派 assigned by ${me}` };
+      case 'comment':
+        return { title: '备注 Comment', subject, url: url('comments'), fields: [{ name: 'text', label: '备注 Comment', kind: 'textarea' }], body: (v) => ({ text: v.text }), done: `已备注 comment added by ${me}` };
+      default:
+        return null;
+    }
+  }
+}
