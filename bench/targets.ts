@@ -25,9 +25,9 @@ export interface Target {
  * The workloads toggle points across HH many times a minute to count alarm deliveries; chatter and flood
  * protection would rightly hold those back (the peer flow has neither), so both are off here, and only here.
  */
-export async function startSentinel(opts: { mqttUrl: string; influxUrl: string; dataDir: string; configDir?: string }): Promise<Target> {
+export async function startSentinel(opts: { mqttUrl: string; influxUrl: string | null; dataDir: string; configDir?: string; heapMb?: number }): Promise<Target> {
   const port = await freePort();
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=96 --max-semi-space-size=2').split(' ').filter(Boolean);
+  const flags = (process.env.BENCH_NODE_FLAGS ?? `--max-old-space-size=${opts.heapMb ?? 96} --max-semi-space-size=2`).split(' ').filter(Boolean);
   if (process.env.BENCH_PROFILE) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`);
   const child = spawn(process.execPath, [...flags, resolve('dist/apps/monitor/main.js')], {
     env: {
@@ -36,8 +36,7 @@ export async function startSentinel(opts: { mqttUrl: string; influxUrl: string; 
       PORT: String(port),
       HOST: '127.0.0.1',
       MQTT_URL: opts.mqttUrl,
-      INFLUX_URL: opts.influxUrl,
-      INFLUX_DB: 'sentinel',
+      ...(opts.influxUrl !== null && { INFLUX_URL: opts.influxUrl, INFLUX_DB: 'sentinel' }),
       SIMULATE: '0',
       DATA_DIR: opts.dataDir,
       LOG_LEVEL: 'error',

@@ -13,6 +13,15 @@ export interface NationalRegistryOptions {
 
 // Region codes of real county-level divisions in the big chemical provinces (Jiangsu, Shandong, Zhejiang, Hebei, Guangdong).
 const COUNTIES = ['320594', '320282', '320581', '320684', '370811', '370303', '370503', '370687', '330205', '330483', '130984', '130682', '440883', '440111'];
+/** Roughly where each of those counties lies (lat, lon), so that the map has somewhere to draw its enterprises. */
+const CENTRES: Readonly<Record<string, readonly [number, number]>> = {
+  '320594': [31.32, 120.72], '320282': [31.34, 119.82], '320581': [31.65, 120.75], '320684': [31.87, 121.18],
+  '370811': [35.41, 116.59], '370303': [36.81, 118.02], '370503': [37.89, 118.53], '370687': [36.78, 121.16],
+  '330205': [29.9, 121.84], '330483': [30.63, 120.56], '130984': [38.45, 116.1], '130682': [38.52, 114.99],
+  '440883': [21.44, 110.78], '440111': [23.16, 113.27],
+};
+/** A deterministic offset in [-1, 1) for the n-th enterprise (a fixed multiplicative hash, no randomness). */
+const jitter = (n: number, salt: number): number => (((Math.imul(n + 1, 2654435761) ^ Math.imul(salt, 40503)) >>> 0) / 2 ** 31) - 1;
 const ORG_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 
 /** A valid unified social credit code (GB 32100-2015) for the n-th generated enterprise. */
@@ -50,6 +59,8 @@ export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions
     const lines: string[] = ['enterprises:'];
     for (let n = first; n < Math.min(first + perFile, enterprises); n++) {
       const region = COUNTIES[n % COUNTIES.length]!;
+      const [lat, lon] = CENTRES[region]!;
+      const at = (h: number): string => `{ lat: ${(lat + 0.12 * jitter(n, 1) + 0.002 * h).toFixed(4)}, lon: ${(lon + 0.15 * jitter(n, 2) + 0.002 * h).toFixed(4)} }`;
       lines.push(
         `  - code: "${syntheticCreditCode(n + 1, region)}"`,
         `    name: Enterprise ${n + 1}`,
@@ -57,7 +68,7 @@ export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions
         `    regionCode: "${region}"`,
         `    gateways: [{ code: GW01, reportingPeriodS: 30 }, { code: GW02, reportingPeriodS: 30 }]`,
         `    hazardSources:`,
-        ...[1, 2, 3, 4].map((h) => `      - { code: HS${h}, name: Tank farm ${h}, kind: tank_farm, grade: ${((n + h) % 4) + 1} }`),
+        ...[1, 2, 3, 4].map((h) => `      - { code: HS${h}, name: Tank farm ${h}, kind: tank_farm, grade: ${((n + h) % 4) + 1}, location: ${at(h)} }`),
         `    points:`,
       );
       const count = Math.min(perEnterprise, opts.points - written);

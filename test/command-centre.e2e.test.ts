@@ -169,6 +169,14 @@ describe('command centre page', () => {
     expect(JSON.parse(frames[0]!.frame)).toMatchObject({ type: 'resume', seq: 0 });
     expect(frames.map((f) => JSON.parse(f.frame) as { type: string; alarm?: Alarm }).find((f) => f.type === 'alarm')?.alarm).toMatchObject({ pointCode: 'T102-TE', level: 'HH' });
     expect(await page.locator('body').getAttribute('data-cues')).toBe('2');
+
+    // Cleared but not yet acknowledged, the alarm is still open: a page opened now lists it too (the snapshot holds
+    // the active alarms, the page reads the cleared open ones over REST).
+    await publish(SUZHOU, [{ point: 'T102-TE', value: 20 }]);
+    await page.locator('tr.alarm.cleared', { hasText: 'T102-TE' }).waitFor();
+    await page.reload();
+    await page.locator('body[data-ready="1"]').waitFor();
+    await page.locator('tr.alarm.cleared.unack', { hasText: 'T102-TE' }).waitFor();
     expect(problems).toEqual([]);
   });
 });

@@ -46,7 +46,10 @@ class Session {
         gateways.forEach((g) => this.gateways.set(key(g.enterpriseCode, g.gatewayCode), g));
         this.drawGateways();
         // The snapshot holds the active alarms; the cleared ones still awaiting acknowledgement or disposal come over REST.
-        getJson<Alarm[]>('/api/alarms?state=open&limit=5000').then((open) => this.ended || this.console.merge(open), (err) => this.reportError(err));
+        Promise.all(['CLEARED_UNACK', 'CLEARED_ACK'].map((status) => getJson<Alarm[]>(`/api/alarms?state=open&status=${status}&limit=5000`))).then(
+          (lists) => this.ended || this.console.merge(lists.flat()),
+          (err) => this.reportError(err),
+        );
       },
       alarm: (a) => this.console.apply(a),
       values: (values, replace) => this.drill.applyValues(values, replace),

@@ -3,7 +3,7 @@ import { getJson } from './api.js';
 import { AXIS, echarts, FONT } from './charts.js';
 import { $, esc } from './dom.js';
 import { COLOUR, COLOUR_HEX, COLOURS } from './labels.js';
-import type { PageModel } from './model.js';
+import type { EnterpriseView, PageModel } from './model.js';
 
 type Counts = Record<RiskColour, number>;
 interface RegionRisk {
@@ -33,6 +33,8 @@ export class RiskMap {
   private regions: RegionRisk[] = [];
   private risks: RiskAssessment[] = [];
   private loading: Promise<void> | null = null;
+  /** Regions whose enterprises the page has loaded by name. */
+  private readonly loadedRegions = new Set<string>();
   private again = false;
 
   constructor(
@@ -78,18 +80,29 @@ export class RiskMap {
   }
 
   private async load(): Promise<void> {
-    const regionQuery = this.region === null ? '' : `regionCode=${encodeURIComponent(this.region)}`;
-    const [regions, risks] = await Promise.all([
-      getJson<RegionRisk[]>('/api/risk/regions?level=county'),
-      getJson<RiskAssessment[]>(`/api/risk/enterprises${regionQuery ? `?${regionQuery}` : ''}`),
-    ]);
+    const regions = await getJson<RegionRisk[]>('/api/risk/regions?level=county');
+    const inView = this.region === null ? regions : regions.filter((r) => r.regionCode === this.region);
+    const enterprises = inView.reduce((n, r) => n + total(r.enterprises), 0);
+    // Regions when the whole jurisdiction holds too many enterprises to tell apart; each enterprise otherwise.
+    const byRegion = this.region === null && enterprises > ENTERPRISES_ON_MAP;
+    if (!byRegion) {
+      const regionQuery = this.region === null ? '' : `?regionCode=${encodeURIComponent(this.region)}`;
+      const [risks] = await Promise.all([getJson<RiskAssessment[]>(`/api/risk/enterprises${regionQuery}`), this.loadEnterprises(this.region)]);
+      this.risks = risks;
+    }
     this.regions = regions;
-    this.risks = risks;
-    this.draw();
+    this.draw(inView, byRegion);
   }
 
-  private draw(): void {
-    const inView = this.region === null ? this.regions : this.regions.filter((r) => r.regionCode === this.region);
+  /** Names and places of a region's enterprises, when the page did not load them up front. */
+  private async loadEnterprises(region: string | null): Promise<void> {
+    if (region === null || this.loadedRegions.has(region)) return;
+    const list = await getJson<EnterpriseView[]>(`/api/enterprises?regionCode=${encodeURIComponent(region)}&limit=10000`);
+    for (const e of list) this.model.enterprises.set(e.code, e);
+    this.loadedRegions.add(region);
+  }
+
+  private draw(inView: readonly RegionRisk[], byRegion: boolean): void {
     const sum = (pick: (r: RegionRisk) => Counts): Counts => {
       const c: Counts = { red: 0, orange: 0, yellow: 0, blue: 0 };
       for (const r of inView) for (const k of COLOURS) c[k] += pick(r)[k];
@@ -98,8 +111,8 @@ export class RiskMap {
     const ent = sum((r) => r.enterprises);
     const src = sum((r) => r.hazardSources);
     $('risk-counts').innerHTML = COLOURS.map((k) => `<span class="risk-${k}" data-colour="${k}">${esc(COLOUR[k])}: 企业 ${ent[k]} · 危险源 ${src[k]}</span>`).join('');
-    $('map-scope').textContent = this.region === null ? `${inView.length} 个区县 counties` : `区县 county ${this.region}`;
-    const byRegion = this.region === null && this.risks.length > ENTERPRISES_ON_MAP;
+    $('map-scope').textContent = this.region === null ? `${inView.length} 个区县 counties · ${total(ent)} 家企业 enterprises` : `区县 county ${this.region} · ${total(ent)} 家企业 enterprises`;
+    $('map').dataset.mode = byRegion ? 'regions' : 'enterprises';
     if (byRegion) this.drawRegions(inView);
     else this.drawEnterprises();
   }
