@@ -15,6 +15,8 @@ const SHELVE_CHOICES = [900, 3600, 4 * 3600, 8 * 3600];
  */
 export class AlarmConsole {
   private readonly alarms = new Map<string, Alarm>();
+  /** Alarms seen closed since the last snapshot: an older open copy read over REST must not bring one back. */
+  private readonly closed = new Set<string>();
   private rows: Alarm[] = [];
   private filter: AlarmFilter = NO_FILTER;
   private frame = 0;
@@ -55,6 +57,7 @@ export class AlarmConsole {
   /** A fresh picture from the server: it replaces every alarm held. */
   replaceAll(alarms: readonly Alarm[]): void {
     this.alarms.clear();
+    this.closed.clear();
     for (const a of alarms) if (a.closedAt === null) this.alarms.set(a.id, a);
     this.schedule();
   }
@@ -63,7 +66,7 @@ export class AlarmConsole {
   merge(alarms: readonly Alarm[]): void {
     for (const a of alarms) {
       const held = this.alarms.get(a.id);
-      if (held !== undefined && held.updatedAt >= a.updatedAt) continue;
+      if (this.closed.has(a.id) || (held !== undefined && held.updatedAt >= a.updatedAt)) continue;
       if (a.closedAt === null) this.alarms.set(a.id, a);
     }
     this.schedule();
@@ -72,8 +75,12 @@ export class AlarmConsole {
   /** One change pushed by the server. */
   apply(a: Alarm): void {
     const before = this.alarms.get(a.id);
-    if (a.closedAt !== null) this.alarms.delete(a.id);
-    else this.alarms.set(a.id, a);
+    // Changes come in order; only a copy read over REST after this change was made can be newer.
+    if (before !== undefined && before.updatedAt > a.updatedAt) return;
+    if (a.closedAt !== null) {
+      this.alarms.delete(a.id);
+      this.closed.add(a.id);
+    } else this.alarms.set(a.id, a);
     if (a.severity === 'critical' && a.status === 'ACTIVE_UNACK' && (before === undefined || before.severity !== 'critical' || !isActive(before))) {
       this.cue.raise(a, (x) => `${this.originator(x)} · ${this.model.enterpriseName(x.enterpriseCode)} · ${x.message}`);
     }
@@ -83,6 +90,7 @@ export class AlarmConsole {
   /** Empties the console at once (sign-out): nothing of this session stays on screen for the next one. */
   clear(): void {
     this.alarms.clear();
+    this.closed.clear();
     cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.render();
