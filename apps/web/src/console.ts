@@ -62,11 +62,13 @@ export class AlarmConsole {
     this.schedule();
   }
 
-  /** Open alarms read over REST (the cleared ones awaiting handling): the newer of two copies wins. */
+  /**
+   * Open alarms read over REST (the cleared ones awaiting handling) fill in only what the pushed changes have not
+   * told: those come in order and always win, so no clock is compared, and one seen closed stays closed.
+   */
   merge(alarms: readonly Alarm[]): void {
     for (const a of alarms) {
-      const held = this.alarms.get(a.id);
-      if (this.closed.has(a.id) || (held !== undefined && held.updatedAt >= a.updatedAt)) continue;
+      if (this.closed.has(a.id) || this.alarms.has(a.id)) continue;
       if (a.closedAt === null) this.alarms.set(a.id, a);
     }
     this.schedule();
@@ -75,8 +77,6 @@ export class AlarmConsole {
   /** One change pushed by the server. */
   apply(a: Alarm): void {
     const before = this.alarms.get(a.id);
-    // Changes come in order; only a copy read over REST after this change was made can be newer.
-    if (before !== undefined && before.updatedAt > a.updatedAt) return;
     if (a.closedAt !== null) {
       this.alarms.delete(a.id);
       this.closed.add(a.id);
