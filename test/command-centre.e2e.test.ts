@@ -179,4 +179,29 @@ describe('command centre page', () => {
     await page.locator('tr.alarm.cleared.unack', { hasText: 'T102-TE' }).waitFor();
     expect(problems).toEqual([]);
   });
+
+  it('folds the alarms of a flood under it, never a critical one, and unfolds them on request', async () => {
+    // More than 10 raises in 10 minutes in one enterprise: the flood alarm, with the later raises grouped under it.
+    await publish(SUZHOU, [
+      { point: 'T101-LT', value: 87 }, { point: 'T102-LT', value: 87 }, { point: 'T101-PT', value: 16 }, { point: 'R201-PT', value: 1.3 },
+      { point: 'R201-TE', value: 125 }, { point: 'RX1-H2S', value: 10 }, { point: 'T101-TE', value: -5 }, { point: 'T102-TE', value: -5 },
+      { point: 'TF1-GAS1', value: 30 }, { point: 'TF1-GAS2', value: 30 },
+    ]);
+    const toggle = page.locator('tr.alarm[data-condition="alarm_flood"] button.flood-toggle');
+    await toggle.waitFor();
+    const folded = Number(/^\+(\d+) 已归组 grouped/.exec((await toggle.textContent()) ?? '')?.[1]);
+    expect(folded).toBeGreaterThanOrEqual(1);
+    // A critical alarm raised during the flood is grouped with it on the server, and still shown on its own here.
+    await publish(SUZHOU, [{ point: 'TF1-GAS3', value: 60 }]);
+    const critical = page.locator('tr.alarm[data-severity="critical"]', { hasText: 'TF1-GAS3' });
+    await critical.waitFor();
+    expect(await critical.textContent()).toContain('洪流 flood group');
+    const total = async (): Promise<number> => Number(await page.locator('#alarm-count').textContent());
+    expect((await page.locator('tr.alarm').count()) + folded).toBe(await total());
+
+    await toggle.click();
+    await page.locator('tr.alarm[data-condition="alarm_flood"] button.flood-toggle', { hasText: '收起 fold' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('tr.alarm').length === Number(document.getElementById('alarm-count')?.textContent), undefined, { timeout: 5000 });
+    expect(problems).toEqual([]);
+  });
 });

@@ -55,6 +55,23 @@ export function matches(a: Alarm, f: AlarmFilter): boolean {
   }
 }
 
+/**
+ * Flood grouping (ISA-18.2): the alarms raised during an enterprise's alarm flood carry the flood alarm's key and
+ * fold under its row until the operator expands it. A critical alarm never folds: it is shown on its own however
+ * many arrive with it. Returns the alarms to list and, per flood key, how many folded.
+ */
+export function foldFloods(alarms: readonly Alarm[], expanded: ReadonlySet<string>): { readonly shown: Alarm[]; readonly folded: ReadonlyMap<string, number> } {
+  const floods = new Set(alarms.filter((a) => a.condition === 'alarm_flood').map((a) => a.key));
+  const folded = new Map<string, number>();
+  const shown: Alarm[] = [];
+  for (const a of alarms) {
+    const group = a.floodKey;
+    if (group !== null && floods.has(group) && a.severity !== 'critical' && !expanded.has(group)) folded.set(group, (folded.get(group) ?? 0) + 1);
+    else shown.push(a);
+  }
+  return { shown, folded };
+}
+
 export type Due =
   | { readonly kind: 'none' }
   | { readonly kind: 'next'; readonly level: 'county' | 'city'; readonly inMs: number }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmSeverity, EscalationPolicy } from '#libs/contracts/index.js';
 import { anAlarm } from '#libs/testing/builders.js';
-import { consoleOrder, durationText, escalationDue, matches, NO_FILTER, staleAfterMs, visibleRows } from './alarm-view.js';
+import { consoleOrder, durationText, escalationDue, foldFloods, matches, NO_FILTER, staleAfterMs, visibleRows } from './alarm-view.js';
 
 const POLICY: EscalationPolicy = {
   bySeverity: { critical: { countyAfterS: 600, cityAfterS: 1800 }, major: { countyAfterS: 900, cityAfterS: 2700 }, minor: null, warning: null },
@@ -99,6 +99,34 @@ describe('stale marks and the virtual list', () => {
         expect(0 <= start && start <= end && end <= total).toBe(true);
         const first = Math.floor(scroll / 34);
         if (first < total) expect(start <= first && end > first).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('flood grouping', () => {
+  const flood = anAlarm({ id: 'f', key: 'E1/enterprise:E1/alarm_flood', condition: 'alarm_flood', severity: 'major' });
+  const member = (id: string, severity: AlarmSeverity) => anAlarm({ id, key: `E1/point:${id}/limit_high`, severity, floodKey: flood.key });
+
+  it('folds the alarms raised in a flood under it until expanded, and never a critical one', () => {
+    const alarms = [flood, member('m1', 'major'), member('m2', 'minor'), member('c1', 'critical'), anAlarm({ id: 'x', key: 'E1/point:x/limit_high' })];
+    const folded = foldFloods(alarms, new Set());
+    expect(folded.shown.map((a) => a.id)).toEqual(['f', 'c1', 'x']);
+    expect(folded.folded.get(flood.key)).toBe(2);
+    expect(foldFloods(alarms, new Set([flood.key])).shown).toHaveLength(5);
+    // The flood alarm itself gone (closed): nothing stays folded under it.
+    expect(foldFloods(alarms.slice(1), new Set()).shown).toHaveLength(4);
+  });
+
+  it('shows every critical alarm whatever the grouping', () => {
+    const severity = fc.constantFrom<AlarmSeverity>('critical', 'major', 'minor', 'warning');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(severity, fc.boolean()), { maxLength: 40 }), fc.boolean(), (specs, withFlood) => {
+        const alarms = specs.map(([sev, inFlood], i) => anAlarm({ id: `a${i}`, severity: sev, floodKey: inFlood ? flood.key : null }));
+        const list = withFlood ? [flood, ...alarms] : alarms;
+        const { shown, folded } = foldFloods(list, new Set());
+        for (const a of list) if (a.severity === 'critical') expect(shown).toContain(a);
+        expect(shown.length + [...folded.values()].reduce((n, k) => n + k, 0)).toBe(list.length);
       }),
     );
   });

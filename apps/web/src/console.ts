@@ -1,5 +1,5 @@
 import type { Alarm, AlarmSeverity, ConditionType } from '#libs/contracts/index.js';
-import { consoleOrder, durationText, escalationDue, isActive, matches, NO_FILTER, type AlarmFilter, type StateFilter, visibleRows } from './alarm-view.js';
+import { consoleOrder, durationText, escalationDue, foldFloods, isActive, matches, NO_FILTER, type AlarmFilter, type StateFilter, visibleRows } from './alarm-view.js';
 import type { AlarmCue } from './cue.js';
 import type { ActionDialog, ActionSpec } from './dialogs.js';
 import { $, esc, fmt } from './dom.js';
@@ -19,6 +19,9 @@ export class AlarmConsole {
   private readonly closed = new Set<string>();
   private rows: Alarm[] = [];
   private filter: AlarmFilter = NO_FILTER;
+  /** Flood groups the operator opened. */
+  private readonly expanded = new Set<string>();
+  private folded: ReadonlyMap<string, number> = new Map();
   private frame = 0;
   private listeners: (() => void)[] = [];
 
@@ -124,7 +127,9 @@ export class AlarmConsole {
   }
 
   private render(): void {
-    this.rows = [...this.alarms.values()].filter((a) => matches(a, this.filter)).sort(consoleOrder);
+    const { shown, folded } = foldFloods([...this.alarms.values()], this.expanded);
+    this.folded = folded;
+    this.rows = shown.filter((a) => matches(a, this.filter)).sort(consoleOrder);
     $('alarm-count').textContent = String(this.alarms.size);
     $('alarm-shown').textContent = this.rows.length === this.alarms.size ? '' : `显示 showing ${this.rows.length}`;
     const body = $('alarms');
@@ -152,6 +157,7 @@ export class AlarmConsole {
     const marks =
       (a.chattering ? ' <span class="mark">⟳ 振荡 chattering</span>' : '') +
       (a.floodKey ? ` <span class="mark" title="${esc(a.floodKey)}">洪流 flood group</span>` : '') +
+      (a.condition === 'alarm_flood' ? this.floodToggle(a.key) : '') +
       (a.shelved ? ` <span class="mark">搁置至 shelved until ${esc(new Date(a.shelved.until).toLocaleTimeString())}</span>` : '') +
       (a.outOfService ? ' <span class="mark">检修 out of service</span>' : '');
     const unit = a.unit ?? '';
@@ -168,6 +174,12 @@ export class AlarmConsole {
       `<td>${esc(new Date(a.raisedAt).toLocaleString())}</td>` +
       `<td class="handle">${this.handle(a)}</td></tr>`
     );
+  }
+
+  private floodToggle(key: string): string {
+    const n = this.folded.get(key) ?? 0;
+    if (this.expanded.has(key)) return ` <button type="button" class="flood-toggle" data-flood="${esc(key)}">收起 fold</button>`;
+    return n === 0 ? '' : ` <button type="button" class="flood-toggle" data-flood="${esc(key)}">+${n} 已归组 grouped ▸</button>`;
   }
 
   private escalation(a: Alarm, now: number): string {
@@ -194,6 +206,13 @@ export class AlarmConsole {
   }
 
   private clicked(ev: Event): void {
+    const toggle = (ev.target as HTMLElement).closest<HTMLButtonElement>('button[data-flood]');
+    if (toggle) {
+      const key = toggle.dataset.flood ?? '';
+      if (!this.expanded.delete(key)) this.expanded.add(key);
+      this.schedule();
+      return;
+    }
     const button = (ev.target as HTMLElement).closest<HTMLButtonElement>('button[data-verb]');
     const alarm = button ? this.alarms.get(button.dataset.id ?? '') : undefined;
     if (!button || !alarm) return;
