@@ -86,6 +86,15 @@ describe('command centre page', () => {
     expect(await page.locator('#alarm-count').textContent()).toBe('0');
   });
 
+  it('serves the bundled page compressed, with nothing from elsewhere', async () => {
+    const script = await fetch(`${monitor.url}/app.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-encoding')).toBe('gzip');
+    const html = await (await fetch(`${monitor.url}/`)).text();
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect((await script.text()).length).toBeGreaterThan(100_000);
+  });
+
   it('shows a new critical alarm within a second with its cue, and acknowledges and disposes it through the dialogs', async () => {
     await publish(SUZHOU, [{ point: 'T101-TE', value: 55.5 }]);
     const published = Date.now();
