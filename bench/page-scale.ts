@@ -26,7 +26,9 @@ const STORM = Number(process.env.BENCH_PAGE_STORM ?? 2000);
 interface Settled {
   readonly who: string;
   readonly signInMs: number;
+  readonly loadMs: number;
   readonly bytes: number;
+  readonly decoded: number;
   readonly requests: number;
   readonly wsBytes: number;
   readonly heapMb: number;
@@ -36,11 +38,13 @@ interface Settled {
   readonly marks: string;
 }
 
-async function settle(page: Page, who: string, password: string, alarmsExpected: number): Promise<Settled> {
+async function settle(page: Page, base: string, who: string, password: string, alarmsExpected: number): Promise<Settled> {
   let wsBytes = 0;
   page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => (wsBytes += Buffer.byteLength(payload))));
-  await page.goto(page.url());
+  const tLoad = Date.now();
+  await page.goto(base);
   await page.locator('#login-form').waitFor();
+  const loadMs = Date.now() - tLoad;
   await page.evaluate(() => performance.clearResourceTimings());
   await page.fill('#login-username', who);
   await page.fill('#login-password', password);
@@ -49,7 +53,7 @@ async function settle(page: Page, who: string, password: string, alarmsExpected:
   await page.locator('body[data-ready="1"]').waitFor({ timeout: 60_000 });
   await page.waitForFunction((n) => Number(document.getElementById('alarm-count')?.textContent) >= n && document.querySelectorAll('tr.alarm').length > 0, alarmsExpected, { timeout: 60_000 });
   const signInMs = Date.now() - t0;
-  const resources = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => r.encodedBodySize));
+  const resources = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => [r.encodedBodySize, r.decodedBodySize] as const));
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   await cdp.send('HeapProfiler.collectGarbage');
@@ -58,7 +62,9 @@ async function settle(page: Page, who: string, password: string, alarmsExpected:
   return {
     who,
     signInMs,
-    bytes: resources.reduce((a, b) => a + b, 0),
+    loadMs,
+    bytes: resources.reduce((a, [b]) => a + b, 0),
+    decoded: resources.reduce((a, [, b]) => a + b, 0),
     requests: resources.length,
     wsBytes,
     heapMb: metric('JSHeapUsedSize') / 2 ** 20,
@@ -70,7 +76,8 @@ async function settle(page: Page, who: string, password: string, alarmsExpected:
 }
 
 const line = (s: Settled): string =>
-  `${s.who}: settled ${s.signInMs} ms after sign-in; fetched ${(s.bytes / 1024).toFixed(0)} KiB in ${s.requests} requests + ${(s.wsBytes / 1024).toFixed(0)} KiB over the WebSocket; ` +
+  `${s.who}: sign-in form ${s.loadMs} ms after navigation (${s.who === 'city' ? 'first load' : 'bundle cached'}); settled ${s.signInMs} ms after sign-in; ` +
+  `fetched ${(s.bytes / 1024).toFixed(0)} KiB gzipped (${(s.decoded / 1024).toFixed(0)} KiB of JSON) in ${s.requests} requests + ${(s.wsBytes / 1024).toFixed(0)} KiB over the WebSocket; ` +
   `JS heap ${s.heapMb.toFixed(1)} MB, ${s.nodes} DOM nodes; ${s.alarms} open alarms; map by ${s.mapMode} (${s.marks} marks)`;
 
 async function publishHh(pub: MqttClient, enterprises: readonly string[], value: number): Promise<void> {
@@ -112,8 +119,7 @@ async function main(): Promise<void> {
     for (const [who, password, expected] of [['city', CITY_PASSWORD, expectCity], ['admin', BENCH_ADMIN_PASSWORD, alarming.length * 2]] as const) {
       await browser.clearCookies();
       const page = await browser.newPage();
-      await page.goto(base);
-      const s = await settle(page, who, password, expected);
+      const s = await settle(page, base, who, password, expected);
       console.log(line(s));
       if (who === 'city') {
         // An alarm storm in the city: every enterprise there raises two HH alarms; how long until the console holds
