@@ -154,7 +154,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       // Acknowledge from the page, through its dialog: recorded as the signed-in user.
       await row.locator('button.ack').click();
       await page.click('#action-ok');
-      await row.filter({ hasText: 'active, acknowledged' }).waitFor();
+      await row.filter({ hasText: 'active, acked' }).waitFor();
       expect(await row.locator('td.handle').textContent()).toContain('✓ admin');
       expect(await page.locator('#action-msg').textContent()).toContain('acknowledged by admin');
 

@@ -127,6 +127,8 @@ describe('command-centre page sign-in', () => {
     await page.locator('#whoami', { hasText: `zhao · enterprise_operator · ${SUZHOU}` }).waitFor();
     const row = page.locator('tr.alarm', { hasText: 'T101-TE' });
     await row.locator('button.ack').waitFor();
+    // Everything loaded: the next request is the acknowledgement below.
+    await page.locator('body[data-ready="1"]').waitFor();
     identity.setDisabled('zhao', true);
     await row.locator('button.ack').click();
     await page.click('#action-ok');

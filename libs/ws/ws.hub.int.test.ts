@@ -179,7 +179,8 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     const silent = await open('', false);
     hub.publishAlarms([raise(SUZHOU, 1)]);
     const beat = await alive.waitFor('heartbeat');
-    expect(beat).toMatchObject({ pos: 1 });
+    // seq: the last alarm frame this client was sent, so that it can tell a lost frame before trusting pos.
+    expect(beat).toMatchObject({ pos: 1, seq: 1 });
     expect(beat.stream).toMatch(/^[0-9a-f]{16}$/);
 
     expect(await silent.closed).toBe(1006);
@@ -255,6 +256,7 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     const beats = await county.waitFor('heartbeat', county.frames.filter((f) => f.type === 'heartbeat').length + 1);
     expect(county.frames.indexOf(beats)).toBeGreaterThan(county.frames.indexOf(alarm));
     expect(beats.pos).toBe(3);
+    expect(beats.seq).toBe(1);
   });
 
   it('?values=none keeps the snapshot and the feed free of live values until the client subscribes to some', async () => {

@@ -406,7 +406,8 @@ export class WsHub {
       if (ws.readyState !== WebSocket.OPEN) continue;
       ws.ping();
       // Its own last position, not the stream's: other jurisdictions' alarm traffic is none of its business.
-      if (ws.bufferedAmount <= this.softBuffer) ws.send(`{"type":"heartbeat","stream":"${client.stream}","pos":${client.pos},"at":${at}}`);
+      // `seq`: the last alarm frame sent to it, so a client missing one learns of the gap before trusting `pos`.
+      if (ws.bufferedAmount <= this.softBuffer) ws.send(`{"type":"heartbeat","seq":${client.seq},"stream":"${client.stream}","pos":${client.pos},"at":${at}}`);
     }
   }
 

@@ -72,6 +72,15 @@ export function foldFloods(alarms: readonly Alarm[], expanded: ReadonlySet<strin
   return { shown, folded };
 }
 
+/**
+ * The console's rows: the alarms matching the filter, floods folded among them only (a flood row filtered out folds
+ * nothing), in console order; with how many folded under each flood row shown.
+ */
+export function consoleRows(alarms: Iterable<Alarm>, filter: AlarmFilter, expanded: ReadonlySet<string>): { readonly rows: Alarm[]; readonly folded: ReadonlyMap<string, number> } {
+  const { shown, folded } = foldFloods([...alarms].filter((a) => matches(a, filter)), expanded);
+  return { rows: shown.sort(consoleOrder), folded };
+}
+
 export type Due =
   | { readonly kind: 'none' }
   | { readonly kind: 'next'; readonly level: 'county' | 'city'; readonly inMs: number }

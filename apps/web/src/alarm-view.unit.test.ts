@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Alarm, AlarmSeverity, EscalationPolicy } from '#libs/contracts/index.js';
 import { anAlarm } from '#libs/testing/builders.js';
-import { consoleOrder, durationText, escalationDue, foldFloods, matches, NO_FILTER, staleAfterMs, visibleRows } from './alarm-view.js';
+import { consoleOrder, consoleRows, durationText, escalationDue, foldFloods, matches, NO_FILTER, staleAfterMs, visibleRows } from './alarm-view.js';
 
 const POLICY: EscalationPolicy = {
   bySeverity: { critical: { countyAfterS: 600, cityAfterS: 1800 }, major: { countyAfterS: 900, cityAfterS: 2700 }, minor: null, warning: null },
@@ -127,6 +127,44 @@ describe('flood grouping', () => {
         const { shown, folded } = foldFloods(list, new Set());
         for (const a of list) if (a.severity === 'critical') expect(shown).toContain(a);
         expect(shown.length + [...folded.values()].reduce((n, k) => n + k, 0)).toBe(list.length);
+      }),
+    );
+  });
+});
+
+describe('console rows', () => {
+  it('lists every alarm matching the filter, or counts it under a flood row that is listed; never one that does not match', () => {
+    const FLOOD = 'E1/enterprise:E1/alarm_flood';
+    const severity = fc.constantFrom<AlarmSeverity>('critical', 'major', 'minor', 'warning');
+    const status = fc.constantFrom('ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK', 'CLEARED_ACK' as const);
+    const alarm = fc.record({ severity, status, inFlood: fc.boolean(), isFlood: fc.boolean(), enterprise: fc.constantFrom('E1', 'E2') });
+    const filter = fc.record({
+      severity: fc.constantFrom<AlarmSeverity | ''>('', 'critical', 'major', 'minor'),
+      state: fc.constantFrom('' as const, 'unack' as const, 'active' as const, 'cleared' as const),
+      enterprise: fc.constantFrom('', 'E1', 'E2'),
+    });
+    fc.assert(
+      fc.property(fc.array(alarm, { maxLength: 30 }), filter, fc.boolean(), (specs, f, open) => {
+        const alarms = specs.map((x, i) =>
+          anAlarm({
+            id: `a${i}`,
+            key: x.isFlood ? FLOOD : `E1/point:P${i}/limit_high`,
+            condition: x.isFlood ? 'alarm_flood' : 'limit_high',
+            severity: x.severity,
+            status: x.status,
+            acknowledged: x.status.endsWith('_ACK') ? { by: 'x', at: '2026-11-30T08:00:00.000Z' } : null,
+            enterpriseCode: x.enterprise,
+            floodKey: x.inFlood && !x.isFlood ? FLOOD : null,
+          }),
+        );
+        const full = { ...NO_FILTER, ...f };
+        const { rows, folded } = consoleRows(alarms, full, open ? new Set([FLOOD]) : new Set());
+        const matching = alarms.filter((a) => matches(a, full));
+        for (const r of rows) expect(matches(r, full)).toBe(true);
+        const foldedCount = [...folded.values()].reduce((n, k) => n + k, 0);
+        expect(rows.length + foldedCount).toBe(matching.length);
+        if (foldedCount > 0) expect(rows.some((r) => r.key === FLOOD)).toBe(true);
+        for (const a of matching) if (a.severity === 'critical') expect(rows).toContain(a);
       }),
     );
   });

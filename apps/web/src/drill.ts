@@ -109,7 +109,14 @@ export class DrillDown {
   }
 
   applyValues(values: readonly LiveValue[], replace: boolean): void {
-    if (replace) this.values.clear();
+    if (replace) {
+      // A fresh answer: a point it leaves out has no value now, whatever the tile showed before.
+      this.values.clear();
+      for (const tile of this.tiles.values()) {
+        tile.querySelector('.v')!.textContent = '—';
+        tile.classList.remove('bad');
+      }
+    }
     for (const v of values) {
       const k = key(v.enterpriseCode, v.point);
       const prev = this.values.get(k);
@@ -126,11 +133,16 @@ export class DrillDown {
 
   /** Marks each tile stale once its value is older than its point's expected period allows. */
   refreshAges(): void {
-    const now = Date.now();
+    const now = this.model.now();
     for (const [k, tile] of this.tiles) {
       const v = this.values.get(k);
       const p = this.points.get(k);
-      if (!v || !p) continue;
+      if (!p) continue;
+      if (!v) {
+        tile.classList.add('stale');
+        tile.querySelector('.age')!.textContent = '无数据 no data';
+        continue;
+      }
       const age = Math.max(0, now - v.ts);
       tile.classList.toggle('stale', age > staleAfterMs(p.samplePeriodS));
       tile.querySelector('.age')!.textContent = age < 1000 ? '刚刚 just now' : `${Math.round(age / 1000)} 秒前 s ago`;

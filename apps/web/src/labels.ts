@@ -17,8 +17,8 @@ export const COLOURS: readonly RiskColour[] = ['red', 'orange', 'yellow', 'blue'
 export const COLOUR_HEX: Readonly<Record<RiskColour, string>> = { red: '#e5383b', orange: '#f08c00', yellow: '#fcc419', blue: '#1c7ed6' };
 
 export const STATUS: Readonly<Record<string, string>> = {
-  ACTIVE_UNACK: '报警未确认 active, unacknowledged', ACTIVE_ACK: '报警已确认 active, acknowledged',
-  CLEARED_UNACK: '已恢复未确认 cleared, unacknowledged', CLEARED_ACK: '已恢复待处置 cleared, awaiting disposal',
+  ACTIVE_UNACK: '报警·未确认 active, unacked', ACTIVE_ACK: '报警·已确认 active, acked',
+  CLEARED_UNACK: '恢复·未确认 cleared, unacked', CLEARED_ACK: '恢复·待关闭 cleared, acked',
 };
 
 export const SESSION_ENDED = '会话已结束，请重新登录 Your session has ended: sign in again';

@@ -13,8 +13,10 @@ export interface LiveValue {
 export type View = 'none' | { readonly enterprise: string; readonly hazardSource?: string };
 
 export interface LiveHandlers {
-  /** A fresh picture: every open alarm of the jurisdiction replaces what the page held. */
-  snapshot(alarms: readonly Alarm[], gateways: readonly GatewayStatus[]): void;
+  /** A fresh picture: every active alarm of the jurisdiction replaces what the page held (`first`: of this feed). */
+  snapshot(alarms: readonly Alarm[], gateways: readonly GatewayStatus[], first: boolean): void;
+  /** The server's clock, as a heartbeat tells it (epoch ms). */
+  clock(serverNow: number): void;
   alarm(alarm: Alarm): void;
   values(values: readonly LiveValue[], replace: boolean): void;
   gateway(gateway: GatewayStatus): void;
@@ -39,6 +41,7 @@ interface Frame {
   readonly values?: LiveValue[];
   readonly readings?: LiveValue[];
   readonly reason?: string;
+  readonly at?: number;
 }
 
 /** The server sends a heartbeat every 15 s: three missed mean the socket is dead although it did not say so. */
@@ -58,6 +61,7 @@ export class LiveFeed {
   private view: View = 'none';
   private closed = false;
   private delay = 500;
+  private snapshots = 0;
   private readonly watchdog: number;
 
   constructor(private readonly on: LiveHandlers) {
@@ -137,7 +141,7 @@ export class LiveFeed {
         this.seq = msg.seq ?? 0;
         this.stream = msg.stream ?? null;
         this.pos = msg.pos ?? 0;
-        this.on.snapshot(msg.alarms ?? [], msg.gateways ?? []);
+        this.on.snapshot(msg.alarms ?? [], msg.gateways ?? [], this.snapshots++ === 0);
         if (msg.values && msg.values.length > 0) this.on.values(msg.values, false);
         return;
       case 'resume':
@@ -155,6 +159,12 @@ export class LiveFeed {
         if (msg.alarm) this.on.alarm(msg.alarm);
         return;
       case 'heartbeat':
+        if (msg.at !== undefined) this.on.clock(msg.at);
+        // The server sent more alarm frames than arrived: reconnect from the last change really seen.
+        if (msg.seq !== undefined && msg.seq !== this.seq) {
+          ws.close();
+          return;
+        }
         // Every alarm change for this page up to pos has come before this frame.
         if (msg.stream === this.stream && msg.pos !== undefined && msg.pos > this.pos) this.pos = msg.pos;
         return;

@@ -1,7 +1,7 @@
 // Command-centre page: sign-in first (HttpOnly session cookie), then REST for the jurisdiction's registry and risk,
 // and one WebSocket for alarms (snapshot, then changes) and the live values of the enterprise opened.
 import type { Alarm, EscalationPolicy, GatewayStatus } from '#libs/contracts/index.js';
-import { errorText, getJson, onSignedOut, SignedOut } from './api.js';
+import { api, errorText, getJson, onSignedOut, SignedOut } from './api.js';
 import { AlarmConsole } from './console.js';
 import { AlarmCue } from './cue.js';
 import { ActionDialog } from './dialogs.js';
@@ -28,28 +28,36 @@ class Session {
   private readonly gateways = new Map<string, GatewayStatus>();
   private readonly ticker: number;
   private ended = false;
+  /** Whether every enterprise of the jurisdiction was loaded up front (else some are read per region). */
+  private allEnterprises = false;
+  /** Bumped by each snapshot: a read of cleared alarms meant for an earlier one is dropped. */
+  private snapshotGeneration = 0;
+  private heardClock = false;
   /** Removes every listener this session added to the page when it ends. */
   private readonly aborter = new AbortController();
 
   constructor(me: Me, cue: AlarmCue, dialog: ActionDialog) {
     const signal = this.aborter.signal;
     this.model = new PageModel(me);
-    this.console = new AlarmConsole(this.model, dialog, cue, signal);
-    this.trend = new TrendChart(() => this.console.all(), (err) => this.reportError(err), signal);
+    this.console = new AlarmConsole(this.model, dialog, cue, (region) => this.enterprisesIn(region), (err) => this.reportError(err), signal);
+    this.trend = new TrendChart(() => this.console.all(), (err) => this.reportError(err), () => this.model.now(), signal);
     this.drill = new DrillDown(this.model, this.trend, (view) => this.feed.subscribe(view), (err) => this.reportError(err), signal);
     this.map = new RiskMap(this.model, (code) => void this.drill.open(code).catch((err) => this.reportError(err)), signal);
-    this.console.onChange(() => this.drill.paintAlarms(this.console.all()));
+    this.console.onChange(() => {
+      this.drill.paintAlarms(this.console.all());
+      this.drawGateways();
+    });
     this.feed = new LiveFeed({
-      snapshot: (alarms, gateways) => {
-        this.console.replaceAll(alarms);
+      snapshot: (alarms, gateways, first) => {
+        this.console.replaceAll(alarms, first);
         this.gateways.clear();
         gateways.forEach((g) => this.gateways.set(key(g.enterpriseCode, g.gatewayCode), g));
         this.drawGateways();
-        // The snapshot holds the active alarms; the cleared ones still awaiting acknowledgement or disposal come over REST.
-        Promise.all(['CLEARED_UNACK', 'CLEARED_ACK'].map((status) => getJson<Alarm[]>(`/api/alarms?state=open&status=${status}&limit=5000`))).then(
-          (lists) => this.ended || this.console.merge(lists.flat()),
-          (err) => this.reportError(err),
-        );
+        this.readCleared();
+      },
+      clock: (serverNow) => {
+        this.heardClock = true;
+        this.model.clockOffsetMs = serverNow - Date.now();
       },
       alarm: (a) => this.console.apply(a),
       values: (values, replace) => this.drill.applyValues(values, replace),
@@ -62,7 +70,7 @@ class Session {
         this.drill.refreshRisk().catch((err) => this.reportError(err));
       },
       registry: () => {
-        void this.loadRegistry().then(() => this.feed.restart(), (err) => this.reportError(err));
+        this.retrying(() => this.loadRegistry()).then(() => this.feed.restart(), (err) => this.reportError(err));
       },
       status: (state, text) => {
         $('conn').className = `conn ${state === 'up' ? 'up' : 'down'}`;
@@ -73,7 +81,7 @@ class Session {
     });
     this.ticker = window.setInterval(() => {
       this.drill.refreshAges();
-      this.console.schedule();
+      this.console.tick();
     }, 1000);
     $('oos').onclick = () => this.outOfService(dialog);
   }
@@ -83,11 +91,16 @@ class Session {
     $('whoami').textContent = `${me.username} · ${me.role} · ${jurisdictionText(me.jurisdiction)}`;
     $('whoami').dataset.role = me.role;
     document.querySelectorAll<HTMLElement>('[data-permission]').forEach((el) => (el.hidden = !this.model.can(el.dataset.permission ?? '')));
-    const [, policy] = await Promise.all([this.loadRegistry(), getJson<EscalationPolicy>('/api/alarms/policy')]);
-    if (this.ended) return;
-    this.model.policy = policy;
+    // Alarms first: whatever else fails to load, the console connects and keeps trying the rest.
     this.feed.start();
-    await this.map.refresh();
+    const policy = this.retrying(() => getJson<EscalationPolicy>('/api/alarms/policy')).then((p) => {
+      this.model.policy = p;
+      this.console.schedule();
+    });
+    await this.retrying(() => this.loadRegistry());
+    this.console.schedule();
+    await this.retrying(() => this.map.refresh());
+    await policy;
     // Someone with one enterprise works from its drill-down.
     const only = this.model.enterprises.size === 1 ? [...this.model.enterprises.keys()][0] : undefined;
     if (only !== undefined && !this.ended) await this.drill.open(only);
@@ -102,35 +115,110 @@ class Session {
     this.map.dispose();
     this.console.clear();
     $('gateways').textContent = '';
+    delete $('gateways').dataset.list;
     $('gateway-summary').textContent = '';
     $('action-msg').textContent = '';
   }
 
-  private async loadRegistry(): Promise<void> {
-    const res = await fetch(`/api/enterprises?limit=${ENTERPRISES_UP_FRONT}`);
-    if (res.status === 401) {
-      showLogin(SESSION_ENDED);
-      throw new SignedOut('signed out');
+  /**
+   * Runs a load until it succeeds, waiting 1, 2, 4 … 30 s between tries and saying each failure on the page; stops
+   * when the session ends, the user is signed out, or `wanted` says the answer is no longer needed.
+   */
+  private async retrying<T>(load: () => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await load();
+      } catch (err) {
+        if (err instanceof SignedOut || this.ended) throw err;
+        this.reportError(err);
+        await new Promise((done) => window.setTimeout(done, delay));
+        if (this.ended || !wanted()) throw new SignedOut('no longer needed');
+      }
     }
+  }
+
+  /**
+   * The snapshot holds the active alarms; the cleared ones still awaiting acknowledgement or disposal are read over
+   * REST, every page of them, retried until read, and the console says it may be incomplete meanwhile.
+   */
+  private readCleared(): void {
+    const gen = ++this.snapshotGeneration;
+    const wanted = (): boolean => gen === this.snapshotGeneration && !this.ended;
+    this.console.setIncomplete(true);
+    const readAll = async (): Promise<Alarm[]> => {
+      const all: Alarm[] = [];
+      for (const status of ['CLEARED_UNACK', 'CLEARED_ACK']) {
+        for (let offset = 0; ; ) {
+          const url = `/api/alarms?state=open&status=${status}&offset=${offset}&limit=5000`;
+          const res = await api(url);
+          if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+          const page = (await res.json()) as Alarm[];
+          all.push(...page);
+          offset += page.length;
+          if (page.length === 0 || offset >= Number(res.headers.get('x-total-count') ?? offset)) break;
+        }
+      }
+      return all;
+    };
+    this.retrying(readAll, wanted).then(
+      (open) => {
+        if (!wanted()) return;
+        this.console.merge(open);
+        this.console.setIncomplete(false);
+      },
+      (err) => this.reportError(err),
+    );
+  }
+
+  /** The enterprises of a region (for the console's filter), read when the page did not load them all. */
+  private async enterprisesIn(region: string): Promise<ReadonlySet<string>> {
+    if (!this.allEnterprises) {
+      const list = await getJson<EnterpriseView[]>(`/api/enterprises?regionCode=${encodeURIComponent(region)}&limit=10000`);
+      if (!this.ended) list.forEach((e) => this.model.enterprises.set(e.code, e));
+    }
+    return new Set([...this.model.enterprises.keys()].filter((e) => this.model.regionOf(e) === region));
+  }
+
+  private async loadRegistry(): Promise<void> {
+    const res = await api(`/api/enterprises?limit=${ENTERPRISES_UP_FRONT}`);
     if (!res.ok) throw new Error(`/api/enterprises answered ${res.status}`);
     const list = (await res.json()) as EnterpriseView[];
     if (this.ended) return;
+    // Until a heartbeat tells the server's clock to the millisecond, its Date header tells it to the second.
+    const date = Date.parse(res.headers.get('date') ?? '');
+    if (!this.heardClock && !Number.isNaN(date)) this.model.clockOffsetMs = date + 500 - Date.now();
     this.model.enterprises.clear();
     list.forEach((e) => this.model.enterprises.set(e.code, e));
     const total = Number(res.headers.get('x-total-count') ?? list.length);
+    this.allEnterprises = total <= list.length;
     document.body.dataset.enterprises = String(total);
     const regions = [...new Set(list.map((e) => this.model.regionOf(e.code)).filter((r): r is string => r !== null))].sort();
     this.console.setChoices(regions, total > ENTERPRISES_ON_MAP ? [] : list.map((e) => ({ code: e.code, name: e.name })));
   }
 
+  /**
+   * Gateway health in the header: offline by its status message or by an active `gateway_offline` alarm (a gateway
+   * that went silent without saying so); the offline ones by name, up to a dozen.
+   */
   private drawGateways(): void {
-    const all = [...this.gateways.values()];
-    const offline = all.filter((g) => g.state !== 'online').sort((a, b) => key(a.enterpriseCode, a.gatewayCode).localeCompare(key(b.enterpriseCode, b.gatewayCode)));
-    $('gateway-summary').textContent = `网关 gateways: 在线 online ${all.length - offline.length} · 离线 offline ${offline.length}`;
+    const down = new Map<string, GatewayStatus>();
+    for (const g of this.gateways.values()) if (g.state !== 'online') down.set(key(g.enterpriseCode, g.gatewayCode), g);
+    for (const a of this.console.all()) {
+      if (a.condition !== 'gateway_offline' || !(a.status === 'ACTIVE_UNACK' || a.status === 'ACTIVE_ACK')) continue;
+      const code = a.gatewayCode ?? a.originatorCode;
+      const k = key(a.enterpriseCode, code);
+      if (!down.has(k)) down.set(k, { enterpriseCode: a.enterpriseCode, gatewayCode: code, state: 'offline', since: a.raisedAt });
+    }
+    const known = new Set([...this.gateways.keys(), ...down.keys()]);
+    const offline = [...down.values()].sort((a, b) => key(a.enterpriseCode, a.gatewayCode).localeCompare(key(b.enterpriseCode, b.gatewayCode)));
+    const text = `网关 gateways: 在线 online ${known.size - offline.length} · 离线 offline ${offline.length}`;
+    if ($('gateway-summary').textContent === text && $('gateways').dataset.list === offline.map((g) => key(g.enterpriseCode, g.gatewayCode)).join(' ')) return;
+    $('gateway-summary').textContent = text;
+    $('gateways').dataset.list = offline.map((g) => key(g.enterpriseCode, g.gatewayCode)).join(' ');
     $('gateways').innerHTML =
       offline
         .slice(0, OFFLINE_CHIPS)
-        .map((g) => `<span class="gw ${esc(g.state)}" data-gateway="${esc(key(g.enterpriseCode, g.gatewayCode))}" title="${esc(`${g.enterpriseCode}/${g.gatewayCode} since ${new Date(g.since).toLocaleString()}`)}">${esc(this.model.enterpriseName(g.enterpriseCode).split(' ')[0] ?? '')} ${esc(g.gatewayCode)} 离线 offline</span>`)
+        .map((g) => `<span class="gw offline" data-gateway="${esc(key(g.enterpriseCode, g.gatewayCode))}" title="${esc(`${g.enterpriseCode}/${g.gatewayCode} since ${new Date(g.since).toLocaleString()}`)}">${esc(this.model.enterpriseName(g.enterpriseCode).split(' ')[0] ?? '')} ${esc(g.gatewayCode)} 离线 offline</span>`)
         .join('') + (offline.length > OFFLINE_CHIPS ? ` <span class="gw">… +${offline.length - OFFLINE_CHIPS}</span>` : '');
   }
 
@@ -183,6 +271,7 @@ const dialog = new ActionDialog((text) => ($('action-msg').textContent = text));
 let session: Session | null = null;
 
 function endSession(): void {
+  delete document.body.dataset.ready;
   session?.end();
   session = null;
   dialog.close();
@@ -213,7 +302,9 @@ function showApp(user: Me): void {
   $<HTMLInputElement>('login-password').value = '';
   document.body.dataset.view = 'app';
   s.start().then(
-    () => (document.body.dataset.ready = '1'),
+    () => {
+      if (session === s) document.body.dataset.ready = '1';
+    },
     (err) => s.reportError(err),
   );
 }

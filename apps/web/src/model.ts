@@ -13,8 +13,14 @@ export type EnterpriseView = Enterprise & { readonly location: { readonly lat: n
 export class PageModel {
   readonly enterprises = new Map<string, EnterpriseView>();
   policy: EscalationPolicy | null = null;
+  /** The server's clock minus this browser's, from the heartbeats: ages and timers count in server time. */
+  clockOffsetMs = 0;
 
   constructor(readonly me: Me) {}
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
 
   can(permission: string): boolean {
     return this.me.permissions.includes(permission);

@@ -81,6 +81,8 @@ export class RiskMap {
 
   private async load(): Promise<void> {
     const regions = await getJson<RegionRisk[]>('/api/risk/regions?level=county');
+    // The session may have ended while the answer was on its way: nothing of it may reach the next user's screen.
+    if (this.signal.aborted) return;
     const inView = this.region === null ? regions : regions.filter((r) => r.regionCode === this.region);
     const enterprises = inView.reduce((n, r) => n + total(r.enterprises), 0);
     // Regions when the whole jurisdiction holds too many enterprises to tell apart; each enterprise otherwise.
@@ -88,6 +90,7 @@ export class RiskMap {
     if (!byRegion) {
       const regionQuery = this.region === null ? '' : `?regionCode=${encodeURIComponent(this.region)}`;
       const [risks] = await Promise.all([getJson<RiskAssessment[]>(`/api/risk/enterprises${regionQuery}`), this.loadEnterprises(this.region)]);
+      if (this.signal.aborted) return;
       this.risks = risks;
     }
     this.regions = regions;
@@ -98,6 +101,7 @@ export class RiskMap {
   private async loadEnterprises(region: string | null): Promise<void> {
     if (region === null || this.loadedRegions.has(region)) return;
     const list = await getJson<EnterpriseView[]>(`/api/enterprises?regionCode=${encodeURIComponent(region)}&limit=10000`);
+    if (this.signal.aborted) return;
     for (const e of list) this.model.enterprises.set(e.code, e);
     this.loadedRegions.add(region);
   }

@@ -52,6 +52,8 @@ export class TrendChart {
   constructor(
     private readonly openAlarms: () => Iterable<Alarm>,
     private readonly report: (err: unknown) => void,
+    /** The server's time (the browser's clock may be off). */
+    private readonly now: () => number,
     signal: AbortSignal,
   ) {
     document.querySelectorAll<HTMLButtonElement>('#trend-panel .ranges button').forEach((b) =>
@@ -71,7 +73,7 @@ export class TrendChart {
     const gen = ++this.generation;
     this.point = point;
     const range = RANGES[this.range]!;
-    const to = Date.now();
+    const to = this.now();
     const from = to - range.ms;
     const base = `/api/points/${encodeURIComponent(point.enterpriseCode)}/${encodeURIComponent(point.code)}`;
     const q = (extra: string): string => `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}${extra}`;
@@ -148,7 +150,7 @@ export class TrendChart {
     if (mine.length === 0) return;
     for (const v of mine) this.mean.push([v.ts, v.value]);
     this.lastTs = mine.reduce((t, v) => Math.max(t, v.ts), this.lastTs);
-    this.chart.setOption({ xAxis: { max: Math.max(Date.now(), this.lastTs) }, series: [{}, {}, { data: this.mean }] });
+    this.chart.setOption({ xAxis: { max: Math.max(this.now(), this.lastTs) }, series: [{}, {}, { data: this.mean }] });
   }
 
   hide(): void {
