@@ -142,7 +142,6 @@ describe('command centre page', () => {
     const fetch = await signedIn(monitor.url, (await login(monitor.url, 'wu', PASSWORD)).token);
     const closed = (await (await fetch(`${monitor.url}/api/alarms?enterpriseCode=${SUZHOU}&state=closed`)).json()) as Alarm[];
     expect(closed[0]).toMatchObject({ pointCode: 'T101-TE', acknowledged: { by: 'wu' }, disposal: { handler: 'wu', cause: '冷却水阀门误关 cooling water valve closed by mistake' } });
-    await page.screenshot({ path: join(SHOTS, 'command-centre-console.png') });
   });
 
   it("drills down to a point's trend with its limits and alarm periods", async () => {
@@ -210,6 +209,7 @@ describe('command centre page', () => {
     const critical = page.locator('tr.alarm[data-severity="critical"]', { hasText: 'TF1-GAS3' });
     await critical.waitFor();
     expect(await critical.textContent()).toContain('洪流 flood group');
+    await page.screenshot({ path: join(SHOTS, 'command-centre-console.png') });
     // Every open alarm is either a row or counted under the flood's row.
     await page.waitForFunction(() => {
       const folded = Number(/^\+(\d+)/.exec(document.querySelector('button.flood-toggle')?.textContent ?? '')?.[1] ?? 0);
