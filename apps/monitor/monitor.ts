@@ -110,7 +110,11 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     closers.push(() => seriesStore.close());
 
     let pipeline: MonitorPipeline | null = null;
-    const hub = new WsHub({ activeAlarms: () => pipeline?.book.activeAlarms() ?? [], gateways: () => pipeline?.gateways() ?? [] });
+    const hub = new WsHub({
+      activeAlarms: () => pipeline?.book.activeAlarms() ?? [],
+      gateways: () => pipeline?.gateways() ?? [],
+      regionOf: (e) => registry.registry.findEnterprise(e)?.region,
+    });
     const { rules } = config;
     pipeline = new MonitorPipeline({
       registry,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Alarm, GatewayStatus } from '#libs/contracts/index.js';
 import { anAlarm, aPoint, aReading } from '#libs/testing/builders.js';
-import { WsHub, type WsGate, type WsHubOptions } from './ws.hub.js';
+import { valueViewOf, WsHub, type WsGate, type WsHubOptions } from './ws.hub.js';
 
 interface Frame {
   readonly type: string;
@@ -63,7 +63,14 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
   let url = '';
 
   async function start(opts: WsHubOptions = {}, gate?: WsGate): Promise<void> {
-    hub = new WsHub({ activeAlarms: () => [], gateways: () => [{ enterpriseCode: SUZHOU, gatewayCode: 'GW01', state: 'online', since: '2026-11-30T00:00:00.000Z' }] }, opts);
+    hub = new WsHub(
+      {
+        activeAlarms: () => [],
+        gateways: () => [{ enterpriseCode: SUZHOU, gatewayCode: 'GW01', state: 'online', since: '2026-11-30T00:00:00.000Z' }],
+        regionOf: (e) => (e === SUZHOU ? { code: '320594', province: '320000', city: '320500', county: '320594' } : e === JINING ? { code: '370811', province: '370000', city: '370800', county: '370811' } : undefined),
+      },
+      opts,
+    );
     server = createServer();
     hub.attach(server, gate);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -212,17 +219,22 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     const quiet = await open();
     await quiet.waitFor('snapshot');
     send(quiet, { type: 'subscribe', values: 'none' });
+    const province = await open();
+    await province.waitFor('snapshot');
+    send(province, { type: 'subscribe', values: { region: '370000' } });
 
     expect(await valuesAfter(source, 1)).toEqual(['T101-TE']);
     expect(await valuesAfter(county, 1)).toEqual([]); // Suzhou is outside the county's jurisdiction
     expect(await valuesAfter(points, 1)).toEqual(['DC1-TE', 'R201-TE']);
     expect(await valuesAfter(quiet, 1)).toEqual([]);
+    expect(await valuesAfter(province, 1)).toEqual(['DC1-TE']); // Shandong: Jining's point only
 
     const readingsBefore = (c: Client): number => c.frames.filter((f) => f.type === 'reading').length;
-    const [sourceBefore, pointsBefore, countyBefore, quietBefore] = [source, points, county, quiet].map(readingsBefore);
+    const [sourceBefore, pointsBefore, countyBefore, quietBefore, provinceBefore] = [source, points, county, quiet, province].map(readingsBefore);
     hub.publishReadings([aReading(t101, 21, 1_700_000_001_000), aReading(r201, 91, 1_700_000_001_000), aReading(dc1, 41, 1_700_000_001_000)]);
     expect(await source.waitFor('reading', sourceBefore! + 1)).toMatchObject({ readings: [{ point: 'T101-TE', value: 21 }] });
     expect((await points.waitFor('reading', pointsBefore! + 1)).readings?.map((r) => r.point).sort()).toEqual(['DC1-TE', 'R201-TE']);
+    expect((await province.waitFor('reading', provinceBefore! + 1)).readings?.map((r) => r.point)).toEqual(['DC1-TE']);
     // Back to everything it may see.
     send(source, { type: 'subscribe', values: 'all' });
     expect(await valuesAfter(source, 2)).toEqual(['DC1-TE', 'R201-TE', 'T101-TE']);
@@ -241,6 +253,8 @@ describe('WsHub: resuming after a dropped connection, heartbeats', () => {
     const frames = await c.until(5);
     expect(frames.slice(1).map((f) => f.type)).toEqual(['error', 'error', 'error', 'error']);
     expect(frames[3]?.reason).toContain('at most 1000 points');
+    expect(valueViewOf({ type: 'subscribe', values: { region: '3205' } })).toBe('values.region must be a 6-digit division code (province, city or county), alone');
+    expect(valueViewOf({ type: 'subscribe', values: { region: '320500', enterprise: SUZHOU } })).toContain('alone');
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     hub.publishReadings([aReading(aPoint({ enterpriseCode: JINING, code: 'DC1-TE' }), 40)]);
     expect((await c.waitFor('reading')).readings?.map((r) => r.point)).toEqual(['DC1-TE']);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Alarm, AlarmEventKind, GatewayStatus, RiskHistoryEntry, Point, Reading, ReadingBatch } from '#libs/contracts/index.js';
+import type { Alarm, AlarmEventKind, GatewayStatus, RiskHistoryEntry, Point, Reading, ReadingBatch, Region } from '#libs/contracts/index.js';
 
 export interface LiveValue {
   readonly enterpriseCode: string;
@@ -15,6 +15,8 @@ export interface LiveValue {
 export interface HubSnapshotSource {
   activeAlarms(): Alarm[];
   gateways(): GatewayStatus[];
+  /** The administrative region of an enterprise, for value views by region; unset: such views match nothing. */
+  readonly regionOf?: (enterpriseCode: string) => Region | undefined;
 }
 
 /** One connected client's view: which enterprises it may see, and whether its credentials still hold. */
@@ -50,7 +52,13 @@ interface Client {
 }
 
 /** Live values a client subscribed to: none, one enterprise, one hazard source, or a list of points. */
-type ValueView = { readonly kind: 'none' } | { readonly kind: 'enterprise'; readonly enterprise: string; readonly hazardSource: string | null } | { readonly kind: 'points'; readonly keys: ReadonlySet<string> };
+type ValueView =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'region'; readonly region: string }
+  | { readonly kind: 'enterprise'; readonly enterprise: string; readonly hazardSource: string | null }
+  | { readonly kind: 'points'; readonly keys: ReadonlySet<string> };
+
+const VIEWS = 'values must be "all", "none", {"region"}, {"enterprise"[,"hazardSource"]} or {"points":[{"enterprise","point"}]}';
 
 const MAX_VIEW_POINTS = 1_000;
 /** A client sending more frames a second than this is closed (1008): each subscription scans the latest values. */
@@ -64,8 +72,12 @@ export function valueViewOf(frame: unknown): ValueView | null | string {
   const v = (frame as { values?: unknown }).values;
   if (v === 'all') return null;
   if (v === 'none') return { kind: 'none' };
-  if (typeof v !== 'object' || v === null) return 'values must be "all", "none", {"enterprise"[,"hazardSource"]} or {"points":[{"enterprise","point"}]}';
-  const { enterprise, hazardSource, points } = v as { enterprise?: unknown; hazardSource?: unknown; points?: unknown };
+  if (typeof v !== 'object' || v === null) return VIEWS;
+  const { enterprise, hazardSource, points, region } = v as { enterprise?: unknown; hazardSource?: unknown; points?: unknown; region?: unknown };
+  if (region !== undefined) {
+    if (typeof region !== 'string' || !/^\d{6}$/.test(region) || enterprise !== undefined || points !== undefined) return 'values.region must be a 6-digit division code (province, city or county), alone';
+    return { kind: 'region', region };
+  }
   if (typeof enterprise === 'string' && points === undefined) {
     if (hazardSource !== undefined && typeof hazardSource !== 'string') return 'values.hazardSource must be a string';
     return { kind: 'enterprise', enterprise, hazardSource: hazardSource ?? null };
@@ -80,13 +92,17 @@ export function valueViewOf(frame: unknown): ValueView | null | string {
     }
     return { kind: 'points', keys };
   }
-  return 'values must be "all", "none", {"enterprise"[,"hazardSource"]} or {"points":[{"enterprise","point"}]}';
+  return VIEWS;
 }
 
-function inView(view: ValueView, p: Point): boolean {
+function inView(view: ValueView, p: Point, regionOf: HubSnapshotSource['regionOf']): boolean {
   switch (view.kind) {
     case 'none':
       return false;
+    case 'region': {
+      const r = regionOf?.(p.enterpriseCode);
+      return r !== undefined && (r.county === view.region || r.city === view.region || r.province === view.region);
+    }
     case 'enterprise':
       return p.enterpriseCode === view.enterprise && (view.hazardSource === null || p.hazardSourceCode === view.hazardSource);
     case 'points':
@@ -378,7 +394,7 @@ export class WsHub {
     }
     client.values = view;
     const values: LiveValue[] = [];
-    for (const r of this.latest.values()) if (client.viewer.sees(r.point.enterpriseCode) && (view === null || inView(view, r.point))) values.push(toLive(r));
+    for (const r of this.latest.values()) if (client.viewer.sees(r.point.enterpriseCode) && (view === null || inView(view, r.point, this.source.regionOf))) values.push(toLive(r));
     ws.send(JSON.stringify({ type: 'values', values }));
   }
 
@@ -421,7 +437,7 @@ export class WsHub {
     const frameOf = (readings: Reading[]): string | null => (readings.length === 0 ? null : JSON.stringify({ type: 'reading', readings: readings.map(toLive) }));
     this.broadcast((client) => {
       const { viewer, values: view } = client;
-      if (view !== null) return view.kind === 'none' ? null : frameOf(pending.filter((r) => viewer.sees(r.point.enterpriseCode) && inView(view, r.point)));
+      if (view !== null) return view.kind === 'none' ? null : frameOf(pending.filter((r) => viewer.sees(r.point.enterpriseCode) && inView(view, r.point, this.source.regionOf)));
       if (!shared.has(viewer.key)) shared.set(viewer.key, frameOf(viewer.key === '*' ? pending : pending.filter((r) => viewer.sees(r.point.enterpriseCode))));
       return shared.get(viewer.key) ?? null;
     }, false);
