@@ -1,6 +1,6 @@
 // Module boundaries (shared/ARCHITECTURE.md): contracts ← decode ← rules ← alarms; adapters depend only on
 // contracts (and the config and sqlite helpers), never on each other; only apps/ wire things together.
-const ADAPTERS = '^libs/(ingest-mqtt|store-influx|store-embedded|ws|broker-aedes|identity|gateway-auth)/';
+const ADAPTERS = '^libs/(ingest-mqtt|store-influx|store-embedded|ws|broker-aedes|identity|gateway-auth|notify)/';
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { BadRequestException, Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res, ServiceUnavailableException } from '@nestjs/common';
 import { z } from 'zod';
-import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, EscalationPolicy, MaintenanceWindow } from '#libs/contracts/index.js';
+import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, DeliveryRecord, EscalationPolicy, MaintenanceWindow } from '#libs/contracts/index.js';
 import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { AlarmStoreUnavailable } from './pipeline.js';
@@ -124,6 +124,14 @@ export class AlarmsController {
   trail(@Param('id') id: string): AuditEntry[] {
     this.one(id);
     return this.rt.auditLog.list({ alarmId: id, offset: 0, limit: 10_000 }).items;
+  }
+
+  /** The notifications of an alarm: each message, its recipient and channel, and what became of it. */
+  @Get('alarms/:id/notifications')
+  @Permit('read', 'alarm')
+  notifications(@Param('id') id: string): DeliveryRecord[] {
+    this.one(id);
+    return this.rt.notifier?.forAlarm(id) ?? [];
   }
 
   @Post('alarms/:id/:verb')

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { NotifierHealth } from '#libs/notify/index.js';
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
@@ -10,6 +11,8 @@ export interface HealthView {
   status: 'ok' | 'degraded';
   broker?: { connected: boolean; embedded: boolean };
   stores?: { series: StoreHealth; alarms: StoreHealth };
+  /** When notifications are set up: messages waiting, given up, held for a summary, and channels failing now. */
+  notifications?: NotifierHealth;
 }
 
 function parseLimit(raw: string | undefined, max: number): number {
@@ -29,9 +32,11 @@ export class HealthController {
   health(@Req() req: IncomingMessage): HealthView {
     const broker = { connected: this.rt.ingest.connected, embedded: this.rt.embeddedBroker };
     const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.pipeline.alarmStoreHealth() };
-    const status = broker.connected && stores.series.ok && stores.alarms.ok ? 'ok' : 'degraded';
+    const notifications = this.rt.notifier?.health();
+    // A channel that is down degrades the monitor's health: people on duty are not being told (retried meanwhile).
+    const status = broker.connected && stores.series.ok && stores.alarms.ok && (notifications?.ok ?? true) ? 'ok' : 'degraded';
     const subject = this.rt.auth.authenticate(req);
-    return subject !== null && PERMISSION_TABLE.read.includes(subject.role) ? { status, broker, stores } : { status };
+    return subject !== null && PERMISSION_TABLE.read.includes(subject.role) ? { status, broker, stores, ...(notifications !== undefined && { notifications }) } : { status };
   }
 
   @Get('metrics')

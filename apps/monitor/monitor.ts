@@ -5,14 +5,15 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import { concatMap } from 'rxjs';
-import type { AlarmStore, Point, SeriesStore } from '#libs/contracts/index.js';
-import { loadEscalationPolicy, loadRiskWeights, type AppConfig } from '#libs/config/index.js';
+import type { AlarmEvent, AlarmStore, Point, SeriesStore } from '#libs/contracts/index.js';
+import { loadEscalationPolicy, loadNotifyPolicy, loadRiskWeights, type AppConfig } from '#libs/config/index.js';
 import { LiveRegistry, loadRegistry } from '#libs/registry/index.js';
 import { EmbeddedBroker } from '#libs/broker-aedes/index.js';
 import { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import { InfluxSeriesStore } from '#libs/store-influx/index.js';
 import { SqliteAlarmStore, SqliteAuditLog, SqliteSeriesStore } from '#libs/store-embedded/index.js';
 import { WsHub } from '#libs/ws/index.js';
+import { Notifier } from '#libs/notify/index.js';
 import { ISA_CHATTER, ISA_FLOOD } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
 import { AppModule } from './app.module.js';
@@ -115,6 +116,26 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       gateways: () => pipeline?.gateways() ?? [],
       regionOf: (e) => registry.registry.findEnterprise(e)?.region,
     });
+    const notifyPolicy = loadNotifyPolicy(config.configDir);
+    const notifier =
+      notifyPolicy === null
+        ? null
+        : new Notifier({
+            policy: notifyPolicy,
+            outboxFile: join(config.dataDir, 'notify.db'),
+            enterprise: (code) => registry.registry.findEnterprise(code),
+            onOutcome: (r, outcome, error) => {
+              const detail = { channel: r.channel, recipient: r.recipient.name, kind: r.kind, level: r.level, attempts: r.attempts, ...(error !== null && { error }) };
+              if (outcome === 'failed') log.error(detail, 'notification given up');
+              else log.info(detail, 'notification sent');
+              try {
+                auditLog.append([{ at: new Date().toISOString(), actor: 'system', origin: 'system', action: outcome === 'sent' ? 'notification_sent' : 'notification_failed', alarmId: r.alarmId, detail }]);
+              } catch (err) {
+                log.error({ err }, 'audit of a notification failed');
+              }
+            },
+          });
+    if (notifier !== null) closers.push(() => notifier.close());
     const { rules } = config;
     pipeline = new MonitorPipeline({
       registry,
@@ -128,6 +149,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       log,
       ruleTickMs: rules.tickMs,
       historyRetentionMs: config.historyRetentionDays ? config.historyRetentionDays * 86_400_000 : null,
+      ...(notifier !== null && { notify: (events: readonly AlarmEvent[]) => notifier.onEvents(events) }),
       ruleOptions: {
         gatewaySilencePeriods: rules.gatewaySilencePeriods,
         lateWindowMs: rules.lateWindowS * 1000,
@@ -148,6 +170,8 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     closers.push(() => ingest.close());
     pipeline.start(ingest.messages());
     await pipeline.seedFromStore();
+    // Sends what is pending, also what a previous run stored and could not send before it stopped.
+    notifier?.start();
     if (!(await ingest.whenSubscribed(options.brokerWaitMs ?? 5000))) {
       log.warn({ mqttUrl }, 'MQTT broker not reachable yet; serving with /health degraded and retrying in the background');
     }
@@ -164,7 +188,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation, notifier };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);

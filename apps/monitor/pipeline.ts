@@ -26,6 +26,8 @@ export interface PipelineDeps {
   readonly ruleOptions?: Partial<EngineOptions>;
   /** Closed alarms, risk history and dead letters are kept this long (the audit log always); null keeps them all. */
   readonly historyRetentionMs?: number | null;
+  /** Notifications (config/notify.yaml): the messages a turn's alarm events call for, stored before it returns. */
+  readonly notify?: (events: readonly AlarmEvent[]) => void;
 }
 
 const EXCERPT = 200;
@@ -632,6 +634,15 @@ export class MonitorPipeline {
     }
     this.deps.hub.publishAlarms(events);
     if (risk.length > 0) this.deps.hub.publishRisk(risk);
+    if (this.deps.notify && events.length > 0) {
+      // A failing notifier costs its messages (said in the log and on /health), never an alarm or its push.
+      try {
+        this.deps.notify(events);
+      } catch (err) {
+        this.deps.log.error({ err }, 'notifications could not be decided or stored for these alarm changes');
+        this.deps.metrics.internalErrors.inc({ during: 'notify' });
+      }
+    }
     if (this.arrivals.length > 0) {
       const now = Date.now();
       for (const at of this.arrivals) this.deps.metrics.alarmPushDelay.observe((now - at) / 1000);

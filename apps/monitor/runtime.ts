@@ -5,6 +5,7 @@ import type { WsHub } from '#libs/ws/index.js';
 import type { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import type { AuthService } from './auth/auth.service.js';
 import type { Metrics } from './metrics.js';
+import type { Notifier } from '#libs/notify/index.js';
 import type { MonitorPipeline } from './pipeline.js';
 
 /** Everything the HTTP layer reads; built once at boot by startMonitor and handed to Nest as one value. */
@@ -21,6 +22,8 @@ export interface MonitorRuntime {
   readonly embeddedBroker: boolean;
   /** Escalation timers, disposal and shelving rules from config/escalation.yaml, for the page's overdue timers. */
   readonly escalation: EscalationPolicy;
+  /** Notifications, when config/notify.yaml sets them up. */
+  readonly notifier: Notifier | null;
   readonly auth: AuthService;
 }
 

@@ -4,3 +4,4 @@ export { readSiteFiles, type LoadedSiteFile, type SiteFile } from './sites.confi
 export { loadProfileFiles, type LoadedProfileFile, type ProfileFile } from './profiles.config.js';
 export { loadEscalationPolicy, DEFAULT_ESCALATION } from './escalation.config.js';
 export { loadRiskWeights, DEFAULT_RISK_WEIGHTS } from './risk.config.js';
+export { loadNotifyPolicy } from './notify.config.js';

@@ -431,6 +431,9 @@ export type AlarmEventKind =
   | 'in_service';
 
 /** Sign-ins, refusals and changes of who may do what: audited in the same chain as alarm steps. */
+/** A notification of an alarm taken by its channel, or given up after its retry period. */
+export type NotificationEventKind = 'notification_sent' | 'notification_failed';
+
 export type SecurityEventKind = 'login' | 'login_failed' | 'logout' | 'access_denied' | 'token_created' | 'token_revoked' | 'user_changed';
 
 /** A point taken out of service for maintenance (检修), until a time or until put back. */
@@ -596,7 +599,7 @@ export interface AuditEntry {
    * A step of an alarm; `audit_gap`: entries the alarm store could not take and memory could not keep (counted); or
    * a security event (then `alarmId` is empty unless the event concerns an alarm).
    */
-  readonly action: AlarmEventKind | 'audit_gap' | SecurityEventKind;
+  readonly action: AlarmEventKind | 'audit_gap' | SecurityEventKind | NotificationEventKind;
   readonly alarmId: string;
   readonly detail: Readonly<Record<string, unknown>>;
   readonly prevHash: string;
@@ -633,3 +636,4 @@ export interface PointLookup {
   findPoint(enterpriseCode: string, pointCode: string): Point | undefined;
 }
 export * from './auth.js';
+export * from './notify.js';
