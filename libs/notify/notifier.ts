@@ -103,6 +103,12 @@ export class Notifier {
     this.outbox.close();
   }
 
+  /** One round now (summaries due, then the messages due), resolved once they are sent or failed. */
+  async runOnce(): Promise<void> {
+    this.tick();
+    await Promise.allSettled(this.sending);
+  }
+
   private tick(): void {
     if (this.closed) return;
     const now = this.now();
