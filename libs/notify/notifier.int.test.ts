@@ -123,12 +123,11 @@ describe('notification channels and the outbox, against local receivers', () => 
     const clock = { now: Date.parse('2026-11-30T02:00:00Z') };
     const n = start('outage.db', policy(), clock);
     n.onEvents([hh('a1'), { kind: 'raise', alarm: anAlarm({ id: 'a2', enterpriseCode: E, severity: 'major', level: 'H', key: `${E}/point:T102-TE/limit_high` }) }]);
-    let attempts = 0;
     for (let s = 0; s < 60; s++) {
       await n.runOnce();
       clock.now += 1000;
     }
-    attempts = n.forAlarm('a1')[0]!.attempts;
+    const attempts = n.forAlarm('a1')[0]!.attempts;
     // 1, 2, 4, 8, 16, 32 s apart: six attempts in the minute, not sixty.
     expect(attempts).toBe(6);
     http.answer = () => ({ status: 200, body: '{"errcode":0}' });
