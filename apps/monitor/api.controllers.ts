@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { NotifierHealth } from '#libs/notify/index.js';
+import type { ChainHealth } from './chain-watchdog.js';
 import { BadRequestException, Controller, Get, Header, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { DeadLetter, DeadLetterReason, GatewayState, PowerInterval, StoreHealth } from '#libs/contracts/index.js';
 import { UNREGISTERED } from './pipeline.js';
@@ -13,6 +14,8 @@ export interface HealthView {
   stores?: { series: StoreHealth; alarms: StoreHealth };
   /** When notifications are set up: messages waiting, given up, held for a summary, and channels failing now. */
   notifications?: NotifierHealth;
+  /** The heartbeat through the broker (docs/watchdog.md). */
+  chain?: ChainHealth;
 }
 
 function parseLimit(raw: string | undefined, max: number): number {
@@ -33,10 +36,11 @@ export class HealthController {
     const broker = { connected: this.rt.ingest.connected, embedded: this.rt.embeddedBroker };
     const stores = { series: this.rt.seriesStore.health(), alarms: this.rt.pipeline.alarmStoreHealth() };
     const notifications = this.rt.notifier?.health();
+    const chain = this.rt.chain.health();
     // A channel that is down degrades the monitor's health: people on duty are not being told (retried meanwhile).
-    const status = broker.connected && stores.series.ok && stores.alarms.ok && (notifications?.ok ?? true) ? 'ok' : 'degraded';
+    const status = broker.connected && stores.series.ok && stores.alarms.ok && chain.ok && (notifications?.ok ?? true) ? 'ok' : 'degraded';
     const subject = this.rt.auth.authenticate(req);
-    return subject !== null && PERMISSION_TABLE.read.includes(subject.role) ? { status, broker, stores, ...(notifications !== undefined && { notifications }) } : { status };
+    return subject !== null && PERMISSION_TABLE.read.includes(subject.role) ? { status, broker, stores, chain, ...(notifications !== undefined && { notifications }) } : { status };
   }
 
   @Get('metrics')

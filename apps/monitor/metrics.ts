@@ -16,6 +16,8 @@ export function createMetrics() {
     }),
     alarmEvents: new Counter({ name: 'sentinel_alarm_events_total', help: 'Alarm raises, updates and clears', labelNames: ['kind'] as const, registers: [registry] }),
     seriesWritten: new Counter({ name: 'sentinel_series_written_total', help: 'Readings written to the series store', registers: [registry] }),
+    heartbeatRoundTrip: new Gauge({ name: 'sentinel_heartbeat_round_trip_seconds', help: "The last watchdog heartbeat's round trip through the broker back into the pipeline", registers: [registry] }),
+    heartbeatLastBack: new Gauge({ name: 'sentinel_heartbeat_last_back_timestamp_seconds', help: 'When the last watchdog heartbeat came back through the broker (Unix time)', registers: [registry] }),
     internalErrors: new Counter({
       name: 'sentinel_internal_errors_total',
       help: 'Exceptions contained while handling a message, a rule evaluation or a timer (each logged with its stack)',

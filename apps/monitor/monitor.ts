@@ -14,6 +14,7 @@ import { InfluxSeriesStore } from '#libs/store-influx/index.js';
 import { SqliteAlarmStore, SqliteAuditLog, SqliteSeriesStore } from '#libs/store-embedded/index.js';
 import { WsHub } from '#libs/ws/index.js';
 import { Notifier } from '#libs/notify/index.js';
+import { ChainWatchdog } from './chain-watchdog.js';
 import { ISA_CHATTER, ISA_FLOOD } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
 import { AppModule } from './app.module.js';
@@ -137,6 +138,8 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
           });
     if (notifier !== null) closers.push(() => notifier.close());
     const { rules } = config;
+    const heartbeatTopic = `sentinel/heartbeat/${config.mqttClientId}`;
+    let watchdog: ChainWatchdog | null = null;
     pipeline = new MonitorPipeline({
       registry,
       seriesStore,
@@ -150,6 +153,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       ruleTickMs: rules.tickMs,
       historyRetentionMs: config.historyRetentionDays ? config.historyRetentionDays * 86_400_000 : null,
       ...(notifier !== null && { notify: (events: readonly AlarmEvent[]) => notifier.onEvents(events) }),
+      heartbeat: { topic: heartbeatTopic, arrived: (payload) => watchdog?.arrived(payload) },
       ruleOptions: {
         gatewaySilencePeriods: rules.gatewaySilencePeriods,
         lateWindowMs: rules.lateWindowS * 1000,
@@ -159,7 +163,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       },
     });
     const ingest = new MqttIngest(
-      { url: mqttUrl, clientId: config.mqttClientId, maxPacketBytes: config.mqttMaxPacketBytes, ...(access.monitorLogin !== null && access.monitorLogin) },
+      { url: mqttUrl, clientId: config.mqttClientId, maxPacketBytes: config.mqttMaxPacketBytes, heartbeatTopic, ...(access.monitorLogin !== null && access.monitorLogin) },
       (problem) => log.warn(problem),
     );
     ingest.start();
@@ -172,6 +176,18 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     await pipeline.seedFromStore();
     // Sends what is pending, also what a previous run stored and could not send before it stopped.
     notifier?.start();
+    const chain = new ChainWatchdog({
+      intervalMs: (rules.watchdogIntervalS ?? 15) * 1000,
+      publish: (payload) => ingest.publishHeartbeat(payload),
+      verdict: (hop, active, message) => started.chainHop(hop, active, message),
+      onBack: (roundTripMs, at) => {
+        metrics.heartbeatRoundTrip.set(roundTripMs / 1000);
+        metrics.heartbeatLastBack.set(at / 1000);
+      },
+    });
+    watchdog = chain;
+    chain.start();
+    closers.push(() => chain.stop());
     if (!(await ingest.whenSubscribed(options.brokerWaitMs ?? 5000))) {
       log.warn({ mqttUrl }, 'MQTT broker not reachable yet; serving with /health degraded and retrying in the background');
     }
@@ -188,7 +204,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation, notifier };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation, notifier, chain };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);

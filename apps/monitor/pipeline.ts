@@ -26,6 +26,8 @@ export interface PipelineDeps {
   readonly ruleOptions?: Partial<EngineOptions>;
   /** Closed alarms, risk history and dead letters are kept this long (the audit log always); null keeps them all. */
   readonly historyRetentionMs?: number | null;
+  /** The watchdog's heartbeats: their topic, and what to do when one comes back through the broker. */
+  readonly heartbeat?: { readonly topic: string; arrived(payload: Buffer, receivedAt: number): void };
   /** Notifications (config/notify.yaml): the messages a turn's alarm events call for, stored before it returns. */
   readonly notify?: (events: readonly AlarmEvent[]) => void;
 }
@@ -76,17 +78,17 @@ function systemOriginator(code: string): Originator {
   return { kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null };
 }
 
-/** A store the system cannot write, raised or cleared as an alarm. */
-function storageChange(code: string, active: boolean, message: string, ts: number): ConditionChange {
+/** A store the system cannot write, or a hop of the monitoring chain that stalled, raised or cleared as an alarm. */
+function systemChange(code: string, condition: 'storage_unavailable' | 'monitoring_chain', active: boolean, message: string, ts: number): ConditionChange {
   const originator = systemOriginator(code);
   return {
-    key: conditionKey(originator, 'storage_unavailable', null),
+    key: conditionKey(originator, condition, null),
     originator,
-    condition: 'storage_unavailable',
+    condition,
     name: null,
     from: active ? null : 'ACTIVE',
     to: active ? 'ACTIVE' : null,
-    severity: 'major',
+    severity: condition === 'monitoring_chain' ? 'critical' : 'major',
     value: null,
     threshold: null,
     unit: null,
@@ -240,10 +242,21 @@ export class MonitorPipeline {
   }
 
   /** Raises or clears a condition of the system (no-op when it already stands so). */
-  private systemCondition(code: string, active: boolean, message: string, now: number): void {
-    const key = conditionKey(systemOriginator(code), 'storage_unavailable', null);
+  private systemCondition(code: string, active: boolean, message: string, now: number, condition: 'storage_unavailable' | 'monitoring_chain' = 'storage_unavailable'): void {
+    const key = conditionKey(systemOriginator(code), condition, null);
     if (active === (this.book.activeOf(key) !== undefined)) return;
-    this.changed.push(...this.book.apply(storageChange(code, active, message, now), now));
+    this.changed.push(...this.book.apply(systemChange(code, condition, active, message, now), now));
+  }
+
+  /**
+   * The watchdog's verdict on one hop of the monitoring chain (`broker`: the heartbeat through the broker and back
+   * into this pipeline): a `monitoring_chain` alarm (critical) while it is stalled, stored and pushed at once.
+   */
+  chainHop(hop: string, active: boolean, message: string): void {
+    this.guarded('monitoring chain alarm', () => {
+      this.systemCondition(`chain-${hop}`, active, message, Date.now(), 'monitoring_chain');
+      if (this.changed.length > 0) this.commitAlarms();
+    });
   }
 
   /**
@@ -347,6 +360,12 @@ export class MonitorPipeline {
 
   private onMessage(msg: RawMessage): void {
     const { metrics } = this.deps;
+    const heartbeat = this.deps.heartbeat;
+    if (heartbeat !== undefined && msg.topic === heartbeat.topic) {
+      msg.ack();
+      heartbeat.arrived(msg.payload, msg.receivedAt);
+      return;
+    }
     metrics.messages.inc();
     let decoded;
     try {

@@ -6,6 +6,7 @@ import type { MqttIngest } from '#libs/ingest-mqtt/index.js';
 import type { AuthService } from './auth/auth.service.js';
 import type { Metrics } from './metrics.js';
 import type { Notifier } from '#libs/notify/index.js';
+import type { ChainWatchdog } from './chain-watchdog.js';
 import type { MonitorPipeline } from './pipeline.js';
 
 /** Everything the HTTP layer reads; built once at boot by startMonitor and handed to Nest as one value. */
@@ -24,6 +25,8 @@ export interface MonitorRuntime {
   readonly escalation: EscalationPolicy;
   /** Notifications, when config/notify.yaml sets them up. */
   readonly notifier: Notifier | null;
+  /** The watchdog of the monitoring chain (heartbeats through the broker). */
+  readonly chain: ChainWatchdog;
   readonly auth: AuthService;
 }
 

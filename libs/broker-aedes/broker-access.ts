@@ -47,9 +47,12 @@ type Identified = { readonly ok: true; readonly principal: Principal } | { reado
  */
 export const DROPPED_TOPIC = '$SENTINEL/dropped';
 
-/** A subscription the monitor may make: `sites/#` or any filter within it. */
+/** Where the monitor sends heartbeats to itself through the broker (its watchdog of the monitoring chain). */
+export const HEARTBEAT_TOPICS = 'sentinel/heartbeat/';
+
+/** A subscription the monitor may make: `sites/#` or any filter within it, and its own heartbeats. */
 export function monitorMaySubscribe(filter: string): boolean {
-  return filter.startsWith('sites/');
+  return filter.startsWith('sites/') || filter.startsWith(HEARTBEAT_TOPICS);
 }
 
 /** aedes hooks letting in the monitor and registered gateways only, each doing only what it may. */
@@ -125,7 +128,7 @@ export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authent
       if (!client) return done(null);
       const principal = principals.get(client);
       const refusal =
-        principal?.kind === 'gateway' ? auth.publishRefusal(principal.gateway, packet.topic) : principal?.kind === 'monitor' ? 'the monitor publishes nothing' : 'not authenticated';
+        principal?.kind === 'gateway' ? auth.publishRefusal(principal.gateway, packet.topic) : principal?.kind === 'monitor' ? (packet.topic.startsWith(HEARTBEAT_TOPICS) ? null : 'the monitor publishes only its heartbeats') : 'not authenticated';
       if (refusal === null) return done(null);
       refuse(client, 'publish', refusal, packet.topic);
       packet.topic = DROPPED_TOPIC;
@@ -136,7 +139,7 @@ export function accessHooks(options: AccessOptions): Pick<AedesOptions, 'authent
     authorizeSubscribe(client, subscription: Subscription, done) {
       const principal = principals.get(client);
       if (principal?.kind === 'monitor' && monitorMaySubscribe(subscription.topic)) return done(null, subscription);
-      const reason = principal?.kind === 'monitor' ? 'the monitor may subscribe only under sites/' : principal ? `gateway ${principal.username} may not subscribe` : 'not authenticated';
+      const reason = principal?.kind === 'monitor' ? 'the monitor may subscribe only under sites/ and to its heartbeats' : principal ? `gateway ${principal.username} may not subscribe` : 'not authenticated';
       refuse(client, 'subscribe', reason, subscription.topic);
       // No subscription and no error: aedes answers 0x80 (failure) for this filter in the SUBACK.
       done(null, null);

@@ -37,6 +37,7 @@ const envSchema = z.object({
   GATEWAY_SILENCE_PERIODS: z.coerce.number().int().min(1).max(1000).default(3).describe('an integer 1-1000: reporting periods without a message before a gateway is offline'),
   LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
   RULE_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(5000).describe('an integer 100-60000: how often the rule clock checks silences, chatter, floods and power intervals'),
+  WATCHDOG_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(15).describe('an integer 1-3600: seconds between the heartbeats the monitor sends itself through the broker; one not back within three of them raises a monitoring_chain alarm'),
   CLOCK_SKEW_S: z.coerce.number().int().min(1).max(86_400).default(60).describe('an integer 1-86400: seconds a gateway clock may differ from the server before a clock_skew alarm'),
   ALARM_DB_SYNC: z.enum(['full', 'normal']).default('full').describe('"full" (every alarm commit fsynced: survives a power loss) or "normal" (survives a process crash only)'),
   HISTORY_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365).describe('an integer 0-36500: days closed alarms, risk history and dead letters are kept (the audit log always); 0 keeps them all'),
@@ -101,6 +102,8 @@ export interface AppConfig {
     readonly tickMs: number;
     /** Seconds a gateway clock may differ from the server's before `clock_skew`; unset: the engine's default (60). */
     readonly clockSkewS?: number;
+    /** Seconds between the monitor's heartbeats through the broker; unset: 15. */
+    readonly watchdogIntervalS?: number;
   };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Who may use the API and the page; unset fields take the defaults of docs/security.md. */
@@ -182,6 +185,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       lateWindowS: e.LATE_WINDOW_S,
       tickMs: e.RULE_TICK_MS,
       clockSkewS: e.CLOCK_SKEW_S,
+      watchdogIntervalS: e.WATCHDOG_INTERVAL_S,
     },
     logLevel: e.LOG_LEVEL,
     auth: {

@@ -196,7 +196,8 @@ export type ConditionType =
   | 'alarm_flood'
   | 'clock_skew'
   | 'evaluation_error'
-  | 'storage_unavailable';
+  | 'storage_unavailable'
+  | 'monitoring_chain';
 
 export type ConditionLevel = LimitLevel | 'ACTIVE';
 

@@ -26,7 +26,7 @@ const HEADER = [
 export function mosquittoFiles({ gateways, credential, monitor }: MosquittoFilesInput): MosquittoFiles {
   if (!/^[^\s:#][^\s:]*$/.test(monitor.username)) throw new Error(`monitor username ${JSON.stringify(monitor.username)}: expected no blanks or ":"`);
   const passwd = [...HEADER, `${monitor.username}:${monitor.passwordHash}`];
-  const acl = [...HEADER, '', `user ${monitor.username}`, 'topic read sites/#'];
+  const acl = [...HEADER, '', `user ${monitor.username}`, 'topic read sites/#', 'topic readwrite sentinel/heartbeat/#'];
   const included: string[] = [];
   const skipped: { username: string; key: string; reason: 'no credential' | 'disabled' }[] = [];
   const sorted = [...gateways].sort((a, b) => compare(gatewayUsername(identityOf(a)), gatewayUsername(identityOf(b))));

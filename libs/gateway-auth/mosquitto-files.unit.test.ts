@@ -31,6 +31,7 @@ describe('mosquittoFiles', () => {
       '',
       'user sentinel-monitor',
       'topic read sites/#',
+      'topic readwrite sentinel/heartbeat/#',
       '',
       'user 91320594MA1WKTRP3E/GW01',
       'topic write sites/91320594MA1WKTRP3E/GW01/telemetry',

@@ -15,6 +15,8 @@ export interface MqttIngestOptions {
   readonly password?: string;
   /** Largest MQTT packet, in bytes, taken from the broker; a bigger message is dropped unread (default 256 KiB). */
   readonly maxPacketBytes?: number;
+  /** Where the monitor's heartbeats go and come back (subscribed too); unset: no heartbeats. */
+  readonly heartbeatTopic?: string;
 }
 
 export const DEFAULT_MAX_PACKET_BYTES = 256 * 1024;
@@ -69,7 +71,8 @@ export class MqttIngest {
     this.client = client;
     client.on('connect', (connack) => {
       if (connack.sessionPresent && this.subscribed) return;
-      client.subscribe([...TELEMETRY_TOPICS], { qos: 1 }, (err) => {
+      const topics = this.options.heartbeatTopic === undefined ? [...TELEMETRY_TOPICS] : [...TELEMETRY_TOPICS, this.options.heartbeatTopic];
+      client.subscribe(topics, { qos: 1 }, (err) => {
         if (err) {
           this.onProblem(`MQTT subscribe failed: ${err.message}`);
           return;
@@ -80,6 +83,15 @@ export class MqttIngest {
     });
     client.on('error', (err) => this.onProblem(`MQTT ${this.options.url}: ${err.message}; retrying`));
     client.connect();
+  }
+
+  /** Sends the monitor's heartbeat to itself through the broker (QoS 1; queued by MQTT.js while disconnected). */
+  publishHeartbeat(payload: string): void {
+    const topic = this.options.heartbeatTopic;
+    if (topic === undefined || this.client === null) return;
+    this.client.publish(topic, payload, { qos: 1 }, (err) => {
+      if (err) this.onProblem(`MQTT heartbeat publish failed: ${err.message}`);
+    });
   }
 
   /**

@@ -3,9 +3,16 @@ import { alarmMessage } from './message.js';
 import { onDuty } from './roster.js';
 
 const ACTIVE = new Set(['ACTIVE_UNACK', 'ACTIVE_ACK']);
+/** The enterprise code of the monitor's own alarms. */
+const SYSTEM = 'system';
 
-/** Whether a route covers an enterprise: its own level, or the county or city the route names. */
-function covers(route: NotifyRoute, enterprise: Enterprise | undefined, regionCode: string | null): boolean {
+/**
+ * Whether a route covers an alarm: an enterprise route its enterprise's own, a county or city route those of its
+ * region; the monitor's own alarms (enterprise `system`: a store failing, the monitoring chain stalled) concern
+ * every county and city route and no enterprise.
+ */
+function covers(route: NotifyRoute, enterpriseCode: string, enterprise: Enterprise | undefined, regionCode: string | null): boolean {
+  if (enterpriseCode === SYSTEM) return route.level !== 'enterprise';
   if (route.level === 'enterprise') return true;
   if (regionCode !== null) return regionCode === route.region;
   const r = enterprise?.region;
@@ -36,7 +43,7 @@ export function decide(e: AlarmEvent, policy: NotifyPolicy, enterprise: Enterpri
     if (!route.on.includes(trigger.kind) || !route.severities.includes(a.severity)) continue;
     if (route.conditions !== null && !route.conditions.includes(a.condition)) continue;
     if (trigger.kind === 'escalate' && route.level !== trigger.level) continue;
-    if (!covers(route, enterprise, trigger.kind === 'escalate' ? trigger.region : null)) continue;
+    if (!covers(route, a.enterpriseCode, enterprise, trigger.kind === 'escalate' ? trigger.region : null)) continue;
     const message = alarmMessage(a, enterprise, trigger.kind, route.level);
     for (const recipient of recipients(route, enterprise, now)) {
       for (const channel of route.channels) {

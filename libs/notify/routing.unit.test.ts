@@ -91,4 +91,11 @@ describe('routing', () => {
     expect(decide({ kind: 'update', alarm: hh }, p, enterprise, DAY, { severity: 'major' })).toHaveLength(1);
     expect(decide({ kind: 'update', alarm: hh }, p, enterprise, DAY, { severity: 'critical' })).toEqual([]);
   });
+
+  it("sends the monitor's own alarms (monitoring chain, stores) to every county and city route that takes them, never to an enterprise", () => {
+    const chain = anAlarm({ enterpriseCode: 'system', originatorKind: 'system', originatorCode: 'chain-broker', condition: 'monitoring_chain', severity: 'critical', status: 'ACTIVE_UNACK', pointCode: null });
+    const county = route({ level: 'county', region: '370811', roster, on: ['raise'], channels: ['dingtalk'], conditions: ['monitoring_chain', 'storage_unavailable'] });
+    const out = decide({ kind: 'raise', alarm: chain }, policy([route({}), county]), undefined, DAY);
+    expect(out.map((d) => [d.channel, d.level, d.recipient.name])).toEqual([['dingtalk', 'county', '张三 day']]);
+  });
 });
