@@ -8,6 +8,7 @@ command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # The page's screenshots show Chinese labels: without a CJK font Chromium draws them as empty boxes.
 fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then

@@ -47,7 +47,15 @@ export class HealthController {
   @Permit('metrics.read')
   @Header('content-type', 'text/plain; version=0.0.4')
   async metrics(): Promise<string> {
-    this.rt.metrics.wsClients.set(this.rt.hub.clientCount);
+    const m = this.rt.metrics;
+    m.wsClients.set(this.rt.hub.clientCount);
+    m.alarmStoreUnsaved.set(this.rt.pipeline.unsavedRecords);
+    const notifier = this.rt.notifier;
+    if (notifier !== null) {
+      const h = notifier.health();
+      for (const state of ['pending', 'failed', 'held'] as const) m.notifications.set({ state }, h[state]);
+      for (const c of notifier.channelNames) m.notificationChannelFailing.set({ channel: c }, h.failing[c] === undefined ? 0 : 1);
+    }
     return this.rt.metrics.registry.metrics();
   }
 }

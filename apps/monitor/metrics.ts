@@ -38,6 +38,9 @@ export function createMetrics() {
     }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
     wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
+    alarmStoreUnsaved: new Gauge({ name: 'sentinel_alarm_store_unsaved', help: 'Alarm changes and their records kept in memory because the alarm store cannot write them (0: all stored)', registers: [registry] }),
+    notifications: new Gauge({ name: 'sentinel_notifications', help: 'Notification messages in the outbox by state (pending, sent, failed, held, folded)', labelNames: ['state'] as const, registers: [registry] }),
+    notificationChannelFailing: new Gauge({ name: 'sentinel_notification_channel_failing', help: '1 while a notification channel fails (its messages wait and are retried)', labelNames: ['channel'] as const, registers: [registry] }),
     authRefusals: new Counter({ name: 'sentinel_auth_refusals_total', help: 'Requests refused by the front door, by status (401, 403, 415, 429)', labelNames: ['status'] as const, registers: [registry] }),
     mqttRefusals: new Counter({ name: 'sentinel_mqtt_refusals_total', help: 'Embedded broker refusals of a connect, publish or subscribe', labelNames: ['kind'] as const, registers: [registry] }),
   };

@@ -455,6 +455,13 @@ export class MonitorPipeline {
   }
 
   /** The alarm store's state as the pipeline sees it: failing while commits wait to be retried. */
+  /** Alarm states and audit and risk records kept in memory because the alarm store cannot take them (0: none). */
+  get unsavedRecords(): number {
+    if (this.storeFailure === null) return 0;
+    const { alarms, records, beyondBound } = this.unsaved.counts;
+    return alarms + records + beyondBound;
+  }
+
   alarmStoreHealth(): StoreHealth {
     const base = this.deps.alarmStore.health();
     if (this.storeFailure === null) return base;

@@ -86,6 +86,10 @@ export class Notifier {
     if (items.some((i) => i.state === 'pending')) queueMicrotask(() => this.tick());
   }
 
+  get channelNames(): string[] {
+    return [...this.channels.keys()];
+  }
+
   forAlarm(alarmId: string): DeliveryRecord[] {
     return this.outbox.forAlarm(alarmId);
   }
