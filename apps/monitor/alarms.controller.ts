@@ -17,7 +17,7 @@ const SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'war
 const CONDITIONS: readonly ConditionType[] = [
   'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
   'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
-  'clock_skew', 'evaluation_error', 'storage_unavailable', 'monitoring_chain',
+  'clock_skew', 'evaluation_error', 'storage_unavailable', 'monitoring_chain', 'data_incomplete',
 ];
 
 /** A person's change the alarm store could not take is refused whole: 503, nothing applied. */

@@ -50,6 +50,11 @@ export class HealthController {
     const m = this.rt.metrics;
     m.wsClients.set(this.rt.hub.clientCount);
     m.alarmStoreUnsaved.set(this.rt.pipeline.unsavedRecords);
+    const active = this.rt.pipeline.book.activeAlarms();
+    const quality = this.rt.dataQuality.report(Date.now(), active);
+    const expected = quality.reduce((n, q) => n + q.expected, 0);
+    m.dataCompleteness.set(expected === 0 ? 1 : Math.min(1, quality.reduce((n, q) => n + q.received, 0) / expected));
+    m.enterprisesIncomplete.set(active.filter((a) => a.condition === 'data_incomplete').length);
     const notifier = this.rt.notifier;
     if (notifier !== null) {
       const h = notifier.health();

@@ -1,3 +1,4 @@
+import { DataQualityController } from './data-quality.controller.js';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -18,7 +19,7 @@ export class AppModule {
       module: AppModule,
       // Login attempts per minute and client address (LOGIN_RATE_PER_MIN); the LoginThrottle guard applies it to the login route only.
       imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: runtime.config.auth?.loginPerMinute ?? 10 }])],
-      controllers: [HealthController, AuthController, OidcController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController],
+      controllers: [HealthController, AuthController, OidcController, ApiController, AlarmsController, RiskController, RegistryController, SeriesController, DataQualityController],
       providers: [{ provide: RUNTIME, useValue: runtime }, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

@@ -38,6 +38,8 @@ export function createMetrics() {
     }),
     activeAlarms: new Gauge({ name: 'sentinel_active_alarms', help: 'Alarms currently active', registers: [registry] }),
     wsClients: new Gauge({ name: 'sentinel_ws_clients', help: 'Connected WebSocket clients', registers: [registry] }),
+    dataCompleteness: new Gauge({ name: 'sentinel_data_completeness_ratio', help: 'Readings received over the data-quality window / readings the registry periods call for, all enterprises together', registers: [registry] }),
+    enterprisesIncomplete: new Gauge({ name: 'sentinel_enterprises_data_incomplete', help: 'Enterprises with an active data_incomplete alarm', registers: [registry] }),
     alarmStoreUnsaved: new Gauge({ name: 'sentinel_alarm_store_unsaved', help: 'Alarm changes and their records kept in memory because the alarm store cannot write them (0: all stored)', registers: [registry] }),
     notifications: new Gauge({ name: 'sentinel_notifications', help: 'Notification messages in the outbox by state (pending, sent, failed, held, folded)', labelNames: ['state'] as const, registers: [registry] }),
     notificationChannelFailing: new Gauge({ name: 'sentinel_notification_channel_failing', help: '1 while a notification channel fails (its messages wait and are retried)', labelNames: ['channel'] as const, registers: [registry] }),

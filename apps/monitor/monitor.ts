@@ -15,6 +15,7 @@ import { SqliteAlarmStore, SqliteAuditLog, SqliteSeriesStore } from '#libs/store
 import { WsHub } from '#libs/ws/index.js';
 import { Notifier } from '#libs/notify/index.js';
 import { ChainWatchdog } from './chain-watchdog.js';
+import { DataQualityBoard } from './data-quality.js';
 import { ISA_CHATTER, ISA_FLOOD } from '#libs/rules/index.js';
 import { startSimulator, type RunningSimulator } from '../../simulators/index.js';
 import { AppModule } from './app.module.js';
@@ -140,6 +141,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
     const { rules } = config;
     const heartbeatTopic = `sentinel/heartbeat/${config.mqttClientId}`;
     let watchdog: ChainWatchdog | null = null;
+    const dataQuality = new DataQualityBoard(() => registry.registry, rules.dataQualityWindowMin ?? 60, Date.now(), rules.dataQualityBucketMs);
     pipeline = new MonitorPipeline({
       registry,
       seriesStore,
@@ -154,6 +156,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       historyRetentionMs: config.historyRetentionDays ? config.historyRetentionDays * 86_400_000 : null,
       ...(notifier !== null && { notify: (events: readonly AlarmEvent[]) => notifier.onEvents(events) }),
       heartbeat: { topic: heartbeatTopic, arrived: (payload) => watchdog?.arrived(payload) },
+      dataQuality: { board: dataQuality, minCompleteness: rules.dataCompletenessMin ?? 0.9 },
       ruleOptions: {
         gatewaySilencePeriods: rules.gatewaySilencePeriods,
         lateWindowMs: rules.lateWindowS * 1000,
@@ -204,7 +207,7 @@ export async function startMonitor(config: AppConfig, options: StartOptions = {}
       closers.push(stopWatching);
     }
 
-    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation, notifier, chain };
+    const runtime: MonitorRuntime = { config, registry, seriesStore, alarmStore, auditLog, pipeline, hub, ingest, metrics, embeddedBroker: config.mqttUrl === null, auth, escalation, notifier, chain, dataQuality };
     const app = await NestFactory.create<NestExpressApplication>(AppModule.register(runtime), { logger: ['error', 'warn'] });
     configureApp(app, runtime);
     await app.listen(config.port, config.host);

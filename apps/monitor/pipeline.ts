@@ -10,6 +10,7 @@ import type { WsHub } from '#libs/ws/index.js';
 import type { Logger } from 'pino';
 import { watchRuleCore, type Metrics } from './metrics.js';
 import { UnsavedChanges, type CommitBatch } from './unsaved-changes.js';
+import type { DataQualityBoard } from './data-quality.js';
 
 export interface PipelineDeps {
   readonly registry: LiveRegistry;
@@ -26,6 +27,11 @@ export interface PipelineDeps {
   readonly ruleOptions?: Partial<EngineOptions>;
   /** Closed alarms, risk history and dead letters are kept this long (the audit log always); null keeps them all. */
   readonly historyRetentionMs?: number | null;
+  /**
+   * Data quality per enterprise (数据完整率): the board counting readings, and the completeness below which an
+   * enterprise gets a `data_incomplete` alarm (0: never).
+   */
+  readonly dataQuality?: { readonly board: DataQualityBoard; readonly minCompleteness: number };
   /** The watchdog's heartbeats: their topic, and what to do when one comes back through the broker. */
   readonly heartbeat?: { readonly topic: string; arrived(payload: Buffer, receivedAt: number): void };
   /** Notifications (config/notify.yaml): the messages a turn's alarm events call for, stored before it returns. */
@@ -99,6 +105,35 @@ function systemChange(code: string, condition: 'storage_unavailable' | 'monitori
   };
 }
 
+/** The enterprise as the originator of its own alarms (data completeness). */
+function enterpriseOriginator(enterpriseCode: string): Originator {
+  return { kind: 'enterprise', enterpriseCode, code: enterpriseCode, hazardSourceCode: null, gatewayCode: null };
+}
+
+/** An enterprise's data falling below (or back above) the completeness bound, as an alarm of its own. */
+function dataIncomplete(enterpriseCode: string, active: boolean, completeness: number, bound: number, message: string, ts: number): ConditionChange {
+  const originator = enterpriseOriginator(enterpriseCode);
+  return {
+    key: conditionKey(originator, 'data_incomplete', null),
+    originator,
+    condition: 'data_incomplete',
+    name: null,
+    from: active ? null : 'ACTIVE',
+    to: active ? 'ACTIVE' : null,
+    severity: 'major',
+    value: Math.round(completeness * 1000) / 10,
+    threshold: Math.round(bound * 1000) / 10,
+    unit: '%',
+    ts,
+    message,
+    chattering: false,
+    floodKey: null,
+  };
+}
+
+/** Minutes a monitor observes before judging completeness: a fresh start has not heard every gateway yet. */
+const MIN_OBSERVED_MIN = 10;
+
 function riskEntries(changes: readonly RiskChange[]): RiskHistoryEntry[] {
   return changes.map(({ at, from, assessment: a }) => ({ at, enterpriseCode: a.enterpriseCode, hazardSourceCode: a.hazardSourceCode, from, to: a.colour, score: a.score, reasons: a.reasons }));
 }
@@ -159,6 +194,7 @@ export class MonitorPipeline {
   private storeFailure: { since: string; error: string } | null = null;
   private seriesDownChecks = 0;
   private lastPrune = 0;
+  private lastQualityCheck = 0;
   /** The last two days of each enterprise's 15-minute power profile. */
   private readonly power = new Map<string, PowerInterval[]>();
 
@@ -226,8 +262,32 @@ export class MonitorPipeline {
     if (series.ok || this.seriesDownChecks >= 2) {
       this.systemCondition('series-store', !series.ok, series.ok ? 'series store writing again' : `series store cannot write: ${series.detail ?? 'unavailable'}; readings are kept in its buffer`, now);
     }
+    this.checkDataQuality(now);
     if (this.changed.length > 0 || this.pendingAudit.length > 0) this.commitAlarms();
     this.pruneHistory(now);
+  }
+
+  /**
+   * Once a minute, after ten minutes observed: an enterprise whose readings fall below the completeness bound over
+   * the window gets a `data_incomplete` alarm (its own, distinct from one gateway offline); it clears 5 points above.
+   */
+  private checkDataQuality(now: number): void {
+    const dq = this.deps.dataQuality;
+    if (dq === undefined || dq.minCompleteness <= 0 || now - this.lastQualityCheck < dq.board.bucketMs) return;
+    this.lastQualityCheck = now;
+    if (dq.board.observedMin(now) < MIN_OBSERVED_MIN) return;
+    this.guarded('data quality', () => {
+      for (const q of dq.board.report(now, this.book.activeAlarms())) {
+        const key = conditionKey(enterpriseOriginator(q.enterpriseCode), 'data_incomplete', null);
+        const active = this.book.activeOf(key) !== undefined;
+        const pct = (x: number): string => `${Math.round(x * 1000) / 10} %`;
+        if (!active && q.completeness < dq.minCompleteness) {
+          this.changed.push(...this.book.apply(dataIncomplete(q.enterpriseCode, true, q.completeness, dq.minCompleteness, `数据完整率 data completeness ${pct(q.completeness)} over ${q.windowMin} min (${q.received} of ${q.expected} readings expected) is below ${pct(dq.minCompleteness)}`, now), now));
+        } else if (active && q.completeness >= dq.minCompleteness + 0.05) {
+          this.changed.push(...this.book.apply(dataIncomplete(q.enterpriseCode, false, q.completeness, dq.minCompleteness, `data completeness back to ${pct(q.completeness)}`, now), now));
+        }
+      }
+    });
   }
 
   /** Hourly: forgets closed alarms, risk history and dead letters past their retention (never the audit log). */
@@ -409,6 +469,7 @@ export class MonitorPipeline {
           return;
         }
         metrics.readings.inc(readings.length);
+        this.deps.dataQuality?.board.record(readings, msg.receivedAt);
         this.deps.seriesStore.write(readings, msg.ack);
         const before = this.changed.length;
         this.inputs$.next({ kind: 'readings', batch: readings, clockAheadMs: decoded.clockAheadMs });

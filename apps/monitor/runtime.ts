@@ -7,6 +7,7 @@ import type { AuthService } from './auth/auth.service.js';
 import type { Metrics } from './metrics.js';
 import type { Notifier } from '#libs/notify/index.js';
 import type { ChainWatchdog } from './chain-watchdog.js';
+import type { DataQualityBoard } from './data-quality.js';
 import type { MonitorPipeline } from './pipeline.js';
 
 /** Everything the HTTP layer reads; built once at boot by startMonitor and handed to Nest as one value. */
@@ -27,6 +28,8 @@ export interface MonitorRuntime {
   readonly notifier: Notifier | null;
   /** The watchdog of the monitoring chain (heartbeats through the broker). */
   readonly chain: ChainWatchdog;
+  /** Per-enterprise data completeness, timeliness and online rate. */
+  readonly dataQuality: DataQualityBoard;
   readonly auth: AuthService;
 }
 

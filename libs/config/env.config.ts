@@ -37,6 +37,8 @@ const envSchema = z.object({
   GATEWAY_SILENCE_PERIODS: z.coerce.number().int().min(1).max(1000).default(3).describe('an integer 1-1000: reporting periods without a message before a gateway is offline'),
   LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
   RULE_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(5000).describe('an integer 100-60000: how often the rule clock checks silences, chatter, floods and power intervals'),
+  DATA_COMPLETENESS_MIN: z.coerce.number().min(0).max(1).default(0.9).describe('a ratio 0-1: an enterprise whose readings over the window fall below this share of those its points\' periods call for gets a data_incomplete alarm; 0: never'),
+  DATA_QUALITY_WINDOW_MIN: z.coerce.number().int().min(10).max(1440).default(60).describe('an integer 10-1440: minutes over which data completeness and timeliness are counted'),
   WATCHDOG_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(15).describe('an integer 1-3600: seconds between the heartbeats the monitor sends itself through the broker; one not back within three of them raises a monitoring_chain alarm'),
   CLOCK_SKEW_S: z.coerce.number().int().min(1).max(86_400).default(60).describe('an integer 1-86400: seconds a gateway clock may differ from the server before a clock_skew alarm'),
   ALARM_DB_SYNC: z.enum(['full', 'normal']).default('full').describe('"full" (every alarm commit fsynced: survives a power loss) or "normal" (survives a process crash only)'),
@@ -104,6 +106,11 @@ export interface AppConfig {
     readonly clockSkewS?: number;
     /** Seconds between the monitor's heartbeats through the broker; unset: 15. */
     readonly watchdogIntervalS?: number;
+    /** Data completeness below which an enterprise gets a data_incomplete alarm (0: never), and its window; unset: 0.9 over 60 min. */
+    readonly dataCompletenessMin?: number;
+    readonly dataQualityWindowMin?: number;
+    /** The data-quality window's bucket (default a minute); set shorter by tests only, to run the same logic in seconds. */
+    readonly dataQualityBucketMs?: number;
   };
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Who may use the API and the page; unset fields take the defaults of docs/security.md. */
@@ -186,6 +193,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tickMs: e.RULE_TICK_MS,
       clockSkewS: e.CLOCK_SKEW_S,
       watchdogIntervalS: e.WATCHDOG_INTERVAL_S,
+      dataCompletenessMin: e.DATA_COMPLETENESS_MIN,
+      dataQualityWindowMin: e.DATA_QUALITY_WINDOW_MIN,
     },
     logLevel: e.LOG_LEVEL,
     auth: {

@@ -197,7 +197,8 @@ export type ConditionType =
   | 'clock_skew'
   | 'evaluation_error'
   | 'storage_unavailable'
-  | 'monitoring_chain';
+  | 'monitoring_chain'
+  | 'data_incomplete';
 
 export type ConditionLevel = LimitLevel | 'ACTIVE';
 

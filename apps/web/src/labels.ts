@@ -7,7 +7,7 @@ export const CONDITION: Readonly<Record<ConditionType, string>> = {
   gateway_offline: '离线 offline', vote: '表决 vote', composite: '联动 composite', power_over_capacity: '超容 capacity',
   power_while_stopped: '停产用电 stopped', power_abnormal: '用电异常 power', alarm_flood: '报警洪流 flood',
   clock_skew: '时钟偏差 clock skew', evaluation_error: '计算错误 evaluation error', storage_unavailable: '存储不可用 storage',
-  monitoring_chain: '监测链路中断 monitoring chain',
+  monitoring_chain: '监测链路中断 monitoring chain', data_incomplete: '数据不完整 data incomplete',
 };
 
 export const SEVERITY: Readonly<Record<AlarmSeverity, string>> = { critical: '紧急 critical', major: '重要 major', minor: '一般 minor', warning: '预警 warning' };
