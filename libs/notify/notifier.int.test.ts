@@ -179,4 +179,60 @@ describe('notification channels and the outbox, against local receivers', () => 
     expect(records[1]!.lastError).toBe('县值班 county duty has no phone number');
     expect(outcomes.filter(([, o]) => o === 'failed')).toHaveLength(2);
   });
+
+  it('never holds a rise in severity (H, then HH within the window), also after a restart', () => {
+    const clock = { now: Date.parse('2026-11-30T02:00:00Z') };
+    const key = `${E}/point:T101-TE/limit_high`;
+    const h = anAlarm({ id: 'r1', enterpriseCode: E, severity: 'major', level: 'H', status: 'ACTIVE_UNACK', key });
+    const n = start('rise.db', policy(), clock);
+    n.onEvents([{ kind: 'raise', alarm: h }]);
+    clock.now += 60_000;
+    n.onEvents([{ kind: 'update', alarm: { ...h, severity: 'critical', level: 'HH' } }]);
+    // The same level again within the window: held for the summary.
+    n.onEvents([{ kind: 'update', alarm: { ...h, severity: 'critical', level: 'HH', value: 70 } }]);
+    expect(n.forAlarm('r1').map((r) => [r.severity, r.state])).toEqual([
+      ['major', 'pending'],
+      ['critical', 'pending'],
+    ]);
+    // After a restart the notifier knows what it told from its outbox: H → HH of another alarm is a rise.
+    const h2 = anAlarm({ id: 'r2', enterpriseCode: E, severity: 'major', level: 'H', status: 'ACTIVE_UNACK', key: `${E}/point:T102-TE/limit_high` });
+    n.onEvents([{ kind: 'raise', alarm: h2 }]);
+    const again = start('rise.db', policy(), clock);
+    again.onEvents([{ kind: 'update', alarm: { ...h2, severity: 'critical', level: 'HH' } }]);
+    again.onEvents([{ kind: 'update', alarm: { ...h2, severity: 'major', level: 'H' } }]);
+    expect(again.forAlarm('r2').map((r) => [r.severity, r.state])).toEqual([
+      ['major', 'pending'],
+      ['critical', 'pending'],
+    ]);
+  });
+
+  it('keeps a slow channel from holding up the others', async () => {
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((r) => (release = r));
+    const clock = { now: Date.parse('2026-11-30T02:00:00Z') };
+    const p = policy({
+      routes: [
+        { level: 'enterprise', region: null, roster: null, channels: ['sms'], severities: ['critical', 'major'], conditions: null, on: ['raise'] },
+        { level: 'enterprise', region: null, roster: null, channels: ['wecom'], severities: ['critical'], conditions: null, on: ['raise'] },
+      ],
+    });
+    const n = new Notifier({
+      policy: p,
+      outboxFile: join(dir, 'slow.db'),
+      enterprise: () => enterprise,
+      onOutcome: () => undefined,
+      now: () => clock.now,
+      channels: new Map([
+        ['sms', { config: channels()[3]!, send: () => slow }],
+        ['wecom', channelOf(channels()[2]!)],
+      ]),
+    });
+    notifiers.push(n);
+    for (let i = 0; i < 10; i++) n.onEvents([{ kind: 'raise', alarm: anAlarm({ id: `m${i}`, enterpriseCode: E, severity: 'major', key: `${E}/point:P${i}/limit_high` }) }]);
+    n.onEvents([hh('crit')]);
+    n.start();
+    await http.taken(1);
+    expect(http.received[0]!.path).toBe('/cgi-bin/webhook/send?key=k1');
+    release();
+  });
 });

@@ -1,4 +1,6 @@
-import type { Delivery, DeliveryRecord, DeliveryState } from '#libs/contracts/index.js';
+import type { AlarmSeverity, Delivery, DeliveryRecord, DeliveryState } from '#libs/contracts/index.js';
+
+const RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 interface Row {
@@ -46,6 +48,7 @@ export class Outbox {
       CREATE INDEX IF NOT EXISTS delivery_due ON delivery(state, next_at);
       CREATE INDEX IF NOT EXISTS delivery_alarm ON delivery(alarm_id);
       CREATE INDEX IF NOT EXISTS delivery_to ON delivery(channel, recipient, created_at);
+      CREATE INDEX IF NOT EXISTS delivery_held ON delivery(state, channel, recipient, alarm_key);
     `);
   }
 
@@ -63,9 +66,38 @@ export class Outbox {
     return ids;
   }
 
-  /** Pending messages due by `now`, oldest first. */
-  due(now: number, limit: number): DeliveryRecord[] {
-    return (this.db.prepare("SELECT * FROM delivery WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?").all(now, limit) as Row[]).map(recordOf);
+  /**
+   * A channel's pending messages due by `now`, oldest first. One scheduled implausibly far ahead (more than the
+   * longest backoff) is due too: the wall clock went back since it was scheduled.
+   */
+  due(channel: string, now: number, maxBackoffMs: number, limit: number): DeliveryRecord[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM delivery WHERE state = 'pending' AND channel = ? AND (next_at <= ? OR next_at > ?) ORDER BY next_at, id LIMIT ?")
+        .all(channel, now, now + maxBackoffMs + 60_000, limit) as Row[]
+    ).map(recordOf);
+  }
+
+  /** Pending messages of channels no longer configured: they fail with the reason at once. */
+  dueUnknownChannel(known: readonly string[], now: number, limit: number): DeliveryRecord[] {
+    const marks = known.map(() => '?').join(', ');
+    return (this.db.prepare(`SELECT * FROM delivery WHERE state = 'pending' AND next_at <= ? ${known.length > 0 ? `AND channel NOT IN (${marks})` : ''} LIMIT ?`).all(now, ...known, limit) as Row[]).map(recordOf);
+  }
+
+  /** The highest severity notified about this alarm (pending, sent or failed), for a rise after a restart. */
+  severityNotified(alarmId: string): AlarmSeverity | undefined {
+    const rows = this.db.prepare("SELECT body FROM delivery WHERE alarm_id = ? AND state IN ('pending', 'sent', 'failed')").all(alarmId) as { body: string }[];
+    let best: AlarmSeverity | undefined;
+    for (const r of rows) {
+      const s = (JSON.parse(r.body) as Delivery).severity;
+      if (best === undefined || RANK[s] > RANK[best]) best = s;
+    }
+    return best;
+  }
+
+  /** Deletes messages sent, failed or folded before `before`. */
+  prune(before: number): void {
+    this.db.prepare("DELETE FROM delivery WHERE state IN ('sent', 'failed', 'folded') AND created_at < ?").run(before);
   }
 
   /** When the next pending message is due (null: none). */
@@ -91,23 +123,34 @@ export class Outbox {
     return row.n;
   }
 
-  /** Whether this recipient was told of this alarm condition on this channel since `since`. */
-  toldOf(channel: string, recipient: string, alarmKey: string, since: number): boolean {
-    return this.db.prepare("SELECT 1 FROM delivery WHERE channel = ? AND recipient = ? AND alarm_key = ? AND created_at >= ? AND state IN ('pending', 'sent', 'failed') LIMIT 1").get(channel, recipient, alarmKey, since) !== undefined;
+  /**
+   * The highest severity (as a rank, -1: none) this recipient was told of about this alarm condition on this
+   * channel since `since`.
+   */
+  toldRank(channel: string, recipient: string, alarmKey: string, since: number): number {
+    const rows = this.db
+      .prepare("SELECT body FROM delivery WHERE channel = ? AND recipient = ? AND alarm_key = ? AND created_at >= ? AND state IN ('pending', 'sent', 'failed')")
+      .all(channel, recipient, alarmKey, since) as { body: string }[];
+    return rows.reduce((best, r) => Math.max(best, RANK[(JSON.parse(r.body) as Delivery).severity]), -1);
   }
 
-  /** Held messages whose first was held before `before`, grouped per channel, recipient and alarm condition. */
-  heldGroups(before: number): { channel: string; recipient: string; alarmKey: string; ids: number[]; last: Delivery }[] {
-    const rows = this.db.prepare("SELECT * FROM delivery WHERE state = 'held' ORDER BY id").all() as (Row & { channel: string; recipient: string; alarm_key: string })[];
-    const groups = new Map<string, { channel: string; recipient: string; alarmKey: string; ids: number[]; first: number; last: Row }>();
-    for (const r of rows) {
-      const k = `${r.channel}\u0000${r.recipient}\u0000${r.alarm_key}`;
-      const g = groups.get(k) ?? { channel: r.channel, recipient: r.recipient, alarmKey: r.alarm_key, ids: [], first: r.created_at, last: r };
-      g.ids.push(r.id);
-      g.last = r;
-      groups.set(k, g);
-    }
-    return [...groups.values()].filter((g) => g.first < before).map((g) => ({ channel: g.channel, recipient: g.recipient, alarmKey: g.alarmKey, ids: g.ids, last: JSON.parse(g.last.body) as Delivery }));
+  /**
+   * Held messages per channel, recipient and alarm condition whose first was held before `before` (or, the wall
+   * clock having gone back, after `now`): their ids and the latest message.
+   */
+  heldGroups(before: number, now: number): { channel: string; recipient: string; alarmKey: string; ids: number[]; last: Delivery }[] {
+    const groups = this.db
+      .prepare("SELECT channel, recipient, alarm_key, MIN(created_at) AS first, MAX(id) AS last_id FROM delivery WHERE state = 'held' GROUP BY channel, recipient, alarm_key HAVING first < ? OR first > ?")
+      .all(before, now + 60_000) as { channel: string; recipient: string; alarm_key: string; last_id: number }[];
+    const ids = this.db.prepare("SELECT id FROM delivery WHERE state = 'held' AND channel = ? AND recipient = ? AND alarm_key = ?");
+    const body = this.db.prepare('SELECT body FROM delivery WHERE id = ?');
+    return groups.map((g) => ({
+      channel: g.channel,
+      recipient: g.recipient,
+      alarmKey: g.alarm_key,
+      ids: (ids.all(g.channel, g.recipient, g.alarm_key) as { id: number }[]).map((r) => r.id),
+      last: JSON.parse((body.get(g.last_id) as { body: string }).body) as Delivery,
+    }));
   }
 
   /** Folds held messages into the summary stored in their place, in one transaction. */

@@ -1,8 +1,9 @@
-import type { AlarmEvent, Delivery, Enterprise, NotifyPolicy, NotifyRoute, Recipient } from '#libs/contracts/index.js';
+import type { AlarmEvent, AlarmSeverity, Delivery, Enterprise, NotifyPolicy, NotifyRoute, Recipient } from '#libs/contracts/index.js';
 import { alarmMessage } from './message.js';
 import { onDuty } from './roster.js';
 
 const ACTIVE = new Set(['ACTIVE_UNACK', 'ACTIVE_ACK']);
+const RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 /** The enterprise code of the monitor's own alarms. */
 const SYSTEM = 'system';
 
@@ -29,10 +30,12 @@ function recipients(route: NotifyRoute, enterprise: Enterprise | undefined, now:
  * that notify on `raise` and cover the enterprise; an escalation to the county or city goes to that level's routes
  * for the region the escalation named. Each person on duty gets one message per channel of the route.
  */
-export function decide(e: AlarmEvent, policy: NotifyPolicy, enterprise: Enterprise | undefined, now: number, before?: { readonly severity: string } | null): Delivery[] {
+export function decide(e: AlarmEvent, policy: NotifyPolicy, enterprise: Enterprise | undefined, now: number, before?: { readonly severity: AlarmSeverity }): Delivery[] {
   const a = e.alarm;
   let trigger: { kind: 'raise' | 'escalate'; level: 'enterprise' | 'county' | 'city' | null; region: string | null } | null = null;
-  if ((e.kind === 'raise' || (e.kind === 'update' && before != null && before.severity !== a.severity)) && ACTIVE.has(a.status)) trigger = { kind: 'raise', level: null, region: null };
+  // An update is a raise when the severity rose (H → HH), or when nothing was known of the alarm (told of nothing yet).
+  const rose = e.kind === 'update' && (before === undefined || RANK[a.severity] > RANK[before.severity]);
+  if ((e.kind === 'raise' || rose) && ACTIVE.has(a.status)) trigger = { kind: 'raise', level: null, region: null };
   if (e.kind === 'escalate') {
     const step = a.escalation.steps.at(-1);
     if (step) trigger = { kind: 'escalate', level: step.level, region: step.regionCode };

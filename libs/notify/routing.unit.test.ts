@@ -90,6 +90,8 @@ describe('routing', () => {
     const p = policy([route({ severities: ['critical'] })]);
     expect(decide({ kind: 'update', alarm: hh }, p, enterprise, DAY, { severity: 'major' })).toHaveLength(1);
     expect(decide({ kind: 'update', alarm: hh }, p, enterprise, DAY, { severity: 'critical' })).toEqual([]);
+    // Falling back (HH → H) is no news to send.
+    expect(decide({ kind: 'update', alarm: { ...hh, severity: 'major' } }, policy([route({})]), enterprise, DAY, { severity: 'critical' })).toEqual([]);
   });
 
   it("sends the monitor's own alarms (monitoring chain, stores) to every county and city route that takes them, never to an enterprise", () => {
