@@ -100,6 +100,8 @@ describe('notifications', () => {
       ['city-wecom', 'escalate', 'city', '苏州市值班 Li', 'sent'],
       ['city-mail', 'escalate', 'city', '苏州市值班 Li', 'sent'],
     ]);
+    // Who was told, not their number: the API shows its last four characters.
+    expect(records[0]!.recipient).toEqual({ name: '王工 (Wang)', phone: '…0001', email: null });
     const audit = (await (await fetch(`${monitor.url}/api/alarms/${alarm!.id}/audit`)).json()) as AuditEntry[];
     expect(audit.filter((a) => a.action === 'notification_sent').map((a) => a.detail.channel)).toEqual(['enterprise-sms', 'county-dingtalk', 'city-wecom', 'city-mail']);
     const health = (await (await fetch(`${monitor.url}/health`)).json()) as { status: string; notifications: { ok: boolean; pending: number } };

@@ -89,18 +89,26 @@ describe('external watchdog of the monitor process', () => {
     monitor.kill('SIGCONT');
     await expect.poll(async () => (await watchdog.check(Date.now())).ok, { timeout: 15_000 }).toBe(true);
     expect(http.received).toHaveLength(2);
-    expect((JSON.parse(http.received[1]!.body) as { text: string }).text).toContain('监测平台恢复 monitor back');
+    expect(JSON.parse(http.received[1]!.body) as { kind: string; text: string }).toMatchObject({ kind: 'recovery', title: '【Sentinel】监测平台恢复 monitor back' });
 
     // The command for cron: exit 0 while ok, 1 once the monitor is gone.
     const io = (out: string[]): CliIo => ({ env: { CONFIG_DIR: configDir, OPS_HOOK_SECRET: 'ops-secret', WATCHDOG_TOKEN: token }, readStdin: () => Promise.resolve(''), out: (l) => out.push(l), err: (l) => out.push(l) });
     const okOut: string[] = [];
-    expect(await watchdogCommand(['--url', url, '--once'], io(okOut))).toBe(0);
+    const state = join(dir, 'watchdog-state.json');
+    expect(await watchdogCommand(['--url', url, '--once', '--state', state], io(okOut))).toBe(0);
     expect(okOut.at(-1)).toBe(`ok: ${url}`);
     monitor.kill('SIGKILL');
     await new Promise((r) => monitor.once('exit', r));
     const goneOut: string[] = [];
-    expect(await watchdogCommand(['--url', url, '--once'], io(goneOut))).toBe(1);
+    // From cron: the first run sees the problem, a run past --down-after tells once, the next ones do not repeat it.
+    const before = http.received.length;
+    expect(await watchdogCommand(['--url', url, '--once', '--state', state, '--down-after', '0.5'], io(goneOut))).toBe(1);
     expect(goneOut.at(-1)).toMatch(new RegExp(`^problem: monitor at ${url.replace(/[.]/g, '\\.')} unreachable \\(`));
-    expect(http.received.length).toBeGreaterThanOrEqual(3); // --once tells at once
+    expect(http.received.length).toBe(before);
+    await new Promise((r) => setTimeout(r, 600));
+    for (let run = 0; run < 3; run++) expect(await watchdogCommand(['--url', url, '--once', '--state', state, '--down-after', '0.5'], io(goneOut))).toBe(1);
+    expect(http.received.length).toBe(before + 1);
+    const told = JSON.parse(http.received.at(-1)!.body) as { kind: string; title: string };
+    expect(told).toMatchObject({ kind: 'raise', title: '【Sentinel】监测平台异常 monitor down or blind' });
   });
 });

@@ -14,17 +14,23 @@ export interface WatchdogOptions {
   readonly timeoutMs: number;
 }
 
+export interface WatchdogState {
+  readonly since: number | null;
+  readonly told: 'down' | 'up';
+}
+
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly problem: string };
 
 interface Health {
   readonly status?: string;
-  readonly chain?: { readonly lastBackAt?: string | null; readonly problem?: string | null };
+  readonly chain?: { readonly lastBackAt?: string | null; readonly ageMs?: number | null; readonly problem?: string | null };
+  readonly notifications?: { readonly failing?: Readonly<Record<string, string>> };
   readonly stores?: Record<string, { ok: boolean; detail?: string }>;
   readonly broker?: { connected: boolean };
 }
 
 /** One look at the monitor from outside: does /health answer, is it ok, is its heartbeat fresh? */
-export async function checkMonitor(o: WatchdogOptions, now: number): Promise<Verdict> {
+export async function checkMonitor(o: WatchdogOptions): Promise<Verdict> {
   let res: Response;
   try {
     res = await fetch(`${o.url}/health`, { headers: o.token ? { authorization: `Bearer ${o.token}` } : {}, signal: AbortSignal.timeout(o.timeoutMs) });
@@ -34,15 +40,17 @@ export async function checkMonitor(o: WatchdogOptions, now: number): Promise<Ver
   }
   const health = (await res.json().catch(() => ({}))) as Health;
   if (!res.ok) return { ok: false, problem: `monitor at ${o.url} answered /health with HTTP ${res.status}` };
-  const lastBack = health.chain?.lastBackAt ? Date.parse(health.chain.lastBackAt) : null;
-  if (o.token !== null && lastBack !== null && now - lastBack > o.staleAfterMs) {
-    return { ok: false, problem: `monitor at ${o.url} answers, but its heartbeat through the broker last came back ${Math.round((now - lastBack) / 1000)} s ago` };
+  // The heartbeat's age by the monitor's own clock: two hosts' clocks are never compared.
+  const age = health.chain?.ageMs ?? null;
+  if (o.token !== null && age !== null && age > o.staleAfterMs) {
+    return { ok: false, problem: `monitor at ${o.url} answers, but its heartbeat through the broker last came back ${Math.round(age / 1000)} s ago` };
   }
   if (health.status !== 'ok') {
     const why = [
       health.broker && !health.broker.connected ? 'broker not connected' : null,
       ...Object.entries(health.stores ?? {}).filter(([, s]) => !s.ok).map(([name, s]) => `${name} store: ${s.detail ?? 'failing'}`),
       health.chain?.problem ?? null,
+      ...Object.entries(health.notifications?.failing ?? {}).map(([channel, why]) => `notification channel ${channel}: ${why}`),
     ].filter((x): x is string => x !== null);
     return { ok: false, problem: `monitor at ${o.url} reports ${health.status ?? 'no status'}${why.length > 0 ? `: ${why.join('; ')}` : ''}` };
   }
@@ -105,13 +113,27 @@ export class MonitorWatchdog {
     private readonly options: WatchdogOptions,
     private readonly policy: NotifyPolicy,
     private readonly log: (line: string) => void,
+    /** Where a previous run (`--once` from cron) left off. */
+    state?: WatchdogState,
   ) {
     this.channels = new Map(policy.channels.map((c) => [c.name, channelOf(c)]));
+    if (state) {
+      this.since = state.since;
+      this.told = state.told;
+    }
+    if (this.deliveries('check', true, Date.now()).length === 0) {
+      throw new Error('no county or city route of notify.yaml takes monitoring_chain alarms on raise: the watchdog would tell no one');
+    }
+  }
+
+  /** What to keep between two runs of `--once`. */
+  get state(): WatchdogState {
+    return { since: this.since, told: this.told };
   }
 
   /** One check; resolves with the verdict after any message it called for was tried. */
   async check(now: number): Promise<Verdict> {
-    const verdict = await checkMonitor(this.options, now);
+    const verdict = await checkMonitor(this.options);
     if (verdict.ok) {
       this.since = null;
       if (this.told === 'down') {
@@ -138,8 +160,15 @@ export class MonitorWatchdog {
 
   private deliveries(message: string, active: boolean, now: number): Delivery[] {
     const alarm = watchdogAlarm(message, active, now);
-    // A recovery is told to the same people as the problem: routed as the raise it answers.
-    return decide({ kind: 'raise', alarm: { ...alarm, status: 'ACTIVE_UNACK' } }, this.policy, undefined, now);
+    // A recovery is told to the same people as the problem: routed as the raise it answers, then said as what it is.
+    const title = active ? '【Sentinel】监测平台异常 monitor down or blind' : '【Sentinel】监测平台恢复 monitor back';
+    return decide({ kind: 'raise', alarm: { ...alarm, status: 'ACTIVE_UNACK' } }, this.policy, undefined, now).map((d) => ({
+      ...d,
+      kind: active ? 'raise' : 'recovery',
+      title,
+      text: `### ${title}\n- ${message}\n- 时间 At: ${new Date(now).toISOString()}`,
+      params: { kind: active ? 'monitor_down' : 'monitor_back', monitor: this.options.url, problem: message, time: new Date(now).toISOString() },
+    }));
   }
 
   private async sendUnsent(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { BadRequestException, Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Res, ServiceUnavailableException } from '@nestjs/common';
 import { z } from 'zod';
-import type { Alarm, AlarmSeverity, AlarmStatus, AuditEntry, AuditVerification, ConditionType, DeliveryRecord, EscalationPolicy, MaintenanceWindow } from '#libs/contracts/index.js';
+import { CONDITION_TYPES, type Alarm, type AlarmSeverity, type AlarmStatus, type AuditEntry, type AuditVerification, type DeliveryRecord, type EscalationPolicy, type MaintenanceWindow } from '#libs/contracts/index.js';
 import { alarmReport, type Action } from '#libs/alarms/index.js';
 import { instant, oneOf, pageOf, regionParam, setPageHeaders } from './paging.js';
 import { AlarmStoreUnavailable } from './pipeline.js';
@@ -14,11 +14,7 @@ const STATES = ['active', 'open', 'closed', 'all'] as const;
 const REPORT_MAX_ALARMS = 200_000;
 const STATUSES: readonly AlarmStatus[] = ['ACTIVE_UNACK', 'ACTIVE_ACK', 'CLEARED_UNACK', 'CLEARED_ACK'];
 const SEVERITIES: readonly AlarmSeverity[] = ['critical', 'major', 'minor', 'warning'];
-const CONDITIONS: readonly ConditionType[] = [
-  'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
-  'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
-  'clock_skew', 'evaluation_error', 'storage_unavailable', 'monitoring_chain', 'data_incomplete',
-];
+const CONDITIONS = CONDITION_TYPES;
 
 /** A person's change the alarm store could not take is refused whole: 503, nothing applied. */
 function stored<T>(work: () => T): T {
@@ -45,6 +41,11 @@ export const BODIES = {
 
 type Verb = keyof typeof BODIES;
 const MAINTENANCE = z.strictObject({ by, reason: text('reason'), forS: z.number().int().positive().max(30 * 86_400) });
+
+/** A phone number or address shown by its last four characters only. */
+function masked(contact: string | null): string | null {
+  return contact === null ? null : `…${contact.slice(-4)}`;
+}
 
 /** The signed-in caller's name; a `by` in the body that names someone else is refused. */
 function actor(caller: Caller, claimed: string | undefined): string {
@@ -131,7 +132,8 @@ export class AlarmsController {
   @Permit('read', 'alarm')
   notifications(@Param('id') id: string): DeliveryRecord[] {
     this.one(id);
-    return this.rt.notifier?.forAlarm(id) ?? [];
+    // Who was told, not how to reach them: duty officers' numbers and addresses stay in notify.yaml.
+    return (this.rt.notifier?.forAlarm(id) ?? []).map((r) => ({ ...r, recipient: { name: r.recipient.name, phone: masked(r.recipient.phone), email: masked(r.recipient.email) } }));
   }
 
   @Post('alarms/:id/:verb')

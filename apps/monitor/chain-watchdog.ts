@@ -4,6 +4,8 @@ export interface ChainHealth {
   readonly intervalS: number;
   /** When the last heartbeat came back, and how long its round trip through the broker took. */
   readonly lastBackAt: string | null;
+  /** How long ago that was, by the monitor's clock (a watchdog on another host compares this, not two clocks). */
+  readonly ageMs: number | null;
   readonly roundTripMs: number | null;
   /** Heartbeats sent and not yet back. */
   readonly outstanding: number;
@@ -61,10 +63,16 @@ export class ChainWatchdog {
     this.deps.publish(JSON.stringify({ nonce: this.nonce, seq, sentAt: now }));
     const oldest = Math.min(...this.sent.values());
     const boundMs = 3 * this.deps.intervalMs;
-    if (now - oldest >= boundMs && !this.raised) {
-      this.raised = true;
-      this.deps.verdict('broker', true, `monitoring chain stalled at the broker: no heartbeat back for ${Math.round((now - oldest) / 1000)} s (sent every ${this.deps.intervalMs / 1000} s); gateway data may not be arriving`);
-    }
+    // The verdict every round, not only on a change: the alarm store may hold this alarm from before a restart,
+    // and the pipeline raises or clears only what differs from the book.
+    this.raised = now - oldest >= boundMs;
+    this.deps.verdict(
+      'broker',
+      this.raised,
+      this.raised
+        ? `monitoring chain stalled at the broker: no heartbeat back for ${Math.round((now - oldest) / 1000)} s (sent every ${this.deps.intervalMs / 1000} s); gateway data may not be arriving`
+        : `monitoring chain back: heartbeats through the broker in ${this.lastBack?.roundTripMs ?? '?'} ms`,
+    );
     // Forget what can no longer come back in time, so the map stays small through a long outage.
     for (const [s, at] of this.sent) if (now - at > 10 * boundMs) this.sent.delete(s);
   }
@@ -83,7 +91,7 @@ export class ChainWatchdog {
     this.lastBack = { at: now, roundTripMs: now - beat.sentAt };
     this.deps.onBack?.(now - beat.sentAt, now);
     const oldest = Math.min(...this.sent.values());
-    if (this.raised && now - oldest < 3 * this.deps.intervalMs) {
+    if (now - oldest < 3 * this.deps.intervalMs) {
       this.raised = false;
       this.deps.verdict('broker', false, `monitoring chain back: heartbeat through the broker in ${now - beat.sentAt} ms`);
     }
@@ -96,6 +104,7 @@ export class ChainWatchdog {
       ok: !stalled,
       intervalS: this.deps.intervalMs / 1000,
       lastBackAt: this.lastBack === null ? null : new Date(this.lastBack.at).toISOString(),
+      ageMs: this.lastBack === null ? null : Math.max(0, this.now() - this.lastBack.at),
       roundTripMs: this.lastBack?.roundTripMs ?? null,
       outstanding: this.sent.size,
       problem: stalled ? `no heartbeat back through the broker for ${Math.round((this.now() - oldest) / 1000)} s` : null,

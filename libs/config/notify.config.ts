@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import type { ChannelConfig, NotifyPolicy, NotifyRoute } from '#libs/contracts/index.js';
+import { CONDITION_TYPES, type ChannelConfig, type ConditionType, type NotifyPolicy, type NotifyRoute } from '#libs/contracts/index.js';
 import { ConfigError } from './config-error.js';
 import { readOptionalConfigFile } from './yaml-files.js';
 
@@ -44,7 +44,7 @@ const route = z.strictObject({
   region: z.string().regex(/^\d{6}$/, 'a 6-digit division code').optional(),
   on: z.array(z.enum(['raise', 'escalate'])).min(1).optional(),
   severities: z.array(severity).min(1).default(['critical', 'major']),
-  conditions: z.array(z.string()).min(1).optional(),
+  conditions: z.array(z.enum(CONDITION_TYPES as [ConditionType, ...ConditionType[]])).min(1).optional(),
   channels: z.array(name).min(1),
   roster: z.strictObject({ timeZone: timeZone.default('Asia/Shanghai'), shifts: z.array(shift).min(1) }).optional(),
 });
@@ -97,6 +97,18 @@ export function loadNotifyPolicy(configDir: string, env: NodeJS.ProcessEnv = pro
     };
     const url = ch.url ?? lookup(ch.urlFrom, 'urlFrom');
     if (ch.type !== 'email' && ch.url === undefined && ch.urlFrom === undefined) problems.push(`${at}: a ${ch.type} channel needs url or urlFrom`);
+    if (ch.type === 'email' && (ch.url !== undefined || ch.urlFrom !== undefined)) problems.push(`${at}: an email channel takes smtp settings, not a url`);
+    if (url !== null && url !== '') {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {
+        problems.push(`${at}.${ch.url !== undefined ? 'url' : `urlFrom (${ch.urlFrom})`}: not a URL; expected http(s)://host/path`);
+      }
+      if (parsed !== null && !/^https?:$/.test(parsed.protocol)) problems.push(`${at}: expected an http or https URL, got ${parsed.protocol}`);
+      // Credentials in a URL end up in error messages, logs and /health: they belong in secretFrom.
+      if (parsed !== null && (parsed.username !== '' || parsed.password !== '')) problems.push(`${at}: the URL carries a user name or password; give the key with secretFrom instead`);
+    }
     if (ch.type === 'email' && ch.smtp === undefined) problems.push(`${at}: an email channel needs smtp {host, port, from}`);
     if (ch.type === 'sms' && ch.template === undefined) problems.push(`${at}: an sms channel needs the template its gateway fills`);
     if (ch.url !== undefined && /[?&](access_token|key|sign)=/.test(ch.url)) problems.push(`${at}.url: carries a token; put the URL in a secret and name it with urlFrom`);
@@ -116,12 +128,22 @@ export function loadNotifyPolicy(configDir: string, env: NodeJS.ProcessEnv = pro
     for (const ch of r.channels) if (!names.has(ch)) problems.push(`${at}.channels: no channel named ${ch}; expected one of ${[...names].join(', ')}`);
     if (r.level !== 'enterprise' && r.region === undefined) problems.push(`${at}.region: a ${r.level} route needs the ${r.level}'s 6-digit code`);
     if (r.level !== 'enterprise' && r.roster === undefined) problems.push(`${at}.roster: a ${r.level} route needs the roster of its duty officers`);
+    // An enterprise route reaches each enterprise's own contacts; a roster there would get every enterprise's alarms.
+    if (r.level === 'enterprise' && r.roster !== undefined) problems.push(`${at}.roster: an enterprise route tells each enterprise's own duty contacts (site YAML dutyContacts); a roster belongs to a county or city route`);
+    if (r.level === 'enterprise' && r.on?.includes('escalate')) problems.push(`${at}.on: escalations go to the county and the city; an enterprise route is told on raise`);
+    for (const [j, sh] of (r.roster?.shifts ?? []).entries()) {
+      for (const chName of r.channels) {
+        const type = n.channels.find((c) => c.name === chName)?.type;
+        if (type === 'sms' && sh.phone === undefined) problems.push(`${at}.roster.shifts[${j}]: ${sh.name} has no phone for the sms channel ${chName}`);
+        if (type === 'email' && sh.email === undefined) problems.push(`${at}.roster.shifts[${j}]: ${sh.name} has no email for the email channel ${chName}`);
+      }
+    }
     return {
       level: r.level,
       region: r.region ?? null,
       on: r.on ?? (r.level === 'enterprise' ? ['raise'] : ['escalate']),
       severities: r.severities,
-      conditions: (r.conditions as NotifyRoute['conditions'] | undefined) ?? null,
+      conditions: r.conditions ?? null,
       channels: r.channels,
       roster: r.roster
         ? { timeZone: r.roster.timeZone, shifts: r.roster.shifts.map((s) => ({ recipient: { name: s.name, phone: s.phone ?? null, email: s.email ?? null }, from: s.from, to: s.to, days: s.days ?? null })) }

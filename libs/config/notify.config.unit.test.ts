@@ -44,7 +44,9 @@ describe('loadNotifyPolicy', () => {
       ['county', '320594', 'escalate'],
       ['city', '320500', 'escalate'],
       ['city', '320500', 'raise'],
+      ['city', '320500', 'raise'],
     ]);
+    expect(policy.routes[3]!.conditions).toEqual(['monitoring_chain', 'storage_unavailable']);
     expect(policy.routes[1]!.roster?.shifts.map((s) => s.recipient.name)).toEqual(['园区值班 张工', '园区值班 李工']);
     expect(policy).toMatchObject({ repeatWindowS: 600, perRecipientPerHour: 20, retryForS: 86_400 });
   });
@@ -68,6 +70,31 @@ describe('loadNotifyPolicy', () => {
       "notify.routes[0].region: a county route needs the county's 6-digit code",
       'notify.routes[0].roster: a county route needs the roster of its duty officers',
     ]);
+    const more = problemsOf(() =>
+      loadNotifyPolicy(
+        dirWith(`notify:
+  channels:
+    - { name: sms, type: sms, url: "http://user:pw@sms.local/send", template: T }
+    - { name: mail, type: email, url: "http://x.local", smtp: { host: h, port: 25, from: a@b.c } }
+    - { name: hook, type: webhook, urlFrom: HOOK }
+  routes:
+    - { level: enterprise, on: [escalate], channels: [sms], roster: { shifts: [{ name: a, from: "00:00", to: "00:00" }] } }
+    - { level: county, region: "320594", channels: [sms, mail], roster: { shifts: [{ name: b, from: "00:00", to: "00:00" }] } }
+`),
+        { HOOK: 'not a url' },
+      ),
+    );
+    expect(more.map((p) => p.slice(p.indexOf('notify.yaml: ') + 'notify.yaml: '.length))).toEqual([
+      'notify.channels[0]: the URL carries a user name or password; give the key with secretFrom instead',
+      'notify.channels[1]: an email channel takes smtp settings, not a url',
+      'notify.channels[2].urlFrom (HOOK): not a URL; expected http(s)://host/path',
+      "notify.routes[0].roster: an enterprise route tells each enterprise's own duty contacts (site YAML dutyContacts); a roster belongs to a county or city route",
+      'notify.routes[0].on: escalations go to the county and the city; an enterprise route is told on raise',
+      'notify.routes[0].roster.shifts[0]: a has no phone for the sms channel sms',
+      'notify.routes[1].roster.shifts[0]: b has no phone for the sms channel sms',
+      'notify.routes[1].roster.shifts[0]: b has no email for the email channel mail',
+    ]);
+    expect(problemsOf(() => loadNotifyPolicy(dirWith('notify:\n  channels: [{ name: h, type: webhook, url: "http://h.local" }]\n  routes: [{ level: enterprise, channels: [h], conditions: [monitoring-chain] }]\n'), {})).join('\n')).toContain('notify.routes[0].conditions[0]');
     const shape = problemsOf(() => loadNotifyPolicy(dirWith('notify:\n  channels: []\n  routes: [{ level: town, channels: [x] }]\n'), {}));
     expect(shape.join('\n')).toContain('notify.channels');
     expect(shape.join('\n')).toContain('notify.routes[0].level');

@@ -200,6 +200,13 @@ export type ConditionType =
   | 'monitoring_chain'
   | 'data_incomplete';
 
+/** Every condition, in the order the API documents them. */
+export const CONDITION_TYPES: readonly ConditionType[] = [
+  'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
+  'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
+  'clock_skew', 'evaluation_error', 'storage_unavailable', 'monitoring_chain', 'data_incomplete',
+];
+
 export type ConditionLevel = LimitLevel | 'ACTIVE';
 
 export type OriginatorKind = 'point' | 'gateway' | 'area' | 'hazard_source' | 'enterprise' | 'system';

@@ -10,8 +10,11 @@ export interface Recipient {
   readonly email: string | null;
 }
 
-/** Why a message is sent: an alarm raised, escalated to a level, or the summary of those held back for a while. */
-export type DeliveryKind = 'raise' | 'escalate' | 'summary';
+/**
+ * Why a message is sent: an alarm raised, escalated to a level, the summary of those held back for a while, or (from
+ * the external watchdog) the monitor back after being down.
+ */
+export type DeliveryKind = 'raise' | 'escalate' | 'summary' | 'recovery';
 
 /** One message decided for one recipient on one channel. */
 export interface Delivery {
