@@ -128,6 +128,12 @@ describe('command centre page', () => {
     await row('T101-TE').filter({ hasText: '✓ wu' }).waitFor();
     expect(await page.locator('#action-msg').textContent()).toBe('已确认 acknowledged by wu');
     expect(await row('T101-TE').locator('.due').count()).toBe(0);
+    // Its notifications, from the More list (none here: this monitor has no notify.yaml).
+    await row('T101-TE').locator('select.more').selectOption('notifications');
+    await page.locator('#action-dialog[open] #action-title', { hasText: '通知记录 Notifications' }).waitFor();
+    expect(await page.locator('#action-fields').textContent()).toContain('无通知 None sent');
+    expect(await page.locator('#action-ok').isHidden()).toBe(true);
+    await page.click('#action-cancel');
 
     // Back to normal: the alarm stays on the console, cleared, until its disposal is recorded.
     await publish(SUZHOU, [{ point: 'T101-TE', value: 20 }]);

@@ -1,3 +1,4 @@
+import type { AlarmSeverity, ConditionType, JurisdictionLevel } from './alarm-kinds.js';
 // Types shared by every module. No runtime code beyond injection tokens.
 
 export type PointType =
@@ -177,36 +178,6 @@ export type ReadingBatch = readonly Reading[];
 
 export type LimitLevel = 'HH' | 'H' | 'L' | 'LL';
 
-/** What an alarm is about. Limit alarms have levels; every other condition is simply active or not. */
-export type ConditionType =
-  | 'limit_high'
-  | 'limit_low'
-  | 'rate_of_change'
-  | 'trend_to_limit'
-  | 'bad_quality'
-  | 'out_of_range'
-  | 'sensor_stuck'
-  | 'no_data'
-  | 'gateway_offline'
-  | 'vote'
-  | 'composite'
-  | 'power_over_capacity'
-  | 'power_while_stopped'
-  | 'power_abnormal'
-  | 'alarm_flood'
-  | 'clock_skew'
-  | 'evaluation_error'
-  | 'storage_unavailable'
-  | 'monitoring_chain'
-  | 'data_incomplete';
-
-/** Every condition, in the order the API documents them. */
-export const CONDITION_TYPES: readonly ConditionType[] = [
-  'limit_high', 'limit_low', 'rate_of_change', 'trend_to_limit', 'bad_quality', 'out_of_range', 'sensor_stuck', 'no_data',
-  'gateway_offline', 'vote', 'composite', 'power_over_capacity', 'power_while_stopped', 'power_abnormal', 'alarm_flood',
-  'clock_skew', 'evaluation_error', 'storage_unavailable', 'monitoring_chain', 'data_incomplete',
-];
-
 export type ConditionLevel = LimitLevel | 'ACTIVE';
 
 export type OriginatorKind = 'point' | 'gateway' | 'area' | 'hazard_source' | 'enterprise' | 'system';
@@ -222,8 +193,6 @@ export interface Originator {
   readonly hazardSourceCode: string | null;
   readonly gatewayCode: string | null;
 }
-
-export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'warning';
 
 /**
  * Emitted by the rule core when a condition changes: raised (`from` null), changed level in place (H → HH), or
@@ -372,8 +341,6 @@ export interface Alarm {
   /** Set once the alarm is cleared, acknowledged and (when its severity requires it) disposed: it is then final. */
   readonly closedAt: string | null;
 }
-
-export type JurisdictionLevel = 'enterprise' | 'county' | 'city';
 
 export type RiskColour = 'red' | 'orange' | 'yellow' | 'blue';
 
@@ -646,3 +613,4 @@ export interface PointLookup {
 }
 export * from './auth.js';
 export * from './notify.js';
+export * from './alarm-kinds.js';

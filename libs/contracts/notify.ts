@@ -1,5 +1,5 @@
 // Notifications (预警推送): who is told of an alarm, on which channel, and what became of each message.
-import type { AlarmSeverity, ConditionType, JurisdictionLevel } from './index.js';
+import type { AlarmSeverity, ConditionType, JurisdictionLevel } from './alarm-kinds.js';
 
 export type ChannelType = 'webhook' | 'dingtalk' | 'wecom' | 'sms' | 'email';
 

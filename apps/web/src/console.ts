@@ -1,4 +1,5 @@
-import type { Alarm, AlarmSeverity, ConditionType } from '#libs/contracts/index.js';
+import type { Alarm, AlarmSeverity, ConditionType, DeliveryRecord } from '#libs/contracts/index.js';
+import { getJson } from './api.js';
 import { consoleRows, durationText, escalationDue, isActive, NO_FILTER, type AlarmFilter, type StateFilter, visibleRows } from './alarm-view.js';
 import type { AlarmCue } from './cue.js';
 import type { ActionDialog, ActionSpec } from './dialogs.js';
@@ -263,6 +264,7 @@ export class AlarmConsole {
     if (m.can('alarm.shelve')) more.push(a.shelved ? ['unshelve', '取消搁置 Unshelve'] : ['shelve', '搁置 Shelve']);
     if (m.can('alarm.assign')) more.push(['assign', '指派 Assign']);
     if (m.can('alarm.comment')) more.push(['comment', '备注 Comment']);
+    more.push(['notifications', '通知记录 Notifications']);
     if (more.length > 0) out.push(`<select class="more" data-id="${id}" aria-label="更多操作 More actions"><option value="">更多 More…</option>${more.map(([v, t]) => `<option value="${v}">${t}</option>`).join('')}</select>`);
     return out.join(' ');
   }
@@ -289,8 +291,26 @@ export class AlarmConsole {
 
   private open(verb: string, id: string): void {
     const alarm = this.alarms.get(id);
+    if (verb === 'notifications' && alarm) {
+      this.showNotifications(alarm).catch(this.report);
+      return;
+    }
     const spec = alarm ? this.action(verb, alarm) : null;
     if (spec) this.dialog.open(spec);
+  }
+
+  /** Who was told of the alarm, on which channel, and what became of each message. */
+  private async showNotifications(a: Alarm): Promise<void> {
+    const list = await getJson<DeliveryRecord[]>(`/api/alarms/${encodeURIComponent(a.id)}/notifications`);
+    const STATE: Readonly<Record<string, string>> = { pending: '待发 pending', sent: '已发 sent', failed: '失败 failed', held: '合并中 held', folded: '已合并 in a summary' };
+    const rows = list
+      .map((r) => `<tr class="delivery" data-state="${esc(r.state)}"><td>${esc(new Date(r.createdAt).toLocaleTimeString())}</td><td>${esc(r.kind)} · ${esc(r.level)}</td><td>${esc(r.recipient.name)}</td><td>${esc(r.channel)}</td><td>${esc(STATE[r.state] ?? r.state)}${r.lastError ? ` <small>${esc(r.lastError)}</small>` : ''}</td></tr>`)
+      .join('');
+    this.dialog.show(
+      '通知记录 Notifications',
+      `${this.originator(a)} · ${this.model.enterpriseName(a.enterpriseCode)}`,
+      list.length === 0 ? '<p class="note">无通知 None sent (no route in config/notify.yaml took this alarm)</p>' : `<table class="deliveries"><thead><tr><th>时间 At</th><th>类别 Kind</th><th>接收人 To</th><th>渠道 Channel</th><th>状态 State</th></tr></thead><tbody>${rows}</tbody></table>`,
+    );
   }
 
   private action(verb: string, a: Alarm): ActionSpec | null {

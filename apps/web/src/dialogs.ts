@@ -41,8 +41,20 @@ export class ActionDialog {
     });
   }
 
+  /** The same dialog, read-only: a title, what it is about, and an HTML body built from escaped text. */
+  show(title: string, subject: string, html: string): void {
+    this.spec = null;
+    $('action-title').textContent = title;
+    $('action-alarm').textContent = subject;
+    $('action-error').textContent = '';
+    $('action-fields').innerHTML = html;
+    $('action-ok').hidden = true;
+    this.dialog.showModal();
+  }
+
   open(spec: ActionSpec): void {
     this.spec = spec;
+    $('action-ok').hidden = false;
     $('action-title').textContent = spec.title;
     $('action-alarm').textContent = spec.subject;
     $('action-error').textContent = '';
