@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import type { Alarm, DeliveryRecord } from '#libs/contracts/index.js';
 import { freePort } from '#libs/testing/services.js';
 import { HttpReceiver } from '#libs/testing/receivers.js';
 import { login, signedIn } from './support/auth.js';
+import { buildMonitor, startMonitorProcess } from './support/monitor-process.js';
 
 const E = '91320594MA1WKTRP3E';
 const ADMIN_PASSWORD = 'notify-crash-admin-password-1';
@@ -25,20 +26,11 @@ describe('notification outbox across kill -9', () => {
   let mqttPort: number;
 
   const start = async (): Promise<void> => {
-    const child = spawn(process.execPath, [resolve('dist/apps/monitor/main.js')], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(mqttPort), DATA_DIR: join(dir, 'data'), CONFIG_DIR: configDir, SIMULATE: '0', LOG_LEVEL: 'error', SENTINEL_ADMIN_PASSWORD: ADMIN_PASSWORD },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    monitor = child;
-    for (let up = false; !up; ) {
-      if (child.exitCode !== null) throw new Error('the monitor exited during start');
-      up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
-      if (!up) await new Promise((r) => setTimeout(r, 200));
-    }
+    monitor = await startMonitorProcess(port, { MQTT_PORT: String(mqttPort), DATA_DIR: join(dir, 'data'), CONFIG_DIR: configDir, SENTINEL_ADMIN_PASSWORD: ADMIN_PASSWORD });
   };
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    buildMonitor();
     http = await HttpReceiver.start();
     dir = mkdtempSync(join(tmpdir(), 'sentinel-notify-crash-'));
     configDir = join(dir, 'config');

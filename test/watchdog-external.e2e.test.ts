@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { MonitorWatchdog } from '#apps/cli/monitor-watchdog.js';
 import { watchdogCommand } from '#apps/cli/watchdog.command.js';
 import type { CliIo } from '#apps/cli/cli-io.js';
 import { login } from './support/auth.js';
+import { buildMonitor, startMonitorProcess } from './support/monitor-process.js';
 
 const ADMIN_PASSWORD = 'watchdog-admin-password-1';
 
@@ -27,7 +28,7 @@ describe('external watchdog of the monitor process', () => {
 
   beforeAll(async () => {
     // The monitor as shipped: compiled, in a process of its own (the page is built by the tests' global setup).
-    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    buildMonitor();
     http = await HttpReceiver.start();
     dir = mkdtempSync(join(tmpdir(), 'sentinel-watchdog-ext-'));
     configDir = join(dir, 'config');
@@ -43,15 +44,7 @@ describe('external watchdog of the monitor process', () => {
     );
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    monitor = spawn(process.execPath, [resolve('dist/apps/monitor/main.js')], {
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MQTT_PORT: String(await freePort()), DATA_DIR: join(dir, 'data'), CONFIG_DIR: resolve('config'), SIMULATE: '0', LOG_LEVEL: 'error', SENTINEL_ADMIN_PASSWORD: ADMIN_PASSWORD, WATCHDOG_INTERVAL_S: '1' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let up = false; !up; ) {
-      if (monitor.exitCode !== null) throw new Error('the monitor exited during start');
-      up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-      if (!up) await new Promise((r) => setTimeout(r, 200));
-    }
+    monitor = await startMonitorProcess(port, { MQTT_PORT: String(await freePort()), DATA_DIR: join(dir, 'data'), CONFIG_DIR: resolve('config'), SENTINEL_ADMIN_PASSWORD: ADMIN_PASSWORD, WATCHDOG_INTERVAL_S: '1' });
     const session = (await login(url, 'admin', ADMIN_PASSWORD)).token;
     const res = await fetch(`${url}/api/auth/tokens`, { method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'watchdog', role: 'viewer', jurisdiction: { all: true } }) });
     token = ((await res.json()) as { token: string }).token;

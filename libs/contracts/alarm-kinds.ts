@@ -32,5 +32,8 @@ export const CONDITION_TYPES: readonly ConditionType[] = [
 
 export type AlarmSeverity = 'critical' | 'major' | 'minor' | 'warning';
 
+/** Severities from the least to the gravest, for comparing two. */
+export const SEVERITY_RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
+
 /** The levels of the jurisdiction an alarm escalates through. */
 export type JurisdictionLevel = 'enterprise' | 'county' | 'city';

@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmEvent, ChannelConfig, DeliveryRecord, Enterprise, NotifyPolicy } from '#libs/contracts/index.js';
-import { anAlarm } from '#libs/testing/builders.js';
+import { anAlarm, anEnterprise } from '#libs/testing/builders.js';
 import { HttpReceiver, SmtpReceiver } from '#libs/testing/receivers.js';
 import { channelOf } from './channels.js';
 import { Notifier } from './notifier.js';
 
 const E = '91320594MA1WKTRP3E';
-const enterprise: Enterprise = {
-  code: E,
-  name: '苏州示范化工有限公司',
-  industry: 'hazardous_chemicals',
-  regionCode: '320594',
-  region: { code: '320594', province: '320000', city: '320500', county: '320594' },
-  dutyContacts: [{ name: '王工', role: null, phone: '+8651260000001' }],
-};
+const enterprise: Enterprise = anEnterprise();
 
 describe('notification channels and the outbox, against local receivers', () => {
   let http: HttpReceiver;

@@ -1,4 +1,4 @@
-import type { AlarmEvent, AlarmSeverity, Delivery, DeliveryRecord, DeliveryState, Enterprise, NotifyPolicy } from '#libs/contracts/index.js';
+import { SEVERITY_RANK, type AlarmEvent, type AlarmSeverity, type Delivery, type DeliveryRecord, type DeliveryState, type Enterprise, type NotifyPolicy } from '#libs/contracts/index.js';
 import { ChannelError, channelOf, type Channel } from './channels.js';
 import { summaryMessage } from './message.js';
 import { Outbox, recipientKey } from './outbox.js';
@@ -10,7 +10,6 @@ const IN_FLIGHT_PER_CHANNEL = 2;
 const MAX_BACKOFF_MS = 300_000;
 /** Sent, failed and folded messages are kept this long (for the alarm's record), then deleted. */
 const RETAIN_MS = 90 * 86_400_000;
-const RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 
 export interface NotifierDeps {
   readonly policy: NotifyPolicy;
@@ -94,7 +93,7 @@ export class Notifier {
           }
           if (!s.told.has(d.alarmKey)) s.told.set(d.alarmKey, this.outbox.toldRank(d.channel, recipientKey(d), d.alarmKey, now - repeatWindowS * 1000));
           const toldRank = s.told.get(d.alarmKey)!;
-          const rank = RANK[d.severity];
+          const rank = SEVERITY_RANK[d.severity];
           const repeated = toldRank >= 0 && rank <= toldRank;
           const hold = d.kind !== 'escalate' && (repeated || s.sent >= perRecipientPerHour) && !(toldRank >= 0 && rank > toldRank);
           items.push({ delivery: d, state: hold ? 'held' : 'pending' });

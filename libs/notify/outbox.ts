@@ -1,6 +1,5 @@
-import type { AlarmSeverity, Delivery, DeliveryRecord, DeliveryState } from '#libs/contracts/index.js';
+import { SEVERITY_RANK, type AlarmSeverity, type Delivery, type DeliveryRecord, type DeliveryState } from '#libs/contracts/index.js';
 
-const RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 import { closeSqlite, openSqlite, type SqliteDb } from '#libs/sqlite/index.js';
 
 interface Row {
@@ -90,7 +89,7 @@ export class Outbox {
     let best: AlarmSeverity | undefined;
     for (const r of rows) {
       const s = (JSON.parse(r.body) as Delivery).severity;
-      if (best === undefined || RANK[s] > RANK[best]) best = s;
+      if (best === undefined || SEVERITY_RANK[s] > SEVERITY_RANK[best]) best = s;
     }
     return best;
   }
@@ -131,7 +130,7 @@ export class Outbox {
     const rows = this.db
       .prepare("SELECT body FROM delivery WHERE channel = ? AND recipient = ? AND alarm_key = ? AND created_at >= ? AND state IN ('pending', 'sent', 'failed')")
       .all(channel, recipient, alarmKey, since) as { body: string }[];
-    return rows.reduce((best, r) => Math.max(best, RANK[(JSON.parse(r.body) as Delivery).severity]), -1);
+    return rows.reduce((best, r) => Math.max(best, SEVERITY_RANK[(JSON.parse(r.body) as Delivery).severity]), -1);
   }
 
   /**

@@ -1,9 +1,8 @@
-import type { AlarmEvent, AlarmSeverity, Delivery, Enterprise, NotifyPolicy, NotifyRoute, Recipient } from '#libs/contracts/index.js';
+import { SEVERITY_RANK, type AlarmEvent, type AlarmSeverity, type Delivery, type Enterprise, type NotifyPolicy, type NotifyRoute, type Recipient } from '#libs/contracts/index.js';
 import { alarmMessage } from './message.js';
 import { onDuty } from './roster.js';
 
 const ACTIVE = new Set(['ACTIVE_UNACK', 'ACTIVE_ACK']);
-const RANK: Readonly<Record<AlarmSeverity, number>> = { warning: 0, minor: 1, major: 2, critical: 3 };
 /** The enterprise code of the monitor's own alarms. */
 const SYSTEM = 'system';
 
@@ -34,7 +33,7 @@ export function decide(e: AlarmEvent, policy: NotifyPolicy, enterprise: Enterpri
   const a = e.alarm;
   let trigger: { kind: 'raise' | 'escalate'; level: 'enterprise' | 'county' | 'city' | null; region: string | null } | null = null;
   // An update is a raise when the severity rose (H → HH), or when nothing was known of the alarm (told of nothing yet).
-  const rose = e.kind === 'update' && (before === undefined || RANK[a.severity] > RANK[before.severity]);
+  const rose = e.kind === 'update' && (before === undefined || SEVERITY_RANK[a.severity] > SEVERITY_RANK[before.severity]);
   if ((e.kind === 'raise' || rose) && ACTIVE.has(a.status)) trigger = { kind: 'raise', level: null, region: null };
   if (e.kind === 'escalate') {
     const step = a.escalation.steps.at(-1);

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AlarmEvent, Enterprise, NotifyPolicy, NotifyRoute, Roster } from '#libs/contracts/index.js';
-import { anAlarm } from '#libs/testing/builders.js';
+import { anAlarm, anEnterprise } from '#libs/testing/builders.js';
 import { decide } from './routing.js';
 import { onDuty } from './roster.js';
 
 const E = '91320594MA1WKTRP3E';
-const enterprise: Enterprise = {
-  code: E,
-  name: '苏州示范化工有限公司',
-  industry: 'hazardous_chemicals',
-  regionCode: '320594',
-  region: { code: '320594', province: '320000', city: '320500', county: '320594' },
-  dutyContacts: [{ name: '王工', role: '安全总监', phone: '+86 512 6000 0001' }],
-};
+const enterprise: Enterprise = anEnterprise();
 const person = (name: string, phone: string) => ({ name, phone, email: null });
 const roster: Roster = {
   timeZone: 'Asia/Shanghai',

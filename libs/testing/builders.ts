@@ -1,4 +1,4 @@
-import type { Alarm, ConditionChange, ConditionLevel, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
+import type { Alarm, ConditionChange, ConditionLevel, Enterprise, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
 
 type PointOverrides = Omit<Partial<Point>, 'limits' | 'rules'> & { limits?: Partial<PointLimits>; rules?: Partial<PointRules> };
 
@@ -105,6 +105,19 @@ export function anAlarm(overrides: Partial<Alarm> = {}, raisedAt = '2026-11-25T0
     comments: [],
     escalation: { level: 'enterprise', steps: [] },
     closedAt: null,
+    ...overrides,
+  };
+}
+
+/** The demo registry's Suzhou enterprise (county 320594 of city 320500), with one duty contact. */
+export function anEnterprise(overrides: Partial<Enterprise> = {}): Enterprise {
+  return {
+    code: '91320594MA1WKTRP3E',
+    name: '苏州示范化工有限公司',
+    industry: 'hazardous_chemicals',
+    regionCode: '320594',
+    region: { code: '320594', province: '320000', city: '320500', county: '320594' },
+    dutyContacts: [{ name: '王工', role: null, phone: '+8651260000001' }],
     ...overrides,
   };
 }
