@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
+import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
+import { loadScenarios } from '../simulators/scenario.js';
+import { runScenarios, verdictTable } from '../simulators/scenario-runner.js';
+import { testConfig } from './support/monitor-config.js';
+import { login } from './support/auth.js';
+
+/**
+ * Every staged hazard of simulators/scenarios against the app with real mosquitto and influxd: each raises the
+ * alarms it must, within its time, and none it must not. The same runner is `npm run scenarios`.
+ */
+describe('scenarios', () => {
+  let mosquitto: TestService;
+  let influx: InfluxService;
+  let monitor: RunningMonitor;
+
+  beforeAll(async () => {
+    [mosquitto, influx] = await Promise.all([startMosquitto(), startInfluxd()]);
+    monitor = await startMonitor(testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'scenarios', token: null, downsample: false } }));
+  });
+  afterAll(async () => {
+    await monitor?.close();
+    await Promise.all([mosquitto?.stop(), influx?.stop()]);
+  });
+
+  it('raises what each scenario must and nothing it must not', async () => {
+    const scenarios = loadScenarios(resolve('simulators/scenarios'));
+    expect(scenarios.map((s) => s.name)).toEqual(['clock-fast', 'dust-spark', 'gas-leak-vote', 'gateway-offline', 'hovering-at-h', 'overflow', 'runaway-reaction', 'sensor-out-of-range', 'tank-overpressure']);
+    const verdicts = await runScenarios(scenarios, { mqttUrl: mosquitto.url, apiUrl: monitor.url, token: (await login(monitor.url)).token });
+    console.log(verdictTable(verdicts));
+    expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+    expect(verdicts.length).toBeGreaterThanOrEqual(18);
+  }, 180_000);
+});
