@@ -5,7 +5,9 @@ import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { loadScenarios } from '../simulators/scenario.js';
 import { runScenarios, verdictTable } from '../simulators/scenario-runner.js';
 import { testConfig } from './support/monitor-config.js';
-import { login } from './support/auth.js';
+import { login, TEST_ADMIN_PASSWORD } from './support/auth.js';
+import { scenariosCommand } from '#apps/cli/scenarios.command.js';
+import type { CliIo } from '#apps/cli/cli-io.js';
 
 /**
  * Every staged hazard of simulators/scenarios against the app with real mosquitto and influxd: each raises the
@@ -33,4 +35,19 @@ describe('scenarios', () => {
     expect(verdicts.filter((v) => !v.ok)).toEqual([]);
     expect(verdicts.length).toBeGreaterThanOrEqual(18);
   }, 180_000);
+
+  it('runs as `npm run scenarios` against a monitor with its embedded broker, the gateways logging in with their passwords', async () => {
+    const embedded = await startMonitor(testConfig({ mqttAuth: { allowAnonymous: false, username: null, password: null, credentialsFile: null } }));
+    try {
+      const out: string[] = [];
+      const io: CliIo = { env: { SENTINEL_PASSWORD: TEST_ADMIN_PASSWORD }, readStdin: () => Promise.resolve(''), out: (l) => out.push(l), err: (l) => out.push(l) };
+      const code = await scenariosCommand(['--url', embedded.url, '--mqtt', embedded.mqttUrl, '--only', 'tank-overpressure,gateway-offline'], io);
+      expect(out.at(-1)).toBe('6 of 6 expectations met in 2 scenarios');
+      expect(code).toBe(0);
+      expect(await scenariosCommand(['--url', embedded.url, '--only', 'no-such-thing'], io)).toBe(2);
+      expect(out.at(-2)).toContain('--only: no scenario no-such-thing; there are clock-fast, dust-spark');
+    } finally {
+      await embedded.close();
+    }
+  }, 120_000);
 });
