@@ -14,8 +14,8 @@ const step = z.strictObject({
   readings: z.record(z.string(), reading).optional(),
   /** Event time relative to the step's wall time, in seconds (a gateway clock ahead: > 0). */
   clockOffsetS: z.number().default(0),
-  /** More messages after this one: `times` more, each `everyS` seconds later in event time (published at once). */
-  repeat: z.strictObject({ times: z.number().int().min(1).max(10_000), everyS: z.number().positive(), add: z.record(z.string(), z.number()).default({}) }).optional(),
+  /** More messages after this one: `times` more, each `everyS` seconds later (negative: earlier) in event time, published at once. */
+  repeat: z.strictObject({ times: z.number().int().min(1).max(10_000), everyS: z.number().refine((v) => v !== 0, 'seconds between the messages in event time, not 0 (negative: each older than the one before)'), add: z.record(z.string(), z.number()).default({}) }).optional(),
   /** The gateway's status message, or `drop`: its connection cut without a goodbye (the broker sends its will). */
   status: z.enum(['online', 'offline', 'drop']).optional(),
 });
