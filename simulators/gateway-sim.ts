@@ -1,9 +1,12 @@
 // CLI: publish the sites of CONFIG_DIR (or --config) to an MQTT broker, like real gateways.
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '#libs/config/index.js';
 import { loadRegistry } from '#libs/registry/index.js';
 import { startSimulator } from './gateway.simulator.js';
+import { writeNationalRegistry } from './national-registry.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,6 +17,12 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     // JSON {"<enterpriseCode>/<gatewayCode>": "<password>"}: those gateways log in as themselves.
     passwords: { type: 'string' },
+    // realistic (default): per point type (signals.ts); walk: a random walk around the middle of the band.
+    signals: { type: 'string', default: 'realistic' },
+    // A generated registry instead of --config: N enterprises of P points over S hazard sources each.
+    enterprises: { type: 'string' },
+    sources: { type: 'string', default: '4' },
+    points: { type: 'string', default: '20' },
   },
 });
 
@@ -25,8 +34,22 @@ function readPasswords(file: string): Record<string, string> {
   return parsed as Record<string, string>;
 }
 
+function registryDir(): string {
+  if (values.enterprises === undefined) return values.config;
+  const enterprises = Number(values.enterprises);
+  const perEnterprise = Number(values.points);
+  const sources = Number(values.sources);
+  if (![enterprises, perEnterprise, sources].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--enterprises, --points and --sources: integers above 0');
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-sim-registry-'));
+  writeNationalRegistry(dir, { points: enterprises * perEnterprise, pointsPerEnterprise: perEnterprise, sourcesPerEnterprise: sources });
+  cpSync(resolve(values.config, 'profiles'), join(dir, 'profiles'), { recursive: true });
+  console.log(`generated ${enterprises} enterprises × ${perEnterprise} points over ${sources} hazard sources in ${dir} (use it as the monitor's CONFIG_DIR)`);
+  return dir;
+}
+
 try {
-  const registry = loadRegistry(values.config);
+  if (values.signals !== 'realistic' && values.signals !== 'walk') throw new Error(`--signals ${values.signals}: expected realistic or walk`);
+  const registry = loadRegistry(registryDir());
   const passwords = values.passwords === undefined ? {} : readPasswords(values.passwords);
   const sim = await startSimulator({
     url: values.url,
@@ -35,10 +58,24 @@ try {
     excursionEveryMs: Number(values.excursion),
     seed: Number(values.seed),
     password: (g) => passwords[`${g.enterpriseCode}/${g.gatewayCode}`],
+    signals: values.signals,
   });
-  console.log(`simulating ${registry.allPoints().length} points to ${values.url} every ${values.period} ms (Ctrl-C stops)`);
+  const started = Date.now();
+  console.log(`simulating ${registry.allPoints().length} points (${values.signals} signals, seed ${values.seed}) to ${values.url} every ${values.period} ms (Ctrl-C stops)`);
+  const line = (): string => {
+    const { sent, refused } = sim.messages();
+    const s = (Date.now() - started) / 1000;
+    return `${Math.round(s)} s: ${sent} messages, ${sim.published()} readings (${Math.round(sim.published() / Math.max(s, 1))} readings/s), ${refused} refused by the broker`;
+  };
+  const progress = setInterval(() => console.log(line()), 10_000);
+  progress.unref();
   const stop = (): void => {
-    void sim.stop().then(() => process.exit(0));
+    clearInterval(progress);
+    const summary = line();
+    void sim.stop().then(() => {
+      console.log(`summary: ${summary}`);
+      process.exit(0);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

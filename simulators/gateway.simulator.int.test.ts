@@ -53,4 +53,33 @@ describe('gateway simulator', () => {
     expect([...statuses].sort()).toEqual(registry.allGateways().map((g) => `${g.enterpriseCode}/${g.code}=online`).sort());
     await sub.endAsync();
   });
+
+  it('with realistic signals, a healthy plant raises nothing through the rule core and every message is counted', async () => {
+    // The first test's simulator drives excursions: stopped, so that only this one publishes.
+    await sim?.stop();
+    sim = null;
+    const changes: ConditionChange[] = [];
+    const engine = new RuleEngine(registry.ruleContext(), Date.now());
+    const inputs = new Subject<RuleInput>();
+    const done = inputs.pipe(evaluateRules(engine)).subscribe((c) => changes.push(c));
+    const sub = await connectAsync(broker.url, { clientId: 'sim-test-realistic' });
+    let messages = 0;
+    sub.on('message', (topic, payload) => {
+      const d = decodeMessage(topic, payload, Date.now(), registry);
+      if (d.kind === 'telemetry') {
+        messages++;
+        inputs.next({ kind: 'readings', batch: d.readings, clockAheadMs: 0 });
+      }
+    });
+    await sub.subscribeAsync('sites/+/+/telemetry', { qos: 1 });
+    const realistic = await startSimulator({ url: broker.url, points: registry.allPoints(), periodMs: 100, excursionEveryMs: 0, seed: 3, signals: 'realistic', clientIdPrefix: 'sim-realistic' });
+    await new Promise((r) => setTimeout(r, 1500));
+    await realistic.stop();
+    await sub.endAsync();
+    done.unsubscribe();
+    expect(messages).toBeGreaterThanOrEqual(20);
+    expect(realistic.messages().refused).toBe(0);
+    expect(realistic.messages().sent).toBe(messages);
+    expect(changes.filter((c) => c.to !== null).map((c) => `${c.originator.code} ${c.condition}`)).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { Point } from '#libs/contracts/index.js';
+import { normalBand, seededRandom, signalOf, type Signal } from './signals.js';
 
 export interface SimulatorOptions {
   readonly url: string;
@@ -16,39 +17,20 @@ export interface SimulatorOptions {
    * when it gives undefined, the client connects as `url` says (anonymous, or the credentials in the URL).
    */
   readonly password?: (gateway: { readonly enterpriseCode: string; readonly gatewayCode: string }) => string | undefined;
+  /** `walk` (default): a random walk around the middle of the band; `realistic`: the per-type models of signals.ts. */
+  readonly signals?: 'walk' | 'realistic';
 }
 
 export interface RunningSimulator {
   readonly published: () => number;
+  /** Messages published, and those the broker refused (a publish that failed). */
+  readonly messages: () => { readonly sent: number; readonly refused: number };
   stop(): Promise<void>;
-}
-
-/** Deterministic PRNG (mulberry32) so scenarios repeat for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Excursion {
   readonly target: number;
   step: number;
-}
-
-/** Normal operating value and spread of a point: the middle of its normal band, noise 2 % of the band. */
-export function normalBand(p: Point): { center: number; noise: number } {
-  // A running plant: fans on, no sparks.
-  if (p.type === 'state') return { center: p.role === 'fan' ? 1 : 0, noise: 0 };
-  if (p.type === 'spark') return { center: 0, noise: 0 };
-  const lo = p.limits.l ?? p.limits.ll ?? p.range?.[0] ?? 0;
-  const hi = p.limits.h ?? p.limits.hh ?? p.range?.[1] ?? 100;
-  const center = p.limits.l === null && p.limits.ll === null && p.limits.h !== null ? hi * 0.5 : (lo + hi) / 2;
-  return { center, noise: Math.abs(hi - lo) * 0.02 };
 }
 
 function excursionTarget(p: Point): number | null {
@@ -99,6 +81,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
 
   let published = 0;
+  let sent = 0;
+  let refused = 0;
+  const signals = new Map<Point, Signal>();
+  const signal = (p: Point): Signal => {
+    let s = signals.get(p);
+    if (s === undefined) {
+      s = signalOf(p, opts.seed ?? 42);
+      signals.set(p, s);
+    }
+    return s;
+  };
   // First excursion after three periods, so a demo shows an alarm within seconds.
   let sinceExcursion = Math.max(0, (opts.excursionEveryMs ?? 30_000) - 3 * opts.periodMs);
   const tick = (): void => {
@@ -112,18 +105,23 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     }
     const ts = Date.now();
     for (const { client, topic, points } of clients) {
-      const readings = points.map((p) => ({ point: p.code, value: round(nextValue(p)) }));
+      const readings = points.map((p) => ({ point: p.code, value: round(nextValue(p, ts)) }));
       client.publish(topic, JSON.stringify({ ts, readings }), { qos: 1 }, (err) => {
-        if (!err) published += readings.length;
+        if (err) refused++;
+        else {
+          sent++;
+          published += readings.length;
+        }
       });
     }
   };
-  const nextValue = (p: Point): number => {
+  const nextValue = (p: Point, ts: number): number => {
     const { center, noise } = normalBand(p);
     const current = values.get(p) ?? center;
     const ex = excursions.get(p);
     let next: number;
-    if (ex) {
+    if (!ex && opts.signals === 'realistic') next = signal(p)(ts);
+    else if (ex) {
       ex.step++;
       if (ex.step <= RAMP) next = current + (ex.target - current) / (RAMP - ex.step + 1);
       else if (ex.step <= RAMP + hold) next = ex.target + (random() - 0.5) * noise;
@@ -141,6 +139,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   tick();
   return {
     published: () => published,
+    messages: () => ({ sent, refused }),
     async stop() {
       clearInterval(timer);
       await Promise.all(clients.map(({ client }) => client.endAsync()));

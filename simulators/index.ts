@@ -1,1 +1,2 @@
-export { startSimulator, normalBand, seededRandom, type RunningSimulator, type SimulatorOptions } from './gateway.simulator.js';
+export { startSimulator, type RunningSimulator, type SimulatorOptions } from './gateway.simulator.js';
+export { normalBand, seededRandom, signalOf, type Signal } from './signals.js';

@@ -6,6 +6,8 @@ import { creditCodeCheckChar } from '#libs/registry/index.js';
 export interface NationalRegistryOptions {
   readonly points: number;
   readonly pointsPerEnterprise?: number;
+  /** Hazard sources per enterprise (default 4); points are spread over them in turn. */
+  readonly sourcesPerEnterprise?: number;
   readonly enterprisesPerFile?: number;
   /** `yaml` (default) as people write it, or `json` as a database export would be. */
   readonly format?: 'yaml' | 'json';
@@ -51,6 +53,7 @@ const MIX_TOTAL = MIX.reduce((n, m) => n + m.share, 0);
 export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions): { enterprises: number; files: number; points: number } {
   const perEnterprise = opts.pointsPerEnterprise ?? MIX_TOTAL;
   const perFile = opts.enterprisesPerFile ?? 100;
+  const sources = opts.sourcesPerEnterprise ?? 4;
   const enterprises = Math.ceil(opts.points / perEnterprise);
   mkdirSync(join(dir, 'sites'), { recursive: true });
   let written = 0;
@@ -68,14 +71,14 @@ export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions
         `    regionCode: "${region}"`,
         `    gateways: [{ code: GW01, reportingPeriodS: 30 }, { code: GW02, reportingPeriodS: 30 }]`,
         `    hazardSources:`,
-        ...[1, 2, 3, 4].map((h) => `      - { code: HS${h}, name: Tank farm ${h}, kind: tank_farm, grade: ${((n + h) % 4) + 1}, location: ${at(h)} }`),
+        ...Array.from({ length: sources }, (_, i) => i + 1).map((h) => `      - { code: HS${h}, name: Tank farm ${h}, kind: tank_farm, grade: ${((n + h) % 4) + 1}, location: ${at(h)} }`),
         `    points:`,
       );
       const count = Math.min(perEnterprise, opts.points - written);
       for (let i = 0; i < count; i++) {
         let slot = i % MIX_TOTAL;
         const kind = MIX.find((m) => (slot -= m.share) < 0)!;
-        lines.push(`      - ${kind.line(`P${String(i + 1).padStart(3, '0')}-${kind.kind}`, `HS${(i % 4) + 1}`, i % 2 === 0 ? 'GW01' : 'GW02')}`);
+        lines.push(`      - ${kind.line(`P${String(i + 1).padStart(3, '0')}-${kind.kind}`, `HS${(i % sources) + 1}`, i % 2 === 0 ? 'GW01' : 'GW02')}`);
       }
       written += count;
     }
