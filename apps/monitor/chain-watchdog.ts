@@ -35,7 +35,6 @@ export class ChainWatchdog {
   private seq = 0;
   private readonly sent = new Map<number, number>();
   private lastBack: { at: number; roundTripMs: number } | null = null;
-  private raised = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
   private readonly nonce = Math.random().toString(36).slice(2);
@@ -61,20 +60,18 @@ export class ChainWatchdog {
     const seq = ++this.seq;
     this.sent.set(seq, now);
     this.deps.publish(JSON.stringify({ nonce: this.nonce, seq, sentAt: now }));
-    const oldest = Math.min(...this.sent.values());
-    const boundMs = 3 * this.deps.intervalMs;
     // The verdict every round, not only on a change: the alarm store may hold this alarm from before a restart,
     // and the pipeline raises or clears only what differs from the book.
-    this.raised = now - oldest >= boundMs;
+    const stalledMs = this.stalledMs(now);
     this.deps.verdict(
       'broker',
-      this.raised,
-      this.raised
-        ? `monitoring chain stalled at the broker: no heartbeat back for ${Math.round((now - oldest) / 1000)} s (sent every ${this.deps.intervalMs / 1000} s); gateway data may not be arriving`
+      stalledMs !== null,
+      stalledMs !== null
+        ? `monitoring chain stalled at the broker: no heartbeat back for ${Math.round(stalledMs / 1000)} s (sent every ${this.deps.intervalMs / 1000} s); gateway data may not be arriving`
         : `monitoring chain back: heartbeats through the broker in ${this.lastBack?.roundTripMs ?? '?'} ms`,
     );
     // Forget what can no longer come back in time, so the map stays small through a long outage.
-    for (const [s, at] of this.sent) if (now - at > 10 * boundMs) this.sent.delete(s);
+    for (const [s, at] of this.sent) if (now - at > 10 * this.boundMs) this.sent.delete(s);
   }
 
   /** A heartbeat came back through the broker into the pipeline. Others' (another monitor's) are ignored. */
@@ -90,24 +87,32 @@ export class ChainWatchdog {
     for (const s of [...this.sent.keys()]) if (s <= beat.seq) this.sent.delete(s);
     this.lastBack = { at: now, roundTripMs: now - beat.sentAt };
     this.deps.onBack?.(now - beat.sentAt, now);
-    const oldest = Math.min(...this.sent.values());
-    if (now - oldest < 3 * this.deps.intervalMs) {
-      this.raised = false;
+    if (this.stalledMs(now) === null) {
       this.deps.verdict('broker', false, `monitoring chain back: heartbeat through the broker in ${now - beat.sentAt} ms`);
     }
   }
 
   health(): ChainHealth {
-    const oldest = this.sent.size === 0 ? null : Math.min(...this.sent.values());
-    const stalled = oldest !== null && this.now() - oldest >= 3 * this.deps.intervalMs;
+    const stalledMs = this.stalledMs(this.now());
     return {
-      ok: !stalled,
+      ok: stalledMs === null,
       intervalS: this.deps.intervalMs / 1000,
       lastBackAt: this.lastBack === null ? null : new Date(this.lastBack.at).toISOString(),
       ageMs: this.lastBack === null ? null : Math.max(0, this.now() - this.lastBack.at),
       roundTripMs: this.lastBack?.roundTripMs ?? null,
       outstanding: this.sent.size,
-      problem: stalled ? `no heartbeat back through the broker for ${Math.round((this.now() - oldest) / 1000)} s` : null,
+      problem: stalledMs !== null ? `no heartbeat back through the broker for ${Math.round(stalledMs / 1000)} s` : null,
     };
+  }
+
+  /** Three intervals without a heartbeat back mean the chain is stalled. */
+  private get boundMs(): number {
+    return 3 * this.deps.intervalMs;
+  }
+
+  /** How long the oldest heartbeat still out has been out, when that is past the bound; null: not stalled. */
+  private stalledMs(now: number): number | null {
+    const out = now - Math.min(...this.sent.values());
+    return out >= this.boundMs ? out : null;
   }
 }

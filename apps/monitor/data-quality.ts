@@ -17,7 +17,6 @@ export interface DataQuality {
   readonly online: number;
 }
 
-
 interface Ring {
   /** Per minute of the window: readings received, and those on time. */
   readonly received: Uint32Array;

@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { Subject, interval } from 'rxjs';
-import type { Alarm, AuditLog, AuditRecord, ConditionChange, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, Originator, RawMessage, Reading, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
+import type { Alarm, AlarmSeverity, AuditLog, AuditRecord, ConditionChange, EscalationPolicy, MaintenanceWindow, RiskHistoryEntry, RiskWeights, PowerInterval, AlarmEvent, AlarmStore, DeadLetter, DeadLetterReason, GatewayStatus, Originator, RawMessage, Reading, SeriesStore, StoreHealth } from '#libs/contracts/index.js';
 import type { Rejection } from '#libs/decode/index.js';
 import { decodeMessage } from '#libs/decode/index.js';
 import { AlarmBook, RiskBoard, type Action, type ActionResult, type BookSnapshot, type RiskChange } from '#libs/alarms/index.js';
@@ -84,9 +84,26 @@ function systemOriginator(code: string): Originator {
   return { kind: 'system', enterpriseCode: 'system', code, hazardSourceCode: null, gatewayCode: null };
 }
 
-/** A store the system cannot write, or a hop of the monitoring chain that stalled, raised or cleared as an alarm. */
-function systemChange(code: string, condition: 'storage_unavailable' | 'monitoring_chain', active: boolean, message: string, ts: number): ConditionChange {
-  const originator = systemOriginator(code);
+/** The enterprise as the originator of its own alarms (data completeness). */
+function enterpriseOriginator(enterpriseCode: string): Originator {
+  return { kind: 'enterprise', enterpriseCode, code: enterpriseCode, hazardSourceCode: null, gatewayCode: null };
+}
+
+type OwnCondition = 'storage_unavailable' | 'monitoring_chain' | 'data_incomplete';
+
+/**
+ * A condition the monitor judges itself, not the rule core: a store it cannot write, a hop of the monitoring chain
+ * that stalled (system originators), an enterprise's data completeness; raised or cleared as an alarm.
+ */
+function ownChange(
+  originator: Originator,
+  condition: OwnCondition,
+  severity: AlarmSeverity,
+  active: boolean,
+  message: string,
+  ts: number,
+  measured: { readonly value: number; readonly threshold: number; readonly unit: string } | null = null,
+): ConditionChange {
   return {
     key: conditionKey(originator, condition, null),
     originator,
@@ -94,36 +111,10 @@ function systemChange(code: string, condition: 'storage_unavailable' | 'monitori
     name: null,
     from: active ? null : 'ACTIVE',
     to: active ? 'ACTIVE' : null,
-    severity: condition === 'monitoring_chain' ? 'critical' : 'major',
-    value: null,
-    threshold: null,
-    unit: null,
-    ts,
-    message,
-    chattering: false,
-    floodKey: null,
-  };
-}
-
-/** The enterprise as the originator of its own alarms (data completeness). */
-function enterpriseOriginator(enterpriseCode: string): Originator {
-  return { kind: 'enterprise', enterpriseCode, code: enterpriseCode, hazardSourceCode: null, gatewayCode: null };
-}
-
-/** An enterprise's data falling below (or back above) the completeness bound, as an alarm of its own. */
-function dataIncomplete(enterpriseCode: string, active: boolean, completeness: number, bound: number, message: string, ts: number): ConditionChange {
-  const originator = enterpriseOriginator(enterpriseCode);
-  return {
-    key: conditionKey(originator, 'data_incomplete', null),
-    originator,
-    condition: 'data_incomplete',
-    name: null,
-    from: active ? null : 'ACTIVE',
-    to: active ? 'ACTIVE' : null,
-    severity: 'major',
-    value: Math.round(completeness * 1000) / 10,
-    threshold: Math.round(bound * 1000) / 10,
-    unit: '%',
+    severity,
+    value: measured?.value ?? null,
+    threshold: measured?.threshold ?? null,
+    unit: measured?.unit ?? null,
     ts,
     message,
     chattering: false,
@@ -281,10 +272,12 @@ export class MonitorPipeline {
         const key = conditionKey(enterpriseOriginator(q.enterpriseCode), 'data_incomplete', null);
         const active = this.book.activeOf(key) !== undefined;
         const pct = (x: number): string => `${Math.round(x * 1000) / 10} %`;
+        const measured = { value: Math.round(q.completeness * 1000) / 10, threshold: Math.round(dq.minCompleteness * 1000) / 10, unit: '%' };
+        const change = (raise: boolean, message: string): ConditionChange => ownChange(enterpriseOriginator(q.enterpriseCode), 'data_incomplete', 'major', raise, message, now, measured);
         if (!active && q.completeness < dq.minCompleteness) {
-          this.changed.push(...this.book.apply(dataIncomplete(q.enterpriseCode, true, q.completeness, dq.minCompleteness, `数据完整率 data completeness ${pct(q.completeness)} over ${q.windowMin} min (${q.received} of ${q.expected} readings expected) is below ${pct(dq.minCompleteness)}`, now), now));
+          this.changed.push(...this.book.apply(change(true, `数据完整率 data completeness ${pct(q.completeness)} over ${q.windowMin} min (${q.received} of ${q.expected} readings expected) is below ${pct(dq.minCompleteness)}`), now));
         } else if (active && q.completeness >= dq.minCompleteness + 0.05) {
-          this.changed.push(...this.book.apply(dataIncomplete(q.enterpriseCode, false, q.completeness, dq.minCompleteness, `data completeness back to ${pct(q.completeness)}`, now), now));
+          this.changed.push(...this.book.apply(change(false, `data completeness back to ${pct(q.completeness)}`), now));
         }
       }
     });
@@ -305,7 +298,7 @@ export class MonitorPipeline {
   private systemCondition(code: string, active: boolean, message: string, now: number, condition: 'storage_unavailable' | 'monitoring_chain' = 'storage_unavailable'): void {
     const key = conditionKey(systemOriginator(code), condition, null);
     if (active === (this.book.activeOf(key) !== undefined)) return;
-    this.changed.push(...this.book.apply(systemChange(code, condition, active, message, now), now));
+    this.changed.push(...this.book.apply(ownChange(systemOriginator(code), condition, condition === 'monitoring_chain' ? 'critical' : 'major', active, message, now), now));
   }
 
   /**
