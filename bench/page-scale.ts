@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '#libs/testing/chromium.js';
 import { loadRegistry } from '#libs/registry/index.js';
 import { startMosquitto } from '#libs/testing/services.js';
 import { writeNationalRegistry } from '../simulators/national-registry.js';
@@ -108,13 +109,8 @@ async function main(): Promise<void> {
   const expectCity = alarming.filter((e) => inCity.includes(e)).length * 2;
   console.log(`open alarms: ${alarming.length * 2} across the country, ${expectCity} in the city; Sentinel RSS ${procMb(sentinel.process.pid!, 'VmRSS').toFixed(0)} MB`);
 
-  const profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1600, height: 1000 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--enable-precise-memory-info'],
-  });
+  const chromium = await launchChromium({ viewport: { width: 1600, height: 1000 }, args: ['--enable-precise-memory-info'] });
+  const browser = chromium.browser;
   try {
     for (const [who, password, expected] of [['city', CITY_PASSWORD, expectCity], ['admin', BENCH_ADMIN_PASSWORD, alarming.length * 2]] as const) {
       await browser.clearCookies();
@@ -145,8 +141,7 @@ async function main(): Promise<void> {
       await page.close();
     }
   } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
     await pub.endAsync();
     await sentinel.stop();
     await mosquitto.stop();

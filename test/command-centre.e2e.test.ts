@@ -1,11 +1,11 @@
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { Page } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '#libs/contracts/index.js';
 import { startMosquitto, type TestService } from '#libs/testing/services.js';
+import { launchChromium, type Chromium } from '#libs/testing/chromium.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { login, signedIn } from './support/auth.js';
@@ -25,8 +25,7 @@ describe('command centre page', () => {
   let mosquitto: TestService;
   let monitor: RunningMonitor;
   let gateway: MqttClient;
-  let browser: BrowserContext;
-  let profile: string;
+  let chromium: Chromium;
   let page: Page;
   const problems: string[] = [];
 
@@ -40,15 +39,8 @@ describe('command centre page', () => {
     await monitor.runtime.auth.identity.addUser({ username: 'wu', role: 'commander', jurisdiction: { regionCode: '320594' }, password: PASSWORD });
     gateway = await connectAsync(mosquitto.url, { clientId: `command-centre-e2e-${Date.now()}` });
     mkdirSync(SHOTS, { recursive: true });
-    profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1600, height: 1000 },
-      locale: 'zh-CN',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-    });
-    page = await browser.newPage();
+    chromium = await launchChromium({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN', args: ['--autoplay-policy=no-user-gesture-required'] });
+    page = await chromium.browser.newPage();
     page.on('pageerror', (err) => problems.push(err.message));
     page.on('console', (msg) => {
       if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(msg.text());
@@ -56,8 +48,7 @@ describe('command centre page', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await chromium?.close();
     await gateway?.endAsync();
     await monitor?.close();
     await mosquitto?.stop();

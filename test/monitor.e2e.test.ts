@@ -1,11 +1,8 @@
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type BrowserContext } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '#libs/contracts/index.js';
 import { startInfluxd, startMosquitto, type InfluxService, type TestService } from '#libs/testing/services.js';
+import { launchChromium, type Chromium } from '#libs/testing/chromium.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { login, signedIn, TEST_ADMIN_PASSWORD } from './support/auth.js';
@@ -24,7 +21,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
   let influx: InfluxService;
   let monitor: RunningMonitor;
   let gateway: MqttClient;
-  let browser: BrowserContext | null = null;
+  let chromium: Chromium | null = null;
   const config = () => testConfig({ mqttUrl: mosquitto.url, influx: { url: influx.url, db: 'e2e', token: null, downsample: true } });
 
   beforeAll(async () => {
@@ -35,7 +32,7 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     await gateway?.endAsync();
     await monitor?.close();
     await Promise.all([mosquitto?.stop(), influx?.stop()]);
@@ -129,14 +126,9 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
   });
 
   it('shows the alarm on the command-centre page in headless Chromium, and its clearing', async () => {
-    const profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    chromium = await launchChromium();
     try {
-      const page = await browser.newPage();
+      const page = await chromium.browser.newPage();
       await page.goto(monitor.url);
       // Signed out: the page starts with the sign-in form; signing in as admin shows the command centre.
       await page.fill('#login-username', 'admin');
@@ -178,9 +170,8 @@ describe('monitor end to end: mosquitto → rules → alarm → WebSocket, REST,
       expect(JSON.parse(first.frame)).toMatchObject({ type: 'resume', seq: 0 });
       expect(JSON.parse(received[1]!.frame)).toMatchObject({ type: 'alarm', seq: 1, alarm: { pointCode: 'T102-TE', level: 'HH' } });
     } finally {
-      await browser.close();
-      browser = null;
-      rmSync(profile, { recursive: true, force: true });
+      await chromium.close();
+      chromium = null;
     }
   });
 });

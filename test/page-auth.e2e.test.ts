@@ -1,9 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Chromium } from '#libs/testing/chromium.js';
 import { startMonitor, type RunningMonitor } from '#apps/monitor/monitor.js';
 import { testConfig } from './support/monitor-config.js';
 import { TEST_ADMIN_PASSWORD } from './support/auth.js';
@@ -16,8 +14,7 @@ const PASSWORD = 'page-auth-password-1';
 describe('command-centre page sign-in', () => {
   let monitor: RunningMonitor;
   let gateway: MqttClient;
-  let browser: BrowserContext;
-  let profile: string;
+  let chromium: Chromium;
   let page: Page;
   const problems: string[] = [];
 
@@ -43,13 +40,8 @@ describe('command-centre page sign-in', () => {
     await identity.addUser({ username: 'sun', role: 'enterprise_operator', jurisdiction: { enterpriseCodes: [JINING] }, password: PASSWORD });
     await identity.addUser({ username: 'zhao', role: 'enterprise_operator', jurisdiction: { enterpriseCodes: [SUZHOU] }, password: PASSWORD });
     gateway = await connectAsync(monitor.mqttUrl, { clientId: `page-auth-e2e-${Date.now()}` });
-    profile = mkdtempSync(join(tmpdir(), 'sentinel-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    page = await browser.newPage();
+    chromium = await launchChromium();
+    page = await chromium.browser.newPage();
     // Script errors and Content-Security-Policy violations, checked at the end (refused requests the page expects are neither).
     page.on('pageerror', (err) => problems.push(err.message));
     page.on('console', (msg) => {
@@ -59,8 +51,7 @@ describe('command-centre page sign-in', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await chromium?.close();
     await gateway?.endAsync();
     await monitor?.close();
   });
@@ -152,12 +143,12 @@ describe('command-centre page sign-in', () => {
     await page.locator('#whoami', { hasText: 'admin · admin · 全部 all' }).waitFor();
     // Whoever may acknowledge sees the button the viewer did not.
     await page.locator('tr.alarm', { hasText: 'T101-TE' }).locator('button.ack').waitFor();
-    expect((await browser.cookies(monitor.url)).map((c) => c.name)).toContain('sentinel_session');
+    expect((await chromium.browser.cookies(monitor.url)).map((c) => c.name)).toContain('sentinel_session');
 
     await signOut();
     expect(await page.locator('#app').isHidden()).toBe(true);
     expect(await page.locator('#login-error').textContent()).toBe('');
-    expect((await browser.cookies(monitor.url)).map((c) => c.name)).not.toContain('sentinel_session');
+    expect((await chromium.browser.cookies(monitor.url)).map((c) => c.name)).not.toContain('sentinel_session');
 
     await page.reload();
     await page.locator('#login-form').waitFor();
