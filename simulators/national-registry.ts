@@ -24,6 +24,12 @@ const CENTRES: Readonly<Record<string, readonly [number, number]>> = {
 };
 /** A deterministic offset in [-1, 1) for the n-th enterprise (a fixed multiplicative hash, no randomness). */
 const jitter = (n: number, salt: number): number => (((Math.imul(n + 1, 2654435761) ^ Math.imul(salt, 40503)) >>> 0) / 2 ** 31) - 1;
+/** Where the n-th generated enterprise lies: its county and a position near the county's centre, deterministic. */
+export function siteOf(n: number, hazardSource = 0): { readonly regionCode: string; readonly lat: number; readonly lon: number } {
+  const regionCode = COUNTIES[n % COUNTIES.length]!;
+  const [lat, lon] = CENTRES[regionCode]!;
+  return { regionCode, lat: Number((lat + 0.12 * jitter(n, 1) + 0.002 * hazardSource).toFixed(4)), lon: Number((lon + 0.15 * jitter(n, 2) + 0.002 * hazardSource).toFixed(4)) };
+}
 const ORG_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 
 /** A valid unified social credit code (GB 32100-2015) for the n-th generated enterprise. */
@@ -61,9 +67,11 @@ export function writeNationalRegistry(dir: string, opts: NationalRegistryOptions
   for (let first = 0; first < enterprises; first += perFile) {
     const lines: string[] = ['enterprises:'];
     for (let n = first; n < Math.min(first + perFile, enterprises); n++) {
-      const region = COUNTIES[n % COUNTIES.length]!;
-      const [lat, lon] = CENTRES[region]!;
-      const at = (h: number): string => `{ lat: ${(lat + 0.12 * jitter(n, 1) + 0.002 * h).toFixed(4)}, lon: ${(lon + 0.15 * jitter(n, 2) + 0.002 * h).toFixed(4)} }`;
+      const region = siteOf(n).regionCode;
+      const at = (h: number): string => {
+        const { lat, lon } = siteOf(n, h);
+        return `{ lat: ${lat.toFixed(4)}, lon: ${lon.toFixed(4)} }`;
+      };
       lines.push(
         `  - code: "${syntheticCreditCode(n + 1, region)}"`,
         `    name: Enterprise ${n + 1}`,

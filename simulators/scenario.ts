@@ -38,6 +38,8 @@ const scenarioSchema = z.strictObject({
   must: z.array(expectation).default([]),
   /** Alarms that must not be raised during the scenario (`maxRaises` > 0: not more than that many). */
   mustNot: z.array(expectation.omit({ withinS: true }).extend({ maxRaises: z.number().int().min(0).default(0) })).default([]),
+  /** How often the standard day stages it, relative to the others (a process upset: 2, a rarer fault: 1). */
+  dayWeight: z.number().min(0).max(100).default(1),
   /** Readings published after the checks, to leave the site normal for the next scenario. */
   reset: z.record(z.string(), z.record(z.string(), z.number())).default({}),
 });
@@ -75,6 +77,8 @@ export interface Verdict {
   readonly expectation: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** For a `must`: seconds after the start when it was raised (null: never). */
+  readonly atS: number | null;
 }
 
 type Expect = Scenario['must'][number] | Scenario['mustNot'][number];
@@ -102,6 +106,7 @@ export function judge(s: Scenario, seen: readonly Seen[]): Verdict[] {
       expectation: `must ${describe(m)} within ${m.withinS} s`,
       ok: hit !== undefined && hit.atS <= m.withinS,
       detail: hit === undefined ? 'not raised' : `raised after ${hit.atS.toFixed(1)} s`,
+      atS: hit?.atS ?? null,
     });
   }
   for (const n of s.mustNot) {
@@ -111,6 +116,7 @@ export function judge(s: Scenario, seen: readonly Seen[]): Verdict[] {
       expectation: n.maxRaises === 0 ? `must not ${describe(n)}` : `at most ${n.maxRaises} raise${n.maxRaises === 1 ? '' : 's'} of ${describe(n)}`,
       ok: raises <= n.maxRaises,
       detail: `${raises} raised`,
+      atS: null,
     });
   }
   return out;

@@ -13,6 +13,7 @@ const scenario: Scenario = {
   steps: [{ at: 0, gateway: 'GW01', clockOffsetS: 0 }],
   must: [{ condition: 'limit_high', point: 'T101-PT', level: 'HH', withinS: 5 }],
   mustNot: [{ condition: 'limit_low', maxRaises: 0 }, { condition: 'limit_high', point: 'T101-PT', maxRaises: 1 }],
+  dayWeight: 1,
   reset: {},
 };
 const hh = anAlarm({ enterpriseCode: E, condition: 'limit_high', pointCode: 'T101-PT', level: 'HH' });

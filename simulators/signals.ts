@@ -29,7 +29,8 @@ const BEIJING = 8 * 3_600_000;
 /** A point's value at a moment (epoch ms): one signal per point, deterministic for a seed. */
 export type Signal = (t: number) => number;
 
-function hash(s: string): number {
+/** FNV-1a of a string: a seed per point or alarm. */
+export function hashString(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
@@ -53,7 +54,7 @@ const hourOf = (t: number): number => (((t + BEIJING) % DAY) + DAY) % DAY / 3_60
  * The same point and seed give the same signal.
  */
 export function signalOf(p: Point, seed: number): Signal {
-  const random = seededRandom(seed ^ hash(`${p.enterpriseCode}/${p.code}`));
+  const random = seededRandom(seed ^ hashString(`${p.enterpriseCode}/${p.code}`));
   const { lo, hi } = band(p);
   const span = hi - lo;
   const mid = (lo + hi) / 2;

@@ -54,6 +54,8 @@ class GatewayState {
   offline: 'status' | 'silence' | null = null;
   /** Server time since which every message was outside the clock tolerance; null while within it. */
   skewSince: number | null = null;
+  /** When it last came back from offline: its points' silence counts from then, not from before the outage. */
+  backAt: number | null = null;
   constructor(
     readonly gateway: Gateway,
     public lastArrival: number,
@@ -348,9 +350,12 @@ export class RuleEngine {
     if (periods <= 0) return;
     const st = this.states.get(p);
     const silentMs = now - (st?.lastArrival ?? this.startedAt);
-    if (silentMs <= periods * p.samplePeriodS * 1000 || (st !== undefined && (st.flags & NO_DATA) !== 0)) return;
-    // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point.
-    if (this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`)?.offline) return;
+    const limitMs = periods * p.samplePeriodS * 1000;
+    if (silentMs <= limitMs || (st !== undefined && (st.flags & NO_DATA) !== 0)) return;
+    const gs = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
+    // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point. A gateway
+    // back from an outage sends `online` before its first telemetry: its points get their periods again first.
+    if (gs?.offline || (gs?.backAt != null && now - gs.backAt <= limitMs)) return;
     const s = st ?? this.stateOf(p, this.startedAt);
     this.raiseFlag(s, NO_DATA, 'no_data', now, null, `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`);
     this.evaluateComposites(s, now);
@@ -803,6 +808,7 @@ export class RuleEngine {
     if (gs.offline === null) return;
     const o = gatewayOriginator(gs.gateway);
     gs.offline = null;
+    gs.backAt = at;
     const key = conditionKey(o, 'gateway_offline', null);
     if (!this.active.delete(key)) return;
     this.sink(change({ originator: o, condition: 'gateway_offline', from: 'ACTIVE', to: null, severity: 'major', ts, message: `gateway ${gs.gateway.code} online again` }));

@@ -152,17 +152,38 @@ describe('sensor health', () => {
 
   it('gateway offline by status topic or by silence, and its points not flooded with data interruptions', () => {
     const p = aPoint({ samplePeriodS: 10, rules: { noDataPeriods: 3 } });
-    const ctx = contextWithGateways([p]);
+    const q = aPoint({ code: 'T101-PT', samplePeriodS: 10, rules: { noDataPeriods: 3 } });
+    const ctx = contextWithGateways([p, q]);
     const h = new Harness(ctx);
-    h.feed(p, [0, 20]);
+    h.feed(p, [0, 20]).feed(q, [0, 5]);
     h.engine.gatewayStatus(E, 'GW01', 'offline', 1000, (c) => h.out.push(c));
     h.tick(60_000);
+    // Back online at 61 s: its points get their periods again before they count as silent (one outage, one alarm)…
     h.engine.gatewayStatus(E, 'GW01', 'online', 61_000, (c) => h.out.push(c));
     h.tick(65_000);
-    h.tick(100_000);
-    expect(h.briefs).toEqual(['gateway_offline:->ACTIVE@1000', 'gateway_offline:ACTIVE>-@61000', 'no_data:->ACTIVE@65000', 'gateway_offline:->ACTIVE@100000']);
-    expect(h.out[3]!.message).toMatch(/no message from the gateway for 39 s \(3 reporting periods of 10 s\)/);
+    for (let t = 70_000; t <= 90_000; t += 10_000) h.feed(q, [t, 5]);
+    // …but a point still silent three periods after the gateway's return is raised.
+    h.tick(95_000);
+    h.feed(q, [100_000, 5]);
+    h.tick(140_000);
+    expect(h.briefs).toEqual(['gateway_offline:->ACTIVE@1000', 'gateway_offline:ACTIVE>-@61000', 'no_data:->ACTIVE@95000', 'gateway_offline:->ACTIVE@140000']);
+    expect(h.out[2]!.originator.code).toBe(p.code);
+    expect(h.out[3]!.message).toMatch(/no message from the gateway for 40 s \(3 reporting periods of 10 s\)/);
     expect(h.out[0]!.originator).toEqual({ kind: 'gateway', enterpriseCode: E, code: 'GW01', hazardSourceCode: null, gatewayCode: 'GW01' });
+  });
+
+  it('a gateway back online after an outage raises no data interruption for points that report within their periods', () => {
+    const points = ['A', 'B', 'C'].map((code) => aPoint({ code, samplePeriodS: 10, rules: { noDataPeriods: 3 } }));
+    const h = new Harness(contextWithGateways(points));
+    for (const p of points) h.feed(p, [0, 20]);
+    h.engine.gatewayStatus(E, 'GW01', 'offline', 1000, (c) => h.out.push(c));
+    for (let t = 5000; t <= 600_000; t += 5000) h.tick(t);
+    // The gateway's `online` comes first; its first telemetry one period later, after a clock tick.
+    h.engine.gatewayStatus(E, 'GW01', 'online', 601_000, (c) => h.out.push(c));
+    h.tick(605_000);
+    for (const p of points) h.feed(p, [611_000, 20]);
+    h.tick(615_000);
+    expect(h.briefs).toEqual(['gateway_offline:->ACTIVE@1000', 'gateway_offline:ACTIVE>-@601000']);
   });
 });
 
