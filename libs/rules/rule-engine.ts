@@ -54,7 +54,8 @@ class GatewayState {
   offline: 'status' | 'silence' | null = null;
   /** Server time since which every message was outside the clock tolerance; null while within it. */
   skewSince: number | null = null;
-  /** When it last came back from offline: its points' silence counts from then, not from before the outage. */
+  /** When its current or last outage began, and when it came back from it (server time, monotonic). */
+  offlineAt: number | null = null;
   backAt: number | null = null;
   constructor(
     readonly gateway: Gateway,
@@ -354,8 +355,10 @@ export class RuleEngine {
     if (silentMs <= limitMs || (st !== undefined && (st.flags & NO_DATA) !== 0)) return;
     const gs = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
     // Suppressed by design while the point's gateway is offline: one gateway alarm, not one per point. A gateway
-    // back from an outage sends `online` before its first telemetry: its points get their periods again first.
-    if (gs?.offline || (gs?.backAt != null && now - gs.backAt <= limitMs)) return;
+    // back from an outage sends `online` before its first telemetry: its points get their periods again first,
+    // unless a point was already silent past them when the outage began (a flapping link must not hide it).
+    if (gs?.offline) return;
+    if (gs?.backAt != null && now - gs.backAt <= limitMs && (gs.offlineAt ?? now) - (st?.lastArrival ?? this.startedAt) <= limitMs) return;
     const s = st ?? this.stateOf(p, this.startedAt);
     this.raiseFlag(s, NO_DATA, 'no_data', now, null, `${p.name}: no reading for ${Math.round(silentMs / 1000)} s (${periods} sample periods of ${p.samplePeriodS} s)`);
     this.evaluateComposites(s, now);
@@ -487,6 +490,9 @@ export class RuleEngine {
       const prev = this.gateways.get(key);
       const gs = new GatewayState(g, prev?.lastArrival ?? this.startedAt);
       gs.offline = prev?.offline ?? null;
+      gs.skewSince = prev?.skewSince ?? null;
+      gs.offlineAt = prev?.offlineAt ?? null;
+      gs.backAt = prev?.backAt ?? null;
       gateways.set(key, gs);
     }
     this.gateways = gateways;
@@ -819,6 +825,7 @@ export class RuleEngine {
     const key = conditionKey(o, 'gateway_offline', null);
     const was = gs.offline;
     gs.offline = why;
+    if (was === null) gs.offlineAt = this.now;
     if (was !== null && this.active.has(key)) return;
     this.active.set(key, 'ACTIVE');
     this.sink(change({ originator: o, condition: 'gateway_offline', from: null, to: 'ACTIVE', severity: 'major', ts, message: `gateway ${gs.gateway.code}: ${message}` }));

@@ -187,6 +187,40 @@ describe('sensor health', () => {
   });
 });
 
+describe('data interruption behind a gateway that comes back (regressions found by review)', () => {
+  it('a flapping link (offline and back every 170 s, too slow to chatter) does not hide a point that died: it is raised', () => {
+    const dead = aPoint({ code: 'DEAD', samplePeriodS: 60, rules: { noDataPeriods: 3 } });
+    const alive = aPoint({ code: 'ALIVE', samplePeriodS: 10, rules: { noDataPeriods: 3 } });
+    const h = new Harness(contextWithGateways([dead, alive]));
+    h.feed(dead, [0, 20]);
+    for (let t = 1000; t <= 3_600_000; t += 1000) {
+      if (t % 10_000 === 0) h.feed(alive, [t, 20]);
+      if (t % 170_000 === 0) h.engine.gatewayStatus(E, 'GW01', 'offline', t, (c) => h.out.push(c));
+      if (t % 170_000 === 2000) h.engine.gatewayStatus(E, 'GW01', 'online', t, (c) => h.out.push(c));
+      if (t % 5000 === 0) h.tick(t);
+    }
+    const raised = h.out.find((c) => c.condition === 'no_data' && c.to === 'ACTIVE');
+    expect(raised?.originator.code).toBe('DEAD');
+    // Silent 180 s at 180 s; the outage at 170 s gave it one grace (it was fresh then), the next one none.
+    expect(raised!.ts).toBeLessThanOrEqual(360_000);
+  });
+
+  it('a registry reload just after the gateway came back keeps the grace: no no_data for points about to report', () => {
+    const points = ['A', 'B', 'C'].map((code) => aPoint({ code, samplePeriodS: 10, rules: { noDataPeriods: 3 } }));
+    const ctx = contextWithGateways(points);
+    const h = new Harness(ctx);
+    for (const p of points) h.feed(p, [0, 20]);
+    h.engine.gatewayStatus(E, 'GW01', 'offline', 1000, (c) => h.out.push(c));
+    for (let t = 5000; t <= 600_000; t += 5000) h.tick(t);
+    h.engine.gatewayStatus(E, 'GW01', 'online', 601_000, (c) => h.out.push(c));
+    h.engine.reload({ ...ctx });
+    h.tick(605_000);
+    for (const p of points) h.feed(p, [611_000, 20]);
+    h.tick(615_000);
+    expect(h.out.filter((c) => c.condition === 'no_data')).toEqual([]);
+  });
+});
+
 describe('rate of change and predicted time to limit', () => {
   it('warns on a fast rise, with hysteresis, and predicts reaching HH before it happens', () => {
     const p = aPoint({ samplePeriodS: 10, rules: { rate: { risePerMin: 2, fallPerMin: null, windowS: 60 }, trend: { horizonS: 600, windowS: 120 } } });

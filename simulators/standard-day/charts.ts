@@ -14,14 +14,14 @@ export interface BarChart {
 
 /** A bar chart as an SVG document, rendered by ECharts on the server (no browser, no animation). */
 export function barChartSvg(c: BarChart): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: c.width ?? 900, height: c.height ?? 320 });
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: c.width ?? 900, height: c.height ?? 400 });
   try {
     chart.setOption({
       animation: false,
       backgroundColor: '#ffffff',
-      title: { text: c.title, left: 'center', textStyle: { fontSize: 14, fontFamily: 'sans-serif' } },
-      legend: c.series.length > 1 ? { top: 24, textStyle: { fontFamily: 'sans-serif' } } : undefined,
-      grid: { left: 60, right: 110, top: c.series.length > 1 ? 60 : 44, bottom: 70 },
+      title: { text: c.title, left: 'center', top: 4, textStyle: { fontSize: 14, fontFamily: 'sans-serif' } },
+      legend: c.series.length > 1 ? { top: 32, textStyle: { fontFamily: 'sans-serif' } } : undefined,
+      grid: { left: 90, right: 120, top: c.series.length > 1 ? 76 : 48, bottom: c.categories.length > 12 ? 130 : 50 },
       xAxis: { type: 'category', data: [...c.categories], axisLabel: { rotate: c.categories.length > 12 ? 60 : 0, fontSize: 10, fontFamily: 'sans-serif', interval: c.categories.length > 48 ? Math.floor(c.categories.length / 24) : 0 } },
       yAxis: { type: 'value', name: c.yName, max: c.yMax, nameTextStyle: { fontFamily: 'sans-serif' } },
       series: c.series.map((s, i) => ({

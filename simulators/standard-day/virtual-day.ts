@@ -67,6 +67,8 @@ export interface DayResult {
   readonly enterprises: readonly DayEnterprise[];
   readonly points: number;
   readonly hazards: readonly HazardOutcome[];
+  /** Scenarios the day had no room for (too short, too few copies of their site). */
+  readonly unstaged: readonly string[];
   readonly report: AlarmReportAnswer;
   readonly dataQuality: readonly DataQuality[];
   /** Every alarm raised during the day, as GET /api/alarms lists it. */
@@ -86,13 +88,11 @@ interface Frame {
 
 
 const realSetTimeout = globalThis.setTimeout;
+const clearRealTimeout = globalThis.clearTimeout;
 const BOOT_MS = 5_000;
 const realPause = (ms: number): Promise<void> => new Promise((resolve) => realSetTimeout(resolve, ms));
 
-/**
- * Resolves `p`, giving it real time first (I/O: a publish, an HTTP call) and moving the virtual clock on by a
- * millisecond only while it still waits (boot and shutdown wait on timers of their own).
- */
+/** Resolves `p` (boot, shutdown) while moving the virtual clock on by a millisecond each time it still waits on a timer. */
 async function pump<T>(clock: Clock, p: Promise<T>): Promise<T> {
   let done = false;
   const settled = p.finally(() => {
@@ -104,6 +104,23 @@ async function pump<T>(clock: Clock, p: Promise<T>): Promise<T> {
     if (!done) await clock.tickAsync(1);
   }
   return settled;
+}
+
+/**
+ * Resolves `p`, I/O of the day (a publish, an HTTP call), on real time only: the virtual clock stands still, so
+ * that every run of the same day sees the same moments. A wait on a virtual timer would never end: after 30 s of
+ * real time it fails, naming what waited.
+ */
+async function io<T>(what: string, p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof realSetTimeout> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = realSetTimeout(() => reject(new Error(`${what}: no answer after 30 s of real time`)), 30_000);
+  });
+  try {
+    return await Promise.race([p, stuck]);
+  } finally {
+    clearRealTimeout(timer);
+  }
 }
 
 /** The next turn of the real event loop (I/O), whatever the virtual clock does. */
@@ -144,8 +161,11 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
   const wallStart = performance.now();
   const configDir = join(o.workDir, 'config');
   const enterprises = writeDayRegistry(configDir, o.configDir, o.enterprises);
-  const hazards = planDay(enterprises, loadScenarios(o.scenariosDir), o.hours, o.seed);
+  const scenarios = loadScenarios(o.scenariosDir);
+  const hazards = planDay(enterprises, scenarios, o.hours, o.seed);
+  const unstaged = scenarios.map((s) => s.name).filter((n) => !hazards.some((h) => h.scenario.name === n));
   o.log(`standard day: ${enterprises.length} enterprises, ${o.hours} h, ${hazards.length} staged hazards, seed ${o.seed}`);
+  if (unstaged.length > 0) o.log(`not staged (no room in this day, or no copy of their site): ${unstaged.join(', ')}`);
   // Boot, sign-in and connections take the seconds before the day, so that the day itself starts on the dot.
   const clock = install({ now: o.startAt - BOOT_MS, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
   const password = randomBytes(18).toString('base64url');
@@ -167,18 +187,18 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
       MQTT_ALLOW_ANONYMOUS: '1',
       LOG_LEVEL: 'error',
     });
-    const started = await pump(clock, startMonitor(config, { log: pino({ level: 'error' }) }));
+    const started = await io('starting the monitor', startMonitor(config, { log: pino({ level: 'error' }) }));
     monitor = started;
     const api = async <T>(method: 'GET' | 'POST', path: string, body?: unknown, token?: string): Promise<{ status: number; json: T }> => {
-      const res = await pump(
-        clock,
+      const res = await io(
+        `${method} ${path}`,
         fetch(`${started.url}${path}`, {
           method,
           headers: { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) },
           ...(body !== undefined && { body: JSON.stringify(body) }),
         }),
       );
-      return { status: res.status, json: (await pump(clock, res.json())) as T };
+      return { status: res.status, json: (await io(`${method} ${path}`, res.json())) as T };
     };
     const login = await api<{ token: string }>('POST', '/api/auth/login', { username: 'admin', password });
     if (login.status !== 200) throw new Error(`the day's monitor refused its admin (HTTP ${login.status})`);
@@ -189,8 +209,8 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
     const frames: Frame[] = [];
     const socket = new WebSocket(`${started.url.replace(/^http/, 'ws')}/ws?values=none`, { headers: { authorization: `Bearer ${token}` } });
     ws = socket;
-    await pump(
-      clock,
+    await io(
+      'the WebSocket snapshot',
       new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
         socket.on('message', (data: Buffer) => {
@@ -215,8 +235,8 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
     let published = 0;
     let readings = 0;
     const connect = async (g: Gateway): Promise<void> => {
-      g.client = await pump(
-        clock,
+      g.client = await io(
+        `connecting ${g.topic}`,
         connectAsync(started.mqttUrl, {
           clientId: `day-${g.enterprise}-${g.code}`,
           will: { topic: `${g.topic}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -228,7 +248,7 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
     };
     const publish = async (g: Gateway, kind: 'telemetry' | 'status', payload: string, retain = false): Promise<void> => {
       if (g.client === null) return;
-      await pump(clock, g.client.publishAsync(`${g.topic}/${kind}`, payload, { qos: 1, retain }));
+      await io(`publishing to ${g.topic}`, g.client.publishAsync(`${g.topic}/${kind}`, payload, { qos: 1, retain }));
       published++;
     };
     const baseline = (await started.runtime.metrics.messages.get()).values[0]?.value ?? 0;
@@ -368,24 +388,29 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
         o.log(`  ${Math.round((now - dayStart) / 3_600_000)} h played: ${published} messages, ${frames.length} alarm changes, ${Math.round(performance.now() - wallStart) / 1000} s`);
       }
     }
-    await clock.tickAsync(dayEnd - Date.now());
+    // Data quality over the day's minutes exactly (its window ends with the minute that holds `now`), then the rest.
+    await clock.tickAsync(dayEnd - 1 - Date.now());
     await caughtUp();
-
+    const dataQuality = (await api<DataQuality[]>('GET', '/api/data-quality', undefined, token)).json;
+    await clock.tickAsync(1);
     const iso = (t: number): string => new Date(t).toISOString();
     const report = (await api<AlarmReportAnswer>('GET', `/api/reports/alarms?from=${iso(dayStart)}&to=${iso(dayEnd)}`, undefined, token)).json;
-    const dataQuality = (await api<DataQuality[]>('GET', '/api/data-quality', undefined, token)).json;
     const alarms: Alarm[] = [];
     for (let offset = 0; ; offset += 5000) {
       const page = (await api<Alarm[]>('GET', `/api/alarms?state=all&from=${iso(dayStart)}&to=${iso(dayEnd)}&limit=5000&offset=${offset}`, undefined, token)).json;
       alarms.push(...page);
       if (page.length < 5000) break;
     }
+    // The API lists the newest first; alarms of one moment come in no set order, so they are put in one here.
+    alarms.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.key.localeCompare(b.key) || a.raisedAt.localeCompare(b.raisedAt));
+    // Each `must` is judged by its own time limit; the `mustNot`s over the whole of the hazard's effects (a cut
+    // gateway's absence and return included), and only alarms raised during the hazard count for it.
     const outcomes = hazards.map((h): HazardOutcome => {
       const startMs = dayStart + h.startS * 1000;
-      const untilMs = dayStart + h.judgedUntilS * 1000;
+      const untilMs = dayStart + h.settledS * 1000;
       const seen: Seen[] = frames
-        .map((f) => ({ event: f.event, alarm: f.alarm, atS: (f.at - startMs) / 1000 }))
-        .filter((x) => x.atS >= 0 && startMs + x.atS * 1000 <= untilMs);
+        .filter((f) => f.at >= startMs && f.at <= untilMs && Date.parse(f.alarm.detectedAt) >= startMs)
+        .map((f) => ({ event: f.event, alarm: f.alarm, atS: (f.at - startMs) / 1000 }));
       return { hazard: h, verdicts: judge(h.scenario, seen) };
     });
     return {
@@ -395,6 +420,7 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
       enterprises,
       points: registry.pointCount,
       hazards: outcomes,
+      unstaged,
       report,
       dataQuality,
       alarms,
