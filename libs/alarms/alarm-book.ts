@@ -93,7 +93,8 @@ export class AlarmBook {
         status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
         value: c.value ?? existing.value,
         message: c.message,
-        chattering: c.chattering,
+        // A cleared alarm keeps its chattering mark: it is history now, and ISA-18.2 reports count alarms that chattered.
+        chattering: existing.chattering || c.chattering,
         updatedAt: at,
         clearedAt: at,
         // A cleared alarm cannot stay shelved: nothing is left to hide.

@@ -38,6 +38,18 @@ function refused(r: ActionResult): string {
 }
 
 describe('AlarmBook: conditions to alarms', () => {
+  it('a chattering alarm keeps its mark when it clears, for the reports (ISA-18.2 counts alarms that chattered)', () => {
+    const b = book();
+    b.apply(limit(null, 'H', 41, T0));
+    b.apply({ ...limit('H', 'H', 42, T0 + 1000), chattering: true });
+    const [cleared] = b.apply({ ...limit('H', null, 30, T0 + 2000), chattering: false, message: 'chattering over' });
+    expect(cleared!.alarm.clearedAt).not.toBeNull();
+    expect(cleared!.alarm.chattering).toBe(true);
+    b.apply(limit(null, 'H', 41, T0 + 3000));
+    const [plain] = b.apply(limit('H', null, 30, T0 + 4000));
+    expect(plain!.alarm.chattering).toBe(false);
+  });
+
   it('keeps one alarm per condition key, escalating in place and clearing', () => {
     const b = book();
     const [raised] = b.apply(limit(null, 'H', 41, 1000));

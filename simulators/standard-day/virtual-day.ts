@@ -5,6 +5,7 @@ import { install, type Clock } from '@sinonjs/fake-timers';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
+import type { EnterpriseReport, IsaFigures } from '#libs/alarms/index.js';
 import type { Alarm, AlarmSeverity, Point } from '#libs/contracts/index.js';
 import { loadEnvConfig } from '#libs/config/index.js';
 import { startMonitor, type RunningMonitor } from '../../apps/monitor/monitor.js';
@@ -39,25 +40,8 @@ export interface HazardOutcome {
 export interface AlarmReportAnswer {
   readonly from: string;
   readonly to: string;
-  readonly enterprises: readonly {
-    readonly enterpriseCode: string;
-    readonly raised: number;
-    readonly bySeverity: Readonly<Record<AlarmSeverity, number>>;
-    readonly meanMinutesToAcknowledge: number | null;
-    readonly meanMinutesToDispose: number | null;
-    readonly escalated: number;
-    readonly overdue: number;
-    readonly gatewayOfflineHours: number;
-  }[];
-  readonly isa: {
-    readonly alarmsPer10MinAverage: number;
-    readonly alarmsPer10MinPeak: number;
-    readonly floodIntervalShare: number;
-    readonly floods: number;
-    readonly chattering: number;
-    readonly stale: number;
-    readonly severityMix: Readonly<Record<AlarmSeverity, number>>;
-  };
+  readonly enterprises: readonly EnterpriseReport[];
+  readonly isa: IsaFigures;
 }
 
 export interface DayResult {
