@@ -93,8 +93,8 @@ export class AlarmBook {
         status: existing.status === 'ACTIVE_ACK' ? 'CLEARED_ACK' : 'CLEARED_UNACK',
         value: c.value ?? existing.value,
         message: c.message,
-        // A cleared alarm keeps its chattering mark: it is history now, and ISA-18.2 reports count alarms that chattered.
-        chattering: existing.chattering || c.chattering,
+        chattering: c.chattering,
+        chatteredAt: chatteredAt(existing, c, at),
         updatedAt: at,
         clearedAt: at,
         // A cleared alarm cannot stay shelved: nothing is left to hide.
@@ -115,6 +115,7 @@ export class AlarmBook {
         threshold: c.threshold ?? existing.threshold,
         message: c.message,
         chattering: c.chattering,
+        chatteredAt: chatteredAt(existing, c, at),
         floodKey: existing.floodKey ?? c.floodKey,
         updatedAt: at,
       };
@@ -143,6 +144,7 @@ export class AlarmBook {
       unit: c.unit,
       message: c.message,
       chattering: c.chattering,
+      chatteredAt: c.chattering ? at : null,
       floodKey: c.floodKey,
       raisedAt: at,
       detectedAt: new Date(now).toISOString(),
@@ -293,4 +295,9 @@ function peakOf(c: ConditionChange, prev: number | null): number | null {
   if (c.value === null) return prev;
   if (prev === null) return c.value;
   return c.condition === 'limit_low' ? Math.min(prev, c.value) : Math.max(prev, c.value);
+}
+
+/** When the alarm was first marked chattering: kept once set, whatever the mark does afterwards. */
+function chatteredAt(existing: Alarm, c: ConditionChange, at: string): string | null {
+  return existing.chatteredAt ?? (c.chattering ? at : null);
 }

@@ -38,16 +38,19 @@ function refused(r: ActionResult): string {
 }
 
 describe('AlarmBook: conditions to alarms', () => {
-  it('a chattering alarm keeps its mark when it clears, for the reports (ISA-18.2 counts alarms that chattered)', () => {
+  it('records when an alarm first chattered and keeps it, while the mark itself follows the latch (for ISA-18.2 reports)', () => {
     const b = book();
     b.apply(limit(null, 'H', 41, T0));
-    b.apply({ ...limit('H', 'H', 42, T0 + 1000), chattering: true });
-    const [cleared] = b.apply({ ...limit('H', null, 30, T0 + 2000), chattering: false, message: 'chattering over' });
-    expect(cleared!.alarm.clearedAt).not.toBeNull();
-    expect(cleared!.alarm.chattering).toBe(true);
-    b.apply(limit(null, 'H', 41, T0 + 3000));
-    const [plain] = b.apply(limit('H', null, 30, T0 + 4000));
-    expect(plain!.alarm.chattering).toBe(false);
+    const [marked] = b.apply({ ...limit('H', 'H', 42, T0 + 1000), chattering: true });
+    expect(marked!.alarm).toMatchObject({ chattering: true, chatteredAt: at(1) });
+    // The latch released while the condition still stands, then the clear: the mark goes, the record stays.
+    const [released] = b.apply({ ...limit('H', 'H', 42, T0 + 2000), chattering: false });
+    expect(released!.alarm).toMatchObject({ chattering: false, chatteredAt: at(1) });
+    const [cleared] = b.apply({ ...limit('H', null, 30, T0 + 3000), chattering: false });
+    expect(cleared!.alarm).toMatchObject({ chattering: false, chatteredAt: at(1) });
+    b.apply(limit(null, 'H', 41, T0 + 4000));
+    const [plain] = b.apply(limit('H', null, 30, T0 + 5000));
+    expect(plain!.alarm.chatteredAt).toBeNull();
   });
 
   it('keeps one alarm per condition key, escalating in place and clearing', () => {

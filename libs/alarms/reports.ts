@@ -34,6 +34,7 @@ export interface IsaFigures {
   /** Share of 10-minute intervals with more than 10 alarms (target: < 1 %). */
   readonly floodIntervalShare: number;
   readonly floods: number;
+  /** Alarms that chattered at any time (marked chattering now, or `chatteredAt` set). */
   readonly chattering: number;
   /** Active alarms standing more than 24 h at `now`. */
   readonly stale: number;
@@ -104,7 +105,7 @@ export function alarmReport(raised: readonly Alarm[], open: readonly Alarm[], r:
       alarmsPer10MinPeak: Math.max(0, ...buckets.values()),
       floodIntervalShare: Math.round(([...buckets.values()].filter((n) => n > 10).length / intervals) * 10000) / 100,
       floods: inRange.filter((a) => a.condition === 'alarm_flood').length,
-      chattering: inRange.filter((a) => a.chattering).length,
+      chattering: inRange.filter((a) => a.chattering || (a.chatteredAt ?? null) !== null).length,
       stale: open.filter((a) => a.clearedAt === null && r.now - Date.parse(a.raisedAt) > DAY).length,
       severityMix: mix,
     },

@@ -7,6 +7,15 @@ const T0 = Date.parse('2026-11-25T00:00:00Z');
 const iso = (min: number): string => new Date(T0 + min * 60_000).toISOString();
 
 describe('supervisors’ alarm report', () => {
+  it('counts as chattering every alarm that chattered, also once its mark is gone', () => {
+    const now = anAlarm({ id: 'n', chattering: true, chatteredAt: iso(1) }, iso(0));
+    const past = anAlarm({ id: 'p', chattering: false, chatteredAt: iso(2), clearedAt: iso(9) }, iso(1));
+    const never = anAlarm({ id: 'x', chattering: false, chatteredAt: null }, iso(2));
+    const stored = anAlarm({ id: 'o', chattering: false }, iso(3));
+    const r = alarmReport([now, past, never, stored], [], { from: T0, to: T0 + 3_600_000, utcOffsetMin: 480, now: T0 + 3_600_000 });
+    expect(r.isa.chattering).toBe(2);
+  });
+
   it('counts per enterprise per local day, times to acknowledge and dispose, escalations, offline hours and ISA figures', () => {
     const acked = anAlarm({ id: 'a', acknowledged: { by: 'w', at: iso(4) }, disposal: { cause: 'c', action: 'a', handler: 'w', at: iso(20) }, clearedAt: iso(30), closedAt: iso(30), status: 'CLEARED_ACK' }, iso(0));
     const escalated = anAlarm({ id: 'b', escalation: { level: 'county', steps: [{ level: 'county', regionCode: '320594', at: iso(25) }] } }, iso(15));

@@ -316,7 +316,10 @@ export interface Alarm {
   readonly threshold: number | null;
   readonly unit: string | null;
   readonly message: string;
+  /** Chattering now (held back by chatter protection); it follows the condition and ends when the latch is released. */
   readonly chattering: boolean;
+  /** When it was first marked chattering, kept for good (ISA-18.2 reports count alarms that chattered); absent in records stored before this field. */
+  readonly chatteredAt?: string | null;
   readonly floodKey: string | null;
   /** Event time of the reading that raised it. */
   readonly raisedAt: string;

@@ -154,6 +154,10 @@ export class RuleEngine {
     options: Partial<EngineOptions> = {},
   ) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    // The monotonic clock starts at the start: a server clock stepped back before the first input (an NTP step at
+    // boot) must not time every silence from a moment in the future.
+    this.lastNow = startedAt;
+    this.now = startedAt;
     this.chatter = new ChatterGuard(this.options.chatter);
     this.flood = new FloodGuard(this.options.flood);
     this.index(ctx);
@@ -179,13 +183,15 @@ export class RuleEngine {
         const p = r.point;
         let st = this.states.get(p);
         if (st === undefined) st = this.stateOf(p, at);
-        st.lastArrival = at;
+        const duplicate = r.ts === st.lastTs && sameReading(st, r);
+        // A redelivered reading is no new data: a gateway resending its last sample must not keep a dead point alive.
+        if (!duplicate) st.lastArrival = at;
         if (gw === undefined || gw.gateway.code !== p.gatewayCode || gw.gateway.enterpriseCode !== p.enterpriseCode) {
           if (gw) this.checkClock(gw, arrivedAt, at, ahead, newest);
           gw = this.gateways.get(`${p.enterpriseCode}/${p.gatewayCode}`);
           if (gw) this.gatewaySeen(gw, at, r.ts);
         }
-        if (r.ts < st.lastTs || (r.ts === st.lastTs && sameReading(st, r))) this.late(st, r, at);
+        if (r.ts < st.lastTs || duplicate) this.late(st, r, at);
         else this.inOrder(st, r, at);
       } catch (error) {
         this.contain({ error, during: 'reading', reading: r });
@@ -380,7 +386,11 @@ export class RuleEngine {
         this.active.set(key, level);
         if (k.kind === 'gateway' && k.condition === 'gateway_offline') {
           const gs = this.gateways.get(`${k.enterpriseCode}/${k.code}`);
-          if (gs) gs.offline = 'status';
+          if (gs) {
+            gs.offline = 'status';
+            // Its points were reporting until the restart as far as this run knows: they get the grace on its return.
+            gs.offlineAt ??= this.startedAt;
+          }
         }
         continue;
       }

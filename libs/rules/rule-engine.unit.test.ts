@@ -205,6 +205,45 @@ describe('data interruption behind a gateway that comes back (regressions found 
     expect(raised!.ts).toBeLessThanOrEqual(360_000);
   });
 
+  it('a gateway offline across a restart gets the grace on its return too', () => {
+    const points = ['A', 'B', 'C'].map((code) => aPoint({ code, samplePeriodS: 10, rules: { noDataPeriods: 3 } }));
+    const T = 1_000_000;
+    const h = new Harness(contextWithGateways(points), T);
+    h.engine.restore([{ key: `${E}/gateway:GW01/gateway_offline`, level: 'ACTIVE' }]);
+    for (let t = T + 5000; t <= T + 600_000; t += 5000) h.tick(t);
+    h.engine.gatewayStatus(E, 'GW01', 'online', T + 601_000, (c) => h.out.push(c));
+    h.tick(T + 605_000);
+    for (const p of points) h.feed(p, [T + 611_000, 20]);
+    h.tick(T + 615_000);
+    expect(h.briefs).toEqual([`gateway_offline:ACTIVE>-@${T + 601_000}`]);
+  });
+
+  it('a gateway resending its last sample (the same reading again) does not keep a dead point out of no_data', () => {
+    const p = aPoint({ code: 'DEAD', samplePeriodS: 10, rules: { noDataPeriods: 3 } });
+    const h = new Harness(contextWithGateways([p]));
+    h.feed(p, [0, 20]);
+    for (let t = 5000; t <= 60_000; t += 5000) {
+      if (t % 10_000 === 0) h.engine.readings([aReading(p, 20, 0)], t, (c) => h.out.push(c));
+      h.tick(t);
+    }
+    expect(h.briefs).toEqual(['no_data:->ACTIVE@35000']);
+    expect(h.engine.stats.duplicate).toBe(6);
+  });
+
+  it('a server clock stepped back before the first input does not time silences from the future', () => {
+    const dead = aPoint({ code: 'DEAD', samplePeriodS: 10, rules: { noDataPeriods: 3 } });
+    const alive = aPoint({ code: 'ALIVE', samplePeriodS: 10, rules: { noDataPeriods: 3 } });
+    const T = 10_000_000;
+    const back = 3_600_000;
+    const h = new Harness(contextWithGateways([dead, alive]), T);
+    for (let real = 5000; real <= 60_000; real += 5000) {
+      h.feed(alive, [T - back + real, 20]);
+      h.tick(T - back + real);
+    }
+    const raised = h.out.find((c) => c.condition === 'no_data');
+    expect(raised?.originator.code).toBe('DEAD');
+  });
+
   it('a registry reload just after the gateway came back keeps the grace: no no_data for points about to report', () => {
     const points = ['A', 'B', 'C'].map((code) => aPoint({ code, samplePeriodS: 10, rules: { noDataPeriods: 3 } }));
     const ctx = contextWithGateways(points);
