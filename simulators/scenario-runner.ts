@@ -106,10 +106,14 @@ export async function runScenario(s: Scenario, o: RunnerOptions): Promise<Verdic
   }
 }
 
-/** Every scenario in turn; the verdicts of all. */
+/** Every scenario in turn (but those only the standard day plays); the verdicts of all. */
 export async function runScenarios(scenarios: readonly Scenario[], o: RunnerOptions): Promise<Verdict[]> {
   const all: Verdict[] = [];
   for (const s of scenarios) {
+    if (s.dayOnly) {
+      o.log?.(`scenario ${s.name}: skipped, played by npm run standard-day only`);
+      continue;
+    }
     o.log?.(`scenario ${s.name}: ${s.description}`);
     all.push(...(await runScenario(s, o)));
   }

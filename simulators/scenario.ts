@@ -18,6 +18,8 @@ const step = z.strictObject({
   repeat: z.strictObject({ times: z.number().int().min(1).max(10_000), everyS: z.number().refine((v) => v !== 0, 'seconds between the messages in event time, not 0 (negative: each older than the one before)'), add: z.record(z.string(), z.number()).default({}) }).optional(),
   /** The gateway's status message, or `drop`: its connection cut without a goodbye (the broker sends its will). */
   status: z.enum(['online', 'offline', 'drop']).optional(),
+  /** The readings stay the points' values in the gateway's own messages for this long (a `dayOnly` scenario). */
+  holdS: z.number().positive().max(86_400).optional(),
 });
 
 const expectation = z.strictObject({
@@ -40,6 +42,8 @@ const scenarioSchema = z.strictObject({
   mustNot: z.array(expectation.omit({ withinS: true }).extend({ maxRaises: z.number().int().min(0).default(0) })).default([]),
   /** How often the standard day stages it, relative to the others (a process upset: 2, a rarer fault: 1). */
   dayWeight: z.number().min(0).max(100).default(1),
+  /** Played by the standard day only: it needs a site of its own or hours of event time (e.g. a 15-minute power interval). */
+  dayOnly: z.boolean().default(false),
   /** Readings published after the checks, to leave the site normal for the next scenario. */
   reset: z.record(z.string(), z.record(z.string(), z.number())).default({}),
 });
@@ -59,7 +63,7 @@ export function loadScenarios(dir: string): Scenario[] {
       } catch (err) {
         throw new Error(`${join(dir, f)}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`, { cause: err });
       }
-      const parsed = scenarioSchema.safeParse(raw);
+      const parsed = scenarioSchema.refine((x) => x.dayOnly || x.steps.every((st) => st.holdS === undefined), { message: 'holdS needs dayOnly: true (only the standard day keeps a value in a gateway\'s messages)', path: ['steps'] }).safeParse(raw);
       if (!parsed.success) throw new Error(`${join(dir, f)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       return parsed.data;
     });

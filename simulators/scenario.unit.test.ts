@@ -14,6 +14,7 @@ const scenario: Scenario = {
   must: [{ condition: 'limit_high', point: 'T101-PT', level: 'HH', withinS: 5 }],
   mustNot: [{ condition: 'limit_low', maxRaises: 0 }, { condition: 'limit_high', point: 'T101-PT', maxRaises: 1 }],
   dayWeight: 1,
+  dayOnly: false,
   reset: {},
 };
 const hh = anAlarm({ enterpriseCode: E, condition: 'limit_high', pointCode: 'T101-PT', level: 'HH' });
@@ -51,5 +52,14 @@ describe('scenario judge', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sentinel-scenarios-'));
     writeFileSync(join(dir, 'bad.yaml'), 'name: Bad Name\ndescription: x\nenterprise: E\nsteps: []\n');
     expect(() => loadScenarios(dir)).toThrow(/bad\.yaml: name: .*; steps: /);
+  });
+
+  it('refuses a held value outside a standard-day scenario (only the standard day keeps values in a gateway\'s messages)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sentinel-scenarios-'));
+    const held = 'name: held\ndescription: x\nenterprise: E\nsteps: [{ at: 0, readings: { P: 1 }, holdS: 60 }]\n';
+    writeFileSync(join(dir, 'held.yaml'), held);
+    expect(() => loadScenarios(dir)).toThrow(/held\.yaml: steps: holdS needs dayOnly: true/);
+    writeFileSync(join(dir, 'held.yaml'), `${held}dayOnly: true\n`);
+    expect(loadScenarios(dir)[0]!.dayOnly).toBe(true);
   });
 });

@@ -50,10 +50,11 @@ const hourOf = (t: number): number => (((t + BEIJING) % DAY) + DAY) % DAY / 3_60
  * Realistic normal operation per point type (docs/scenarios.md), inside the point's normal band so that a healthy
  * plant raises nothing: tank temperatures follow the day (warmest mid-afternoon) with noise, pressures follow
  * their tank's temperature, levels fill and drain over hours, gas readings stay near zero with rare small spikes
- * well below H, dust-collector differential pressure drifts slowly, fans run, power follows the day shift.
+ * well below H, dust-collector differential pressure drifts slowly, fans run, power follows the day shift (or stays
+ * at standby when the plant is declared stopped).
  * The same point and seed give the same signal.
  */
-export function signalOf(p: Point, seed: number): Signal {
+export function signalOf(p: Point, seed: number, opts: { readonly declaredStopped?: boolean } = {}): Signal {
   const random = seededRandom(seed ^ hashString(`${p.enterpriseCode}/${p.code}`));
   const { lo, hi } = band(p);
   const span = hi - lo;
@@ -92,8 +93,10 @@ export function signalOf(p: Point, seed: number): Signal {
       return () => (p.role === 'fan' ? 1 : 0);
     case 'power':
     case 'current': {
-      // The day shift (08:00–20:00 local) at 60–75 % of the range, a tenth of it at night.
+      // The day shift (08:00–20:00 local) at 60–75 % of the range, a tenth of it at night; a plant declared stopped
+      // draws standby power only (lighting, monitoring: 1–2 % of the range).
       const top = p.range?.[1] ?? 100;
+      if (opts.declaredStopped === true) return () => top * (0.01 + 0.01 * random());
       return (t) => {
         const h = hourOf(t);
         return h >= 8 && h < 20 ? top * (0.6 + 0.15 * random()) : top * (0.08 + 0.04 * random());

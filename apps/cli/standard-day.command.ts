@@ -35,6 +35,7 @@ export async function standardDayCommand(args: readonly string[], io: CliIo): Pr
         seed: integer('seed', values.seed, 0, 2 ** 31),
         configDir: resolve('config'),
         scenariosDir: resolve('simulators/scenarios'),
+        extraSitesFile: resolve('simulators/standard-day/sites.yaml'),
         workDir,
         startAt,
         log: (line) => io.out(line),

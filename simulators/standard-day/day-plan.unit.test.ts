@@ -7,7 +7,9 @@ import { operatorResponse } from './operator.js';
 const scenarios = loadScenarios(resolve('simulators/scenarios'));
 const CHEM = '91320594MA1WKTRP3E';
 const DUST = '91370800MA3CD7LN28';
-const enterprises = Array.from({ length: 30 }, (_, n) => ({ code: `E${n}`, name: `E${n}`, industry: n % 3 === 2 ? 'dust' : 'hazardous_chemicals', template: n % 3 === 2 ? DUST : CHEM }));
+const STOPPED = '9132068400000Y6G9U';
+const templateOf = (n: number): string => (n % 8 === 3 ? STOPPED : n % 3 === 2 ? DUST : CHEM);
+const enterprises = Array.from({ length: 30 }, (_, n) => ({ code: `E${n}`, name: `E${n}`, industry: n % 3 === 2 ? 'dust' : 'hazardous_chemicals', template: templateOf(n), stopped: templateOf(n) === STOPPED }));
 
 describe('the standard day plan', () => {
   const plan = planDay(enterprises, scenarios, 24, 42);

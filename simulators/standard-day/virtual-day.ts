@@ -23,6 +23,8 @@ export interface DayOptions {
   /** The demo sites to copy (`<configDir>/sites/demo.yaml`) and the profiles, escalation and risk settings. */
   readonly configDir: string;
   readonly scenariosDir: string;
+  /** The standard day's own sites besides the demo ones (simulators/standard-day/sites.yaml), for `dayOnly` scenarios. */
+  readonly extraSitesFile?: string;
   /** A fresh folder for the day's registry and stores. */
   readonly workDir: string;
   /** The day's start (epoch ms) on the virtual clock. */
@@ -144,7 +146,7 @@ class Gateway {
 export async function playStandardDay(o: DayOptions): Promise<DayResult> {
   const wallStart = performance.now();
   const configDir = join(o.workDir, 'config');
-  const enterprises = writeDayRegistry(configDir, o.configDir, o.enterprises);
+  const enterprises = writeDayRegistry(configDir, o.configDir, o.enterprises, o.extraSitesFile);
   const scenarios = loadScenarios(o.scenariosDir);
   const hazards = planDay(enterprises, scenarios, o.hours, o.seed);
   const unstaged = scenarios.map((s) => s.name).filter((n) => !hazards.some((h) => h.scenario.name === n));
@@ -214,7 +216,8 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
       const periodMs = (g.reportingPeriodS ?? 10) * 1000;
       // Gateways of different plants are not in step: each starts somewhere in its first period.
       const firstAt = dayStart + Math.floor(((gateways.length * 0.618) % 1) * periodMs);
-      gateways.push(new Gateway(g.enterpriseCode, g.code, periodMs, points.map((point) => ({ point, signal: signalOf(point, o.seed) })), firstAt));
+      const declaredStopped = enterprises.find((e) => e.code === g.enterpriseCode)?.stopped === true;
+      gateways.push(new Gateway(g.enterpriseCode, g.code, periodMs, points.map((point) => ({ point, signal: signalOf(point, o.seed, { declaredStopped }) })), firstAt));
     }
     let published = 0;
     let readings = 0;
@@ -261,6 +264,8 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
     };
     /** Points a running hazard drives: left out of their gateway's normal messages until it ends. */
     const heldPoints = new Set<string>();
+    /** Values a hazard holds (`holdS`): sent in the gateway's normal messages instead of the signal's. */
+    const overrides = new Map<string, number>();
     interface Due {
       readonly at: number;
       readonly run: () => Promise<void>;
@@ -274,7 +279,7 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
     for (const h of hazards) {
       const s = h.scenario;
       const startMs = dayStart + h.startS * 1000;
-      const touched = new Set(s.steps.flatMap((x) => Object.keys(x.readings ?? {})));
+      const touched = new Set(s.steps.filter((x) => x.holdS === undefined).flatMap((x) => Object.keys(x.readings ?? {})));
       // A gateway clock set fast is fast for all its messages, the normal ones too, until the hazard ends.
       const fast = s.steps.filter((x) => x.clockOffsetS > 0);
       schedule(startMs, () => {
@@ -296,6 +301,15 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
           }
           if (step.status !== undefined) await publish(g, 'status', step.status, true);
           if (step.readings === undefined) return;
+          if (step.holdS !== undefined) {
+            const held = Object.entries(step.readings).map(([point, r]) => [`${s.enterprise}/${point}`, typeof r === 'number' ? r : r.value] as const);
+            for (const [key, value] of held) overrides.set(key, value);
+            schedule(Date.now() + step.holdS * 1000, () => {
+              for (const [key] of held) overrides.delete(key);
+              return Promise.resolve();
+            });
+            return;
+          }
           const base = Date.now() + step.clockOffsetS * 1000;
           for (let k = 0; k <= (step.repeat?.times ?? 0); k++) {
             const values = Object.entries(step.readings).map(([point, r]) => ({ point, value: (typeof r === 'number' ? r : r.value) + k * (step.repeat?.add[point] ?? 0), ...(typeof r !== 'number' && r.quality !== undefined && { quality: r.quality }) }));
@@ -363,7 +377,12 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
       g.nextAt += g.periodMs;
       if (g.client === null || Date.now() < g.awayUntil) continue;
       const now = Date.now();
-      const values = g.points.filter(({ point }) => !heldPoints.has(`${g.enterprise}/${point.code}`)).map(({ point, signal }) => ({ point: point.code, value: Math.round(signal(now) * 1000) / 1000 }));
+      const values = g.points.flatMap(({ point, signal }) => {
+        const key = `${g.enterprise}/${point.code}`;
+        const held = overrides.get(key);
+        if (held !== undefined) return [{ point: point.code, value: held }];
+        return heldPoints.has(key) ? [] : [{ point: point.code, value: Math.round(signal(now) * 1000) / 1000 }];
+      });
       if (values.length === 0) continue;
       await publish(g, 'telemetry', JSON.stringify({ ts: now + g.clockAheadMs, readings: values }));
       readings += values.length;
@@ -398,7 +417,7 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
       return { hazard: h, verdicts: judge(h.scenario, seen) };
     });
     return {
-      options: { enterprises: o.enterprises, hours: o.hours, seed: o.seed, configDir: o.configDir, scenariosDir: o.scenariosDir, workDir: o.workDir, startAt: o.startAt },
+      options: { enterprises: o.enterprises, hours: o.hours, seed: o.seed, configDir: o.configDir, scenariosDir: o.scenariosDir, workDir: o.workDir, startAt: o.startAt, ...(o.extraSitesFile !== undefined && { extraSitesFile: o.extraSitesFile }) },
       from: dayStart,
       to: dayEnd,
       enterprises,
