@@ -12,7 +12,8 @@ const { values } = parseArgs({
   options: {
     url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
     config: { type: 'string', default: './config' },
-    period: { type: 'string', default: '1000' },
+    // registry (default): each gateway every reportingPeriodS of the registry; a number of ms: every gateway that often.
+    period: { type: 'string', default: 'registry' },
     excursion: { type: 'string', default: '30000' },
     seed: { type: 'string', default: '42' },
     // JSON {"<enterpriseCode>/<gatewayCode>": "<password>"}: those gateways log in as themselves.
@@ -49,19 +50,21 @@ function registryDir(): string {
 
 try {
   if (values.signals !== 'realistic' && values.signals !== 'walk') throw new Error(`--signals ${values.signals}: expected realistic or walk`);
+  if (values.period !== 'registry' && !(Number(values.period) >= 50)) throw new Error(`--period ${values.period}: expected registry, or a number of milliseconds of 50 or more`);
   const registry = loadRegistry(registryDir());
   const passwords = values.passwords === undefined ? {} : readPasswords(values.passwords);
   const sim = await startSimulator({
     url: values.url,
     points: registry.allPoints(),
-    periodMs: Number(values.period),
+    periodMs: values.period === 'registry' ? 1000 : Number(values.period),
+    ...(values.period === 'registry' && { gatewayPeriodMs: (g: { enterpriseCode: string; gatewayCode: string }) => (registry.findGateway(g.enterpriseCode, g.gatewayCode)?.reportingPeriodS ?? 1) * 1000 }),
     excursionEveryMs: Number(values.excursion),
     seed: Number(values.seed),
     password: (g) => passwords[`${g.enterpriseCode}/${g.gatewayCode}`],
     signals: values.signals,
   });
   const started = Date.now();
-  console.log(`simulating ${registry.allPoints().length} points (${values.signals} signals, seed ${values.seed}) to ${values.url} every ${values.period} ms (Ctrl-C stops)`);
+  console.log(`simulating ${registry.allPoints().length} points (${values.signals} signals, seed ${values.seed}) to ${values.url} ${values.period === 'registry' ? 'at each gateway\'s reporting period' : `every ${values.period} ms`} (Ctrl-C stops)`);
   const line = (): string => {
     const { sent, refused } = sim.messages();
     const s = (Date.now() - started) / 1000;

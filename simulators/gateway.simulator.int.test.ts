@@ -54,6 +54,29 @@ describe('gateway simulator', () => {
     await sub.endAsync();
   });
 
+  it('publishes each gateway at its own reporting period when given one', async () => {
+    await sim?.stop();
+    sim = null;
+    const sub = await connectAsync(broker.url, { clientId: 'sim-test-periods' });
+    const count = new Map<string, number>();
+    let fastDone: () => void = () => undefined;
+    const fastReached = new Promise<void>((r) => (fastDone = r));
+    sub.on('message', (topic) => {
+      const gateway = topic.split('/').slice(1, 3).join('/');
+      count.set(gateway, (count.get(gateway) ?? 0) + 1);
+      if ((count.get(gateway) ?? 0) === 40 && gateway.startsWith('91320594')) fastDone();
+    });
+    await sub.subscribeAsync('sites/+/+/telemetry', { qos: 1 });
+    // The Suzhou gateway on every 20 ms tick, the Jining one every 100 ms: five times fewer messages.
+    const periods = await startSimulator({ url: broker.url, points: registry.allPoints(), periodMs: 20, excursionEveryMs: 0, seed: 5, clientIdPrefix: 'sim-periods', gatewayPeriodMs: (g) => (g.enterpriseCode.startsWith('91320594') ? 20 : 100) });
+    await fastReached;
+    await periods.stop();
+    await sub.endAsync();
+    const slow = [...count].find(([g]) => g.startsWith('91370800'))![1];
+    expect(slow).toBeGreaterThanOrEqual(6);
+    expect(slow).toBeLessThanOrEqual(11);
+  });
+
   it('with realistic signals, a healthy plant raises nothing through the rule core and every message is counted', async () => {
     // The first test's simulator drives excursions: stopped, so that only this one publishes.
     await sim?.stop();

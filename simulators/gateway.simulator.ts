@@ -19,6 +19,12 @@ export interface SimulatorOptions {
   readonly password?: (gateway: { readonly enterpriseCode: string; readonly gatewayCode: string }) => string | undefined;
   /** `walk` (default): a random walk around the middle of the band; `realistic`: the per-type models of signals.ts. */
   readonly signals?: 'walk' | 'realistic';
+  /**
+   * Each gateway's own reporting period (e.g. its `reportingPeriodS` from the registry); `periodMs` is then the
+   * clock's tick, and a gateway publishes on the first tick at or after its period. Without it every gateway
+   * publishes every `periodMs`.
+   */
+  readonly gatewayPeriodMs?: (gateway: { readonly enterpriseCode: string; readonly gatewayCode: string }) => number;
 }
 
 export interface RunningSimulator {
@@ -60,7 +66,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
   }
   const values = new Map<Point, number>(opts.points.map((p) => [p, normalBand(p).center]));
   const excursions = new Map<Point, Excursion>();
-  const clients: { client: MqttClient; topic: string; points: Point[] }[] = [];
+  const clients: { client: MqttClient; topic: string; points: Point[]; periodMs: number; nextAt: number }[] = [];
   try {
     for (const [key, points] of byGateway) {
       const status = `sites/${key}/status`;
@@ -71,7 +77,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
         reconnectPeriod: 1000,
         ...(password !== undefined && { username: key, password }),
       });
-      clients.push({ client, topic: `sites/${key}/telemetry`, points });
+      const periodMs = opts.gatewayPeriodMs?.({ enterpriseCode: points[0]!.enterpriseCode, gatewayCode: points[0]!.gatewayCode }) ?? opts.periodMs;
+      clients.push({ client, topic: `sites/${key}/telemetry`, points, periodMs, nextAt: 0 });
       await client.publishAsync(status, 'online', { qos: 1, retain: true });
     }
   } catch (err) {
@@ -104,7 +111,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       if (target !== null && !excursions.has(p)) excursions.set(p, { target, step: 0 });
     }
     const ts = Date.now();
-    for (const { client, topic, points } of clients) {
+    for (const c of clients) {
+      const { client, topic, points } = c;
+      if (ts < c.nextAt) continue;
+      // Due again a period after it was due (not after this tick), so the tick's jitter does not slow it down; after
+      // a stall longer than a period it starts afresh instead of catching up in a burst.
+      c.nextAt = (c.nextAt === 0 ? ts : c.nextAt) + c.periodMs;
+      if (c.nextAt <= ts) c.nextAt = ts + c.periodMs;
       const readings = points.map((p) => ({ point: p.code, value: round(nextValue(p, ts)) }));
       client.publish(topic, JSON.stringify({ ts, readings }), { qos: 1 }, (err) => {
         if (err) refused++;
