@@ -24,8 +24,12 @@ const { values } = parseArgs({
     enterprises: { type: 'string' },
     sources: { type: 'string', default: '4' },
     points: { type: 'string', default: '20' },
+    speed: { type: 'string', default: '1' },
   },
 });
+
+/** Bad command-line input: said in one line, exit 2. */
+class BadOption extends Error {}
 
 function readPasswords(file: string): Record<string, string> {
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
@@ -40,7 +44,7 @@ function registryDir(): string {
   const enterprises = Number(values.enterprises);
   const perEnterprise = Number(values.points);
   const sources = Number(values.sources);
-  if (![enterprises, perEnterprise, sources].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--enterprises, --points and --sources: integers above 0');
+  if (![enterprises, perEnterprise, sources].every((n) => Number.isInteger(n) && n > 0)) throw new BadOption('--enterprises, --points and --sources: integers above 0');
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-sim-registry-'));
   writeNationalRegistry(dir, { points: enterprises * perEnterprise, pointsPerEnterprise: perEnterprise, sourcesPerEnterprise: sources });
   cpSync(resolve(values.config, 'profiles'), join(dir, 'profiles'), { recursive: true });
@@ -49,8 +53,14 @@ function registryDir(): string {
 }
 
 try {
-  if (values.signals !== 'realistic' && values.signals !== 'walk') throw new Error(`--signals ${values.signals}: expected realistic or walk`);
-  if (values.period !== 'registry' && !(Number(values.period) >= 50)) throw new Error(`--period ${values.period}: expected registry, or a number of milliseconds of 50 or more`);
+  if (values.signals !== 'realistic' && values.signals !== 'walk') throw new BadOption(`--signals ${values.signals}: expected realistic or walk`);
+  if (values.speed !== '1') {
+    throw new BadOption(
+      '--speed: a running monitor takes each reading at its arrival (a reading stamped ahead of it is a gateway clock running fast), so readings cannot be sent faster than time passes. ' +
+        'For an accelerated day run `npm run standard-day` (the monitor on a virtual clock); to replay buffered readings quickly, write a scenario with clockOffsetS (docs/scenarios.md).',
+    );
+  }
+  if (values.period !== 'registry' && !(Number(values.period) >= 50)) throw new BadOption(`--period ${values.period}: expected registry, or a number of milliseconds of 50 or more`);
   const registry = loadRegistry(registryDir());
   const passwords = values.passwords === undefined ? {} : readPasswords(values.passwords);
   const sim = await startSimulator({
@@ -83,6 +93,6 @@ try {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
-  process.exit(1);
+  console.error(err instanceof ConfigError || err instanceof BadOption ? err.message : err);
+  process.exit(err instanceof BadOption ? 2 : 1);
 }
