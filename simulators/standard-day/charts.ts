@@ -8,6 +8,7 @@ export interface BarChart {
   /** Horizontal reference lines (e.g. ISA-18.2 targets), each with its label. */
   readonly lines?: readonly { readonly y: number; readonly label: string }[];
   readonly yMax?: number;
+
   readonly width?: number;
   readonly height?: number;
 }

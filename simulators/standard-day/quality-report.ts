@@ -1,4 +1,5 @@
 import type { Alarm, AlarmSeverity } from '#libs/contracts/index.js';
+import type { Verdict } from '../scenario.js';
 import { barChartSvg } from './charts.js';
 import type { DayResult } from './virtual-day.js';
 
@@ -17,6 +18,14 @@ const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toF
 const num = (x: number | null, digits = 1): string => (x === null ? '–' : x.toFixed(digits));
 const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
+/** The seconds a `must` verdict allowed ("… within N s"). */
+const allowance = (v: Verdict): number => Number(/within (\d+(?:\.\d+)?) s/.exec(v.expectation)?.[1] ?? Number.NaN);
+const median = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 /** Alarms raised by one hazard: at its enterprise between its start and the end of its effects. */
 function staged(day: DayResult): { attributed: Set<string>; byHazard: Map<number, Alarm[]> } {
@@ -69,6 +78,7 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
   const musts = day.hazards.flatMap((h) => h.verdicts.filter((v) => v.expectation.startsWith('must ') && !v.expectation.startsWith('must not')));
   const detected = day.hazards.filter((h) => h.verdicts.filter((v) => v.expectation.startsWith('must ') && !v.expectation.startsWith('must not')).every((v) => v.ok)).length;
   const delays = musts.flatMap((v) => (v.atS === null ? [] : [v.atS]));
+  const longest = musts.reduce<(typeof musts)[number] | undefined>((a, v) => (v.atS !== null && (a === undefined || v.atS > a.atS!) ? v : a), undefined);
   const order = new Map(day.enterprises.map((e, i) => [e.code, i]));
   const dq = [...day.dataQuality].sort((a, b) => (order.get(a.enterpriseCode) ?? 0) - (order.get(b.enterpriseCode) ?? 0));
   const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -108,13 +118,14 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
     {
       file: 'alarm-quality-detection.svg',
       svg: barChartSvg({
-        title: 'Staged hazards: seconds from the start of the hazard to each alarm it must raise',
+        title: 'Staged hazards: time to each alarm they must raise, as a share of its allowance',
         categories: day.hazards.flatMap((h) => h.verdicts.filter((v) => musts.includes(v)).map((v) => `${local(day.from + h.hazard.startS * 1000).slice(0, 5)} ${v.expectation.replace(/^must /, '').replace(/ within .*$/, '')}`)),
-        series: [
-          { name: 'raised after (s)', color: '#2e7d32', data: musts.map((v) => (v.atS === null ? null : Math.round(v.atS * 10) / 10)) },
-          { name: 'allowed (s)', color: '#bdbdbd', data: musts.map((v) => Number(/within (\d+(?:\.\d+)?) s/.exec(v.expectation)?.[1] ?? 0)) },
-        ],
-        yName: 's',
+        // As a share of each allowance: most alarms come within seconds, an electricity alarm only when its
+        // 15-minute interval closes; the seconds themselves are in the table.
+        series: [{ name: 'share of the allowance used', color: '#2e7d32', data: musts.map((v) => (v.atS === null ? null : Math.round((v.atS / allowance(v)) * 1000) / 10)) }],
+        yName: '% of allowance',
+        yMax: 100,
+        lines: [{ y: 100, label: 'allowance' }],
         width: 1000,
         height: 460,
       }),
@@ -177,7 +188,7 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
     row(['staged hazards detected (every alarm it must raise, in time)', `${detected} of ${day.hazards.length}`, 'all']),
     row(['scenarios not staged (no room in the day)', day.unstaged.length === 0 ? '0' : `${day.unstaged.length}: ${day.unstaged.join(', ')}`, '0']),
     row(['expectations met (must and must not)', `${verdicts.filter((v) => v.ok).length} of ${verdicts.length}`, 'all']),
-    row(['seconds from a hazard to its alarm: mean / longest', `${num(mean(delays))} / ${num(delays.length === 0 ? null : Math.max(...delays))}`, 'within each scenario\'s allowance']),
+    row(['seconds from a hazard to each alarm it must raise: median / longest', `${num(median(delays))} / ${longest === undefined ? '–' : `${num(longest.atS)} (${esc(longest.expectation.replace(/^must /, '').replace(/ within .*$/, ''))})`}`, 'within each scenario\'s allowance']),
     row(['alarms no staged hazard explains (false alarms)', unexplained.length, '0']),
     row(['data completeness 完整率 / timeliness 及时率, all enterprises', `${pct(expected === 0 ? null : Math.min(1, received / expected))} / ${pct(received === 0 ? null : timely / received)}`, '≥ 90 %']),
     row(['lowest completeness / timeliness / online rate of one enterprise', `${pct(lowest((q) => q.completeness))} / ${pct(lowest((q) => q.timeliness))} / ${pct(lowest((q) => q.online))}`, '≥ 90 %']),
