@@ -35,7 +35,7 @@ const envSchema = z.object({
   CHATTER_MAX_TRANSITIONS: z.coerce.number().int().min(0).max(1000).default(5).describe('an integer 0-1000: more transitions of one condition in 5 min is chattering (ISA-18.2: 5); 0 turns chatter protection off'),
   FLOOD_MAX_ALARMS: z.coerce.number().int().min(0).max(100_000).default(10).describe('an integer 0-100000: more raises in 10 min in one enterprise is a flood (ISA-18.2: 10); 0 turns flood grouping off'),
   GATEWAY_SILENCE_PERIODS: z.coerce.number().int().min(1).max(1000).default(3).describe('an integer 1-1000: reporting periods without a message before a gateway is offline'),
-  LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(300).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
+  LATE_WINDOW_S: z.coerce.number().int().min(0).max(86_400).default(86_400).describe('an integer 0-86400: seconds within which a late reading is checked for a missed excursion'),
   RULE_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(5000).describe('an integer 100-60000: how often the rule clock checks silences, chatter, floods and power intervals'),
   DATA_COMPLETENESS_MIN: z.coerce.number().min(0).max(1).default(0.9).describe('a ratio 0-1: an enterprise whose readings over the window fall below this share of those its points\' periods call for gets a data_incomplete alarm; 0: never'),
   DATA_QUALITY_WINDOW_MIN: z.coerce.number().int().min(10).max(1440).default(60).describe('an integer 10-1440: minutes over which data completeness and timeliness are counted'),

@@ -55,7 +55,7 @@ describe('loadEnvConfig', () => {
   });
 
   it('reads the rule-core settings, with ISA-18.2 defaults', () => {
-    expect(loadEnvConfig({}).rules).toEqual({ chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000, clockSkewS: 60, watchdogIntervalS: 15, dataCompletenessMin: 0.9, dataQualityWindowMin: 60 });
+    expect(loadEnvConfig({}).rules).toEqual({ chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 86_400, tickMs: 5000, clockSkewS: 60, watchdogIntervalS: 15, dataCompletenessMin: 0.9, dataQualityWindowMin: 60 });
     expect(loadEnvConfig({ CHATTER_MAX_TRANSITIONS: '0', RULE_TICK_MS: '250', WATCHDOG_INTERVAL_S: '5' }).rules).toMatchObject({ chatterMaxTransitions: 0, tickMs: 250, watchdogIntervalS: 5 });
     expect(() => loadEnvConfig({ WATCHDOG_INTERVAL_S: '0' })).toThrow(/WATCHDOG_INTERVAL_S="0".*expected an integer 1-3600/);
     expect(() => loadEnvConfig({ GATEWAY_SILENCE_PERIODS: '0' })).toThrow(/GATEWAY_SILENCE_PERIODS="0".*expected an integer 1-1000/);

@@ -39,7 +39,7 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  lateWindowMs: 300_000,
+  lateWindowMs: 86_400_000,
   gatewaySilencePeriods: 3,
   chatter: ISA_CHATTER,
   flood: ISA_FLOOD,

@@ -24,7 +24,7 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     adminToken: null,
     simulate: false,
     simulatePeriodMs: 1000,
-    rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 300, tickMs: 5000 },
+    rules: { chatterMaxTransitions: 5, floodMaxAlarms: 10, gatewaySilencePeriods: 3, lateWindowS: 86_400, tickMs: 5000 },
     logLevel: 'silent',
     auth: { adminPassword: TEST_ADMIN_PASSWORD, loginPerMinute: 1000 },
     mqttAuth: { allowAnonymous: true, username: null, password: null, credentialsFile: null },
