@@ -38,6 +38,9 @@ export interface EngineOptions {
   readonly clockSkewConfirmMs: number;
 }
 
+/** The name that keys an excursion found in late readings apart from the point's live limit alarm. */
+export const LATE_EXCURSION = 'late';
+
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   lateWindowMs: 86_400_000,
   gatewaySilencePeriods: 3,
@@ -394,6 +397,8 @@ export class RuleEngine {
         }
         continue;
       }
+      // A late excursion's alarm (latched by chatter protection) says nothing of the point's present state.
+      if (k.name === LATE_EXCURSION) continue;
       const p = this.findPoint(k.enterpriseCode, k.code);
       if (!p) continue;
       const st = this.states.get(p) ?? this.stateOf(p, this.startedAt);
@@ -621,8 +626,8 @@ export class RuleEngine {
     const low = usable ? lowLevel(null, v, p.limits, 0) : null;
     const onMs = p.onDelayS * 1000;
     const at = new Date(r.ts).toISOString();
-    if (run.high.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs)) this.excursion(st, 'limit_high', st.high.level, high!, v, r.ts, at);
-    if (run.low.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs)) this.excursion(st, 'limit_low', st.low.level, low!, v, r.ts, at);
+    if (run.high.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
+    if (run.low.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
   }
 
   private endLateRun(st: PointState): void {
@@ -670,12 +675,16 @@ export class RuleEngine {
     this.sink(change({ originator: o, condition: 'clock_skew', from: null, to: 'ACTIVE', severity: 'minor', value: Math.round(off / 1000), unit: 's', threshold: tol / 1000, ts: arrivedAt, message }));
   }
 
-  private excursion(st: PointState, condition: 'limit_high' | 'limit_low', current: LimitLevel | null, peak: LimitLevel, value: number, ts: number, at: string): void {
+  /**
+   * An excursion found in late readings: an alarm of its own (name `late`), raised and at once returned, so that it
+   * is acknowledged like any other while the point's live alarm is neither touched nor counted as chattering by it.
+   */
+  private excursion(st: PointState, condition: 'limit_high' | 'limit_low', peak: LimitLevel, value: number, ts: number, at: string): void {
     const p = st.point;
     const limit = limitOf(peak, p.limits);
-    const base = { originator: st.originator, condition, value, unit: p.unit, threshold: limit, ts } as const;
-    this.sink(change({ ...base, from: current, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));
-    this.sink(change({ ...base, from: peak, to: current, severity: severityOfLimit(peak), message: `${p.name}: the excursion of ${at} had already passed when it arrived` }));
+    const base = { originator: st.originator, condition, name: LATE_EXCURSION, value, unit: p.unit, threshold: limit, ts } as const;
+    this.sink(change({ ...base, from: null, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));
+    this.sink(change({ ...base, from: peak, to: null, severity: severityOfLimit(peak), message: `${p.name}: the excursion of ${at} had already passed when it arrived` }));
   }
 
   private limitChange(st: PointState, condition: 'limit_high' | 'limit_low', from: LimitLevel | null, to: LimitLevel | null, value: number, ts: number): void {

@@ -431,9 +431,31 @@ describe('event time', () => {
     h.batch([aReading(point, 55, 90_000)], 100_001);
     h.batch([aReading(point, 20, 100_000)], 100_002);
     h.batch([aReading(point, 99, 10_000)], 100_003);
-    expect(h.briefs).toEqual(['limit_high:->HH@90000', 'limit_high:HH>-@90000']);
+    expect(h.briefs).toEqual(['limit_high:late:->HH@90000', 'limit_high:late:HH>-@90000']);
     expect(h.out[0]!.message).toMatch(/late reading of 1970-01-01T00:01:30.000Z shows 55 °C beyond HH 50: momentary excursion/);
     expect(h.engine.stats).toEqual({ late: 1, tooLate: 1, duplicate: 1, clockResets: 0 });
+  });
+
+  it('late excursions are alarms of their own: replayed ones never latch the live alarm as chattering nor rewrite it', () => {
+    const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
+    const T = 10 * 3_600_000;
+    const h = new Harness(aRuleContext([p]), T - 1000);
+    h.feed(p, [T, 20]);
+    // A buffer of the last five hours with three short excursions past H (six transitions of a late alarm)…
+    const at = (from: number, v: number): [number, number][] => [0, 1, 2].map((i) => [from + i * 10_000, v]);
+    const buffer = [5, 4, 3].flatMap((hAgo) => [...at(T - hAgo * 3_600_000, 45), ...at(T - hAgo * 3_600_000 + 30_000, 20)]);
+    h.batch(buffer.map(([ts, v]) => aReading(p, v, ts)), T + 1000);
+    expect(h.out.filter((c) => c.name === 'late' && c.from === null && c.to !== null)).toHaveLength(3);
+    // …then the live value goes past H: raised at once on the live alarm, not held as chattering.
+    h.feed(p, [T + 10_000, 45]);
+    const live = h.out.filter((c) => c.name === null);
+    expect(live.map((c) => `${c.from ?? '-'}>${c.to ?? '-'}${c.chattering ? '!' : ''}`)).toEqual(['->H']);
+    // A late HH from three hours ago while a live H stands: its own alarm, the live one untouched.
+    const g = new Harness(aRuleContext([p]), T - 1000);
+    g.feed(p, [T, 45]);
+    const before = g.out.length;
+    g.batch([aReading(p, 55, T - 3 * 3_600_000)], T + 20_000);
+    expect(g.briefs.slice(before)).toEqual([`limit_high:late:->HH@${T - 3 * 3_600_000}`, `limit_high:late:HH>-@${T - 3 * 3_600_000}`]);
   });
 });
 

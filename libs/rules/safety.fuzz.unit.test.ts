@@ -38,7 +38,8 @@ function sim(p: Point, events: Ev[], tailValue: number, tailMs: number, tailOffs
   const shown = new Map<string, ConditionLevel>();
   const log: string[] = [];
   const emit = (c: ConditionChange): void => {
-    if (c.condition === 'limit_high' && (shown.get(c.key) ?? null) !== c.to) lastChangeAt = mono;
+    // The live alarm settles; excursions found in late readings are alarms of their own (raised and returned).
+    if (c.condition === 'limit_high' && c.name === null && (shown.get(c.key) ?? null) !== c.to) lastChangeAt = mono;
     if (c.to === null) shown.delete(c.key);
     else shown.set(c.key, c.to);
     if (c.condition === 'limit_high') log.push(`${c.from}->${c.to}${c.chattering ? '(ch)' : ''}`);
