@@ -17,6 +17,13 @@ export const EVALUATION_ERROR = 64;
 export const UNUSABLE = BAD_QUALITY | OUT_OF_RANGE | NO_DATA;
 
 /** Everything the rule core remembers of one point (~200 bytes; 480 with a slope window). */
+/** An excursion recorded from late readings: the highest level's rank it reached and the event times it covers. */
+export interface LateSpan {
+  rank: number;
+  from: number;
+  to: number;
+}
+
 export class PointState {
   /** Event time of the newest reading evaluated, and processing time of the newest reading of any quality. */
   lastTs = -Infinity;
@@ -34,6 +41,9 @@ export class PointState {
   slope: SlopeWindow | null;
   /** Readings arriving older than `lastTs` in a row, with nothing newer (null: the newest reading was in order). */
   lateRun: LateRun | null = null;
+  /** The last excursion recorded from late readings on each side: its level's rank and its span in event time. */
+  lateHigh: LateSpan | null = null;
+  lateLow: LateSpan | null = null;
   private originatorOf: Originator | null = null;
   private keyHigh: string | null = null;
   private keyLow: string | null = null;

@@ -678,13 +678,27 @@ export class RuleEngine {
   /**
    * An excursion found in late readings: an alarm of its own (name `late`), raised and at once returned, so that it
    * is acknowledged like any other while the point's live alarm is neither touched nor counted as chattering by it.
+   * It is a record, never active: it goes past chatter and flood protection (which hold back live conditions), and
+   * one excursion is recorded once however its readings come — newest first, between live readings, delivered
+   * twice: a late reading of the same level within two sample periods of the last recorded span only extends it.
    */
   private excursion(st: PointState, condition: 'limit_high' | 'limit_low', peak: LimitLevel, value: number, ts: number, at: string): void {
     const p = st.point;
+    const gapMs = 2 * p.samplePeriodS * 1000;
+    const span = condition === 'limit_high' ? st.lateHigh : st.lateLow;
+    const rank = rankOf(peak);
+    if (span !== null && rank <= span.rank && ts >= span.from - gapMs && ts <= span.to + gapMs) {
+      span.from = Math.min(span.from, ts);
+      span.to = Math.max(span.to, ts);
+      return;
+    }
+    const recorded = { rank, from: ts, to: ts };
+    if (condition === 'limit_high') st.lateHigh = recorded;
+    else st.lateLow = recorded;
     const limit = limitOf(peak, p.limits);
     const base = { originator: st.originator, condition, name: LATE_EXCURSION, value, unit: p.unit, threshold: limit, ts } as const;
-    this.sink(change({ ...base, from: null, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));
-    this.sink(change({ ...base, from: peak, to: null, severity: severityOfLimit(peak), message: `${p.name}: the excursion of ${at} had already passed when it arrived` }));
+    this.emitOut(change({ ...base, from: null, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));
+    this.emitOut(change({ ...base, from: peak, to: null, severity: severityOfLimit(peak), message: `${p.name}: the excursion of ${at} had already passed when it arrived` }));
   }
 
   private limitChange(st: PointState, condition: 'limit_high' | 'limit_low', from: LimitLevel | null, to: LimitLevel | null, value: number, ts: number): void {

@@ -436,6 +436,33 @@ describe('event time', () => {
     expect(h.engine.stats).toEqual({ late: 1, tooLate: 1, duplicate: 1, clockResets: 0 });
   });
 
+  it('an excursion in late readings is recorded once, however its readings come, and never held as chattering or a flood', () => {
+    const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
+    const T = 10 * 3_600_000;
+    const lateRaises = (h: Harness): ConditionChange[] => h.out.filter((c) => c.name === 'late' && c.from === null);
+    // Newest first, one reading a message, then the same buffer again (a redelivery after a reconnect)…
+    const h = new Harness(aRuleContext([p]), T - 1000);
+    h.feed(p, [T, 20]);
+    const excursion = [5, 4, 3, 2, 1, 0].map((i) => T - 3_600_000 + i * 10_000);
+    for (let round = 0; round < 2; round++) for (const ts of excursion) h.batch([aReading(p, 45, ts)], T + 1000 + round);
+    expect(lateRaises(h)).toHaveLength(1);
+    // …or between live readings, each of which ends the late run.
+    for (const ts of excursion.reverse()) {
+      h.batch([aReading(p, 45, ts)], T + 5000);
+      h.feed(p, [T + 10_000 + (ts % 100_000), 20]);
+    }
+    expect(lateRaises(h)).toHaveLength(1);
+    expect(h.out.filter((c) => c.name === 'late').every((c) => !c.chattering && c.floodKey === null)).toBe(true);
+    // Eleven points each with an excursion in their replay: eleven records, no flood alarm.
+    const points = Array.from({ length: 11 }, (_, i) => aPoint({ code: `P${i}`, samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 }));
+    const f = new Harness(aRuleContext(points), T - 1000);
+    for (const q of points) f.feed(q, [T, 20]);
+    for (const q of points) f.batch([aReading(q, 55, T - 3_600_000)], T + 2000);
+    f.tick(T + 5000);
+    expect(lateRaises(f)).toHaveLength(11);
+    expect(f.out.filter((c) => c.condition === 'alarm_flood')).toEqual([]);
+  });
+
   it('late excursions are alarms of their own: replayed ones never latch the live alarm as chattering nor rewrite it', () => {
     const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
     const T = 10 * 3_600_000;
