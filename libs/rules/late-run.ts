@@ -2,26 +2,31 @@ import type { Reading } from '#libs/contracts/index.js';
 
 /**
  * An excursion beyond a point's present level seen in its late readings (a replayed buffer): recorded once it has
- * lasted the point's on-delay in the readings' own time, once per level reached, however many readings show it.
+ * lasted the point's on-delay in the readings' own time, once per level reached, however many readings show it and
+ * in whatever order they come (newest first, or between live readings: the span of event time grows both ways).
+ * A reading not beyond the level ends it; so does one more than `gapMs` away from it (another excursion).
  */
 export class LateExcursion {
-  private since = Number.NaN;
-  private lastTs = Number.NaN;
+  private from = Number.NaN;
+  private to = Number.NaN;
   private recorded = 0;
 
   /** `rank`: how far beyond the present level the reading is (0 not beyond). True when the excursion is to be recorded now. */
-  see(rank: number, ts: number, onDelayMs: number): boolean {
-    if (rank === 0 || ts < this.lastTs) {
-      this.since = Number.NaN;
+  see(rank: number, ts: number, onDelayMs: number, gapMs: number): boolean {
+    if (rank === 0) {
+      this.from = Number.NaN;
       this.recorded = 0;
-      if (rank === 0) {
-        this.lastTs = Number.NaN;
-        return false;
-      }
+      return false;
     }
-    if (Number.isNaN(this.since)) this.since = ts;
-    this.lastTs = ts;
-    if (rank <= this.recorded || ts - this.since < onDelayMs) return false;
+    if (Number.isNaN(this.from) || ts < this.from - gapMs || ts > this.to + gapMs) {
+      this.from = ts;
+      this.to = ts;
+      this.recorded = 0;
+    } else {
+      this.from = Math.min(this.from, ts);
+      this.to = Math.max(this.to, ts);
+    }
+    if (rank <= this.recorded || this.to - this.from < onDelayMs) return false;
     this.recorded = rank;
     return true;
   }
@@ -32,8 +37,6 @@ const SET_BACK_PACE = 1.5;
 
 /** A point's readings arriving older than its newest, in a row with nothing newer: a replayed buffer, or its clock set back. */
 export class LateRun {
-  readonly high = new LateExcursion();
-  readonly low = new LateExcursion();
   /** Start of the window over which the pace of the readings' own time is measured: server time, event time. */
   private anchorAt: number;
   private anchorTs: number;

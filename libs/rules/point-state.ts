@@ -1,6 +1,6 @@
 import type { ConditionType, Originator, Point, Reading } from '#libs/contracts/index.js';
 import { conditionKey, pointOriginator } from './condition.js';
-import type { LateRun } from './late-run.js';
+import { LateExcursion, type LateRun } from './late-run.js';
 import { DelayedLevel, type HighLevel, type LowLevel } from './limit.rule.js';
 import { SlopeWindow } from './slope-window.js';
 
@@ -41,6 +41,9 @@ export class PointState {
   slope: SlopeWindow | null;
   /** Readings arriving older than `lastTs` in a row, with nothing newer (null: the newest reading was in order). */
   lateRun: LateRun | null = null;
+  /** Excursions being seen in late readings, kept across live readings (a replay interleaved with live data). */
+  lateSeenHigh = new LateExcursion();
+  lateSeenLow = new LateExcursion();
   /** The last excursion recorded from late readings on each side: its level's rank and its span in event time. */
   lateHigh: LateSpan | null = null;
   lateLow: LateSpan | null = null;

@@ -18,7 +18,7 @@ import { change, conditionKey, num, parseConditionKey } from './condition.js';
 import { compositeHolds, compositeSlopeWindowS } from './composite.rule.js';
 import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
 import { boundedByArrival } from './arrival.js';
-import { LateRun } from './late-run.js';
+import { LateExcursion, LateRun } from './late-run.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
 import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
 import { PowerProfile } from './power.rule.js';
@@ -626,8 +626,9 @@ export class RuleEngine {
     const low = usable ? lowLevel(null, v, p.limits, 0) : null;
     const onMs = p.onDelayS * 1000;
     const at = new Date(r.ts).toISOString();
-    if (run.high.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
-    if (run.low.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
+    const gapMs = 2 * p.samplePeriodS * 1000;
+    if (st.lateSeenHigh.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
+    if (st.lateSeenLow.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
   }
 
   private endLateRun(st: PointState): void {
@@ -642,6 +643,11 @@ export class RuleEngine {
     st.high.restart();
     st.low.restart();
     st.restartSlope();
+    // Event times of the old time base mean nothing in the new one: what late readings showed so far is dropped.
+    st.lateSeenHigh = new LateExcursion();
+    st.lateSeenLow = new LateExcursion();
+    st.lateHigh = null;
+    st.lateLow = null;
     this.evaluate(st, r, arrivedAt);
   }
 

@@ -463,6 +463,32 @@ describe('event time', () => {
     expect(f.out.filter((c) => c.condition === 'alarm_flood')).toEqual([]);
   });
 
+  it('with an on-delay, a late excursion is recorded when its readings come newest first or between live readings', () => {
+    const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1, onDelayS: 30 });
+    const T = 10 * 3_600_000;
+    const excursion = Array.from({ length: 30 }, (_, i) => T - 3_600_000 + i * 10_000);
+    const records = (h: Harness): string[] => h.out.filter((c) => c.name === 'late' && c.from === null).map((c) => `${c.to}@${c.ts}`);
+    // Five minutes past HH, replayed newest first, one reading a message.
+    const newestFirst = new Harness(aRuleContext([p]), T - 1000);
+    newestFirst.feed(p, [T, 20]);
+    for (const ts of [...excursion].reverse()) newestFirst.batch([aReading(p, 55, ts)], T + 1000);
+    expect(records(newestFirst)).toEqual([`HH@${T - 3_600_000 + 260_000}`]);
+    // The same, oldest first, each followed by a live reading (which ends the late run).
+    const interleaved = new Harness(aRuleContext([p]), T - 1000);
+    interleaved.feed(p, [T, 20]);
+    excursion.forEach((ts, i) => {
+      interleaved.batch([aReading(p, 55, ts)], T + 1000 + i * 10_000);
+      interleaved.feed(p, [T + 5000 + i * 10_000, 20]);
+    });
+    expect(records(interleaved)).toEqual([`HH@${T - 3_600_000 + 30_000}`]);
+    // A spike shorter than the on-delay is no excursion, in whatever order.
+    const spike = new Harness(aRuleContext([p]), T - 1000);
+    spike.feed(p, [T, 20]);
+    for (const ts of [T - 600_000 + 10_000, T - 600_000]) spike.batch([aReading(p, 55, ts)], T + 1000);
+    spike.batch([aReading(p, 20, T - 600_000 + 20_000)], T + 1000);
+    expect(records(spike)).toEqual([]);
+  });
+
   it('late excursions are alarms of their own: replayed ones never latch the live alarm as chattering nor rewrite it', () => {
     const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
     const T = 10 * 3_600_000;
