@@ -17,11 +17,33 @@ export const EVALUATION_ERROR = 64;
 export const UNUSABLE = BAD_QUALITY | OUT_OF_RANGE | NO_DATA;
 
 /** Everything the rule core remembers of one point (~200 bytes; 480 with a slope window). */
-/** An excursion recorded from late readings: the highest level's rank it reached and the event times it covers. */
+/** An excursion known to the point: the highest level's rank it reached and the event times it covers. */
 export interface LateSpan {
   rank: number;
   from: number;
   to: number;
+}
+
+const KEPT_SPANS = 16;
+
+/** The span of `spans` that `ts` falls in (within `gapMs`), if any. */
+export function spanAt(spans: readonly LateSpan[] | null, ts: number, gapMs: number): LateSpan | undefined {
+  return spans?.find((s) => ts >= s.from - gapMs && ts <= s.to + gapMs);
+}
+
+/** Adds `ts` at `rank` to the span it falls in, or starts one (keeping the last 16); returns the spans. */
+export function noteSpan(spans: LateSpan[] | null, rank: number, ts: number, gapMs: number): LateSpan[] {
+  const list = spans ?? [];
+  const s = spanAt(list, ts, gapMs);
+  if (s !== undefined) {
+    s.from = Math.min(s.from, ts);
+    s.to = Math.max(s.to, ts);
+    s.rank = Math.max(s.rank, rank);
+    return list;
+  }
+  list.push({ rank, from: ts, to: ts });
+  if (list.length > KEPT_SPANS) list.shift();
+  return list;
 }
 
 export class PointState {
@@ -44,9 +66,12 @@ export class PointState {
   /** Excursions being seen in late readings, kept across live readings (a replay interleaved with live data). */
   lateSeenHigh = new LateExcursion();
   lateSeenLow = new LateExcursion();
-  /** The last excursion recorded from late readings on each side: its level's rank and its span in event time. */
-  lateHigh: LateSpan | null = null;
-  lateLow: LateSpan | null = null;
+  /**
+   * The excursions known on each side, live or recorded from late readings (the last 16): the rank of the highest
+   * level each reached and its span in event time. Null until the point has one (most points never do).
+   */
+  lateHigh: LateSpan[] | null = null;
+  lateLow: LateSpan[] | null = null;
   private originatorOf: Originator | null = null;
   private keyHigh: string | null = null;
   private keyLow: string | null = null;

@@ -20,7 +20,7 @@ import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
 import { boundedByArrival } from './arrival.js';
 import { LateExcursion, LateRun } from './late-run.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
-import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, slopeWindowMs } from './point-state.js';
+import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, noteSpan, slopeWindowMs, spanAt, type LateSpan } from './point-state.js';
 import { PowerProfile } from './power.rule.js';
 
 export interface EngineOptions {
@@ -574,6 +574,9 @@ export class RuleEngine {
     const prevLow = st.low.level;
     if (st.low.step(lowLevel(prevLow, value, p.limits, p.deadband), ts, arrivedAt, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, value, ts);
     if (st.high.pending || st.low.pending) this.delayed.add(st);
+    // Live excursions are remembered by event time, so that a late copy of their readings is not recorded again.
+    if (st.high.level !== null) st.lateHigh = noteSpan(st.lateHigh, rankOf(st.high.level), ts, 2 * p.samplePeriodS * 1000);
+    if (st.low.level !== null) st.lateLow = noteSpan(st.lateLow, rankOf(st.low.level), ts, 2 * p.samplePeriodS * 1000);
 
     const stuck = p.rules.stuck;
     if (stuck !== null) this.stuck(st, stuck.periods, stuck.band, value, ts);
@@ -627,8 +630,23 @@ export class RuleEngine {
     const onMs = p.onDelayS * 1000;
     const at = new Date(r.ts).toISOString();
     const gapMs = 2 * p.samplePeriodS * 1000;
-    if (st.lateSeenHigh.see(rankOf(high) > rankOf(st.high.level) ? rankOf(high) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
-    if (st.lateSeenLow.see(rankOf(low) > rankOf(st.low.level) ? rankOf(low) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
+    // Beyond the present level within the excursion going on now; beyond normal before it (a past excursion to H
+    // while a live H stands is an excursion of its own).
+    const baseHigh = this.liveSince(st.high.level, st.lateHigh, st.lastTs, gapMs) <= r.ts ? rankOf(st.high.level) : 0;
+    const baseLow = this.liveSince(st.low.level, st.lateLow, st.lastTs, gapMs) <= r.ts ? rankOf(st.low.level) : 0;
+    if (st.lateSeenHigh.see(rankOf(high) > baseHigh ? rankOf(high) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
+    if (st.lateSeenLow.see(rankOf(low) > baseLow ? rankOf(low) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
+  }
+
+  /**
+   * Event time since which the point has been at its present level `level` on one side (the start of the live
+   * excursion's span, less the gap): -Infinity when that is unknown (a level restored after a restart), +Infinity at
+   * normal.
+   */
+  private liveSince(level: LimitLevel | null, spans: readonly LateSpan[] | null, newestTs: number, gapMs: number): number {
+    if (level === null) return Infinity;
+    const live = spanAt(spans, newestTs, gapMs);
+    return live === undefined ? -Infinity : live.from - gapMs;
   }
 
   private endLateRun(st: PointState): void {
@@ -691,16 +709,15 @@ export class RuleEngine {
   private excursion(st: PointState, condition: 'limit_high' | 'limit_low', peak: LimitLevel, value: number, ts: number, at: string): void {
     const p = st.point;
     const gapMs = 2 * p.samplePeriodS * 1000;
-    const span = condition === 'limit_high' ? st.lateHigh : st.lateLow;
     const rank = rankOf(peak);
-    if (span !== null && rank <= span.rank && ts >= span.from - gapMs && ts <= span.to + gapMs) {
-      span.from = Math.min(span.from, ts);
-      span.to = Math.max(span.to, ts);
-      return;
-    }
-    const recorded = { rank, from: ts, to: ts };
-    if (condition === 'limit_high') st.lateHigh = recorded;
-    else st.lateLow = recorded;
+    const high = condition === 'limit_high';
+    const known = spanAt(high ? st.lateHigh : st.lateLow, ts, gapMs);
+    // Already known at this level: alarmed live at the time, or recorded from late readings before.
+    const seen = known !== undefined && rank <= known.rank;
+    const spans = noteSpan(high ? st.lateHigh : st.lateLow, rank, ts, gapMs);
+    if (high) st.lateHigh = spans;
+    else st.lateLow = spans;
+    if (seen) return;
     const limit = limitOf(peak, p.limits);
     const base = { originator: st.originator, condition, name: LATE_EXCURSION, value, unit: p.unit, threshold: limit, ts } as const;
     this.emitOut(change({ ...base, from: null, to: peak, severity: severityOfLimit(peak), message: `${p.name}: late reading of ${at} shows ${num(value)} ${p.unit} beyond ${peak} ${num(limit)}: momentary excursion` }));

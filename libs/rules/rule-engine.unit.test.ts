@@ -489,6 +489,30 @@ describe('event time', () => {
     expect(records(spike)).toEqual([]);
   });
 
+  it('records each past excursion once: not those alarmed live, not a buffer delivered twice, but one to H while a live H stands', () => {
+    const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
+    const T = 10 * 3_600_000;
+    const records = (h: Harness): string[] => h.out.filter((c) => c.name === 'late' && c.from === null).map((c) => `${c.to}@${c.ts}`);
+    const h = new Harness(aRuleContext([p]), T - 7_200_000);
+    // A live HH excursion an hour ago, alarmed and cleared live; later a redelivery of its readings records nothing.
+    for (let t = T - 3_600_000; t <= T - 3_540_000; t += 10_000) h.feed(p, [t, 55]);
+    h.feed(p, [T - 3_530_000, 20]).feed(p, [T, 20]);
+    h.batch([aReading(p, 55, T - 3_570_000), aReading(p, 55, T - 3_560_000)], T + 1000);
+    expect(records(h)).toEqual([]);
+    // Two past excursions 30 minutes apart, newest first, the whole buffer delivered twice: two records.
+    const buffer = [T - 1_200_000, T - 3_000_000].map((ts) => aReading(p, 45, ts));
+    for (let round = 0; round < 2; round++) for (const r of buffer) h.batch([r], T + 2000 + round);
+    expect(records(h)).toEqual([`H@${T - 1_200_000}`, `H@${T - 3_000_000}`]);
+    // A live H now; a late reading of H from two hours ago is an excursion of its own.
+    h.feed(p, [T + 10_000, 45]);
+    h.batch([aReading(p, 45, T - 7_000_000)], T + 11_000);
+    expect(records(h)).toHaveLength(3);
+    expect(records(h)[2]).toBe(`H@${T - 7_000_000}`);
+    // A late reading inside the live excursion is not.
+    h.batch([aReading(p, 45, T + 5000)], T + 12_000);
+    expect(records(h)).toHaveLength(3);
+  });
+
   it('late excursions are alarms of their own: replayed ones never latch the live alarm as chattering nor rewrite it', () => {
     const p = aPoint({ samplePeriodS: 10, limits: { h: 40, hh: 50 }, deadband: 1 });
     const T = 10 * 3_600_000;
