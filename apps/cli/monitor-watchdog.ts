@@ -1,4 +1,4 @@
-import type { Alarm, Delivery, NotifyPolicy } from '#libs/contracts/index.js';
+import { UNHANDLED, type Alarm, type Delivery, type NotifyPolicy } from '#libs/contracts/index.js';
 import { channelOf, decide, type Channel } from '#libs/notify/index.js';
 
 export interface WatchdogOptions {
@@ -85,14 +85,7 @@ function watchdogAlarm(problem: string, active: boolean, since: number): Alarm {
     detectedAt: at,
     updatedAt: at,
     clearedAt: active ? null : at,
-    acknowledged: null,
-    shelved: null,
-    outOfService: null,
-    disposal: null,
-    assignee: null,
-    comments: [],
-    escalation: { level: 'enterprise', steps: [] },
-    closedAt: null,
+    ...UNHANDLED,
   };
 }
 

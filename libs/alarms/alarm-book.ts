@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Alarm, AlarmEvent, AlarmEventKind, ConditionChange, ConditionLevel, EscalationPolicy, JurisdictionLevel, MaintenanceWindow, Region } from '#libs/contracts/index.js';
+import { UNHANDLED, type Alarm, type AlarmEvent, type AlarmEventKind, type ConditionChange, type ConditionLevel, type EscalationPolicy, type JurisdictionLevel, type MaintenanceWindow, type Region } from '#libs/contracts/index.js';
 import { act, closeIfDone, escalationDue, rank, type Action, type Done, type Outcome } from './lifecycle.js';
 
 export type ActionResult = { readonly ok: true; readonly alarm: Alarm; readonly events: AlarmEvent[] } | Extract<Outcome, { ok: false }> | { readonly ok: false; readonly refusal: { readonly kind: 'not_found'; readonly reason: string } };
@@ -150,14 +150,8 @@ export class AlarmBook {
       detectedAt: new Date(now).toISOString(),
       updatedAt: at,
       clearedAt: null,
-      acknowledged: null,
-      shelved: null,
+      ...UNHANDLED,
       outOfService: o.kind === 'point' ? (this.maintenance.get(`${o.enterpriseCode}/${o.code}`) ?? null) : null,
-      disposal: null,
-      assignee: null,
-      comments: [],
-      escalation: { level: 'enterprise', steps: [] },
-      closedAt: null,
     };
     this.active.set(c.key, alarm);
     this.open.set(alarm.id, alarm);

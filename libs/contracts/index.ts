@@ -345,6 +345,18 @@ export interface Alarm {
   readonly closedAt: string | null;
 }
 
+/** The closed-loop fields of an alarm nobody has handled yet: not acknowledged, shelved, disposed, escalated or closed. */
+export const UNHANDLED: Pick<Alarm, 'acknowledged' | 'shelved' | 'outOfService' | 'disposal' | 'assignee' | 'comments' | 'escalation' | 'closedAt'> = Object.freeze({
+  acknowledged: null,
+  shelved: null,
+  outOfService: null,
+  disposal: null,
+  assignee: null,
+  comments: Object.freeze([]),
+  escalation: Object.freeze({ level: 'enterprise', steps: Object.freeze([]) }),
+  closedAt: null,
+});
+
 export type RiskColour = 'red' | 'orange' | 'yellow' | 'blue';
 
 /** Weights of the four-colour risk (四色), from config/risk.yaml (docs/risk.md). */

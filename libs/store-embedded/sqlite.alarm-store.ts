@@ -1,4 +1,4 @@
-import type { Alarm, AlarmFilter, AlarmStore, DeadLetter, MaintenanceWindow, RiskHistoryEntry, StoreHealth } from '#libs/contracts/index.js';
+import { UNHANDLED, type Alarm, type AlarmFilter, type AlarmStore, type DeadLetter, type MaintenanceWindow, type RiskHistoryEntry, type StoreHealth } from '#libs/contracts/index.js';
 import { closeSqlite, openSqlite, type SqliteDb, type SqliteSync } from '#libs/sqlite/index.js';
 
 const DEAD_LETTERS_KEPT = 10_000;
@@ -154,30 +154,19 @@ export class SqliteAlarmStore implements AlarmStore {
 }
 
 /** An alarm as stored before the rule core had conditions other than limits (one per point and side). */
-interface LimitAlarmV1 extends Omit<Alarm, 'detectedAt' | 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey' | keyof typeof LIFECYCLE_DEFAULTS> {
+interface LimitAlarmV1 extends Omit<Alarm, 'detectedAt' | 'key' | 'originatorKind' | 'originatorCode' | 'condition' | 'name' | 'level' | 'message' | 'chattering' | 'floodKey' | keyof typeof UNHANDLED> {
   readonly side: 'high' | 'low';
   readonly type: 'HH' | 'H' | 'L' | 'LL';
   readonly pointCode: string;
 }
 
-/** Fields of the closed loop, for alarms stored before it existed. */
-const LIFECYCLE_DEFAULTS = {
-  acknowledged: null,
-  shelved: null,
-  outOfService: null,
-  disposal: null,
-  assignee: null,
-  comments: [],
-  escalation: { level: 'enterprise', steps: [] },
-  closedAt: null,
-} as const;
-
 function upgraded(a: Alarm | LimitAlarmV1): Alarm {
   // Alarms stored before `detectedAt` existed count their escalation from `raisedAt`, as they did then.
-  if (!('side' in a)) return { ...LIFECYCLE_DEFAULTS, ...a, detectedAt: a.detectedAt ?? a.raisedAt };
+  // Alarms stored before the closed loop existed take its fields as an alarm nobody has handled yet.
+  if (!('side' in a)) return { ...UNHANDLED, ...a, detectedAt: a.detectedAt ?? a.raisedAt };
   const { side, type, ...rest } = a;
   return {
-    ...LIFECYCLE_DEFAULTS,
+    ...UNHANDLED,
     ...rest,
     detectedAt: a.raisedAt,
     closedAt: a.clearedAt,

@@ -1,4 +1,4 @@
-import type { Alarm, ConditionChange, ConditionLevel, Enterprise, Gateway, Point, PointLimits, PointRules, Reading, RuleContext } from '#libs/contracts/index.js';
+import { UNHANDLED, type Alarm, type ConditionChange, type ConditionLevel, type Enterprise, type Gateway, type Point, type PointLimits, type PointRules, type Reading, type RuleContext } from '#libs/contracts/index.js';
 
 type PointOverrides = Omit<Partial<Point>, 'limits' | 'rules'> & { limits?: Partial<PointLimits>; rules?: Partial<PointRules> };
 
@@ -97,14 +97,7 @@ export function anAlarm(overrides: Partial<Alarm> = {}, raisedAt = '2026-11-25T0
     detectedAt: raisedAt,
     updatedAt: raisedAt,
     clearedAt: null,
-    acknowledged: null,
-    shelved: null,
-    outOfService: null,
-    disposal: null,
-    assignee: null,
-    comments: [],
-    escalation: { level: 'enterprise', steps: [] },
-    closedAt: null,
+    ...UNHANDLED,
     ...overrides,
   };
 }
