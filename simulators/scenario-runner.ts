@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import type { Alarm } from '#libs/contracts/index.js';
-import { durationS, judge, type Scenario, type ScenarioStep, type Seen, type Verdict } from './scenario.js';
+import { durationS, judge, resetMessage, stepMessages, type Scenario, type ScenarioStep, type Seen, type Verdict } from './scenario.js';
 
 export interface RunnerOptions {
   /** The broker the gateways publish to. */
@@ -54,16 +54,7 @@ async function play(step: ScenarioStep, enterprise: string, client: MqttClient):
     return;
   }
   if (step.status !== undefined) await client.publishAsync(`${topic}/status`, step.status, { qos: 1, retain: true });
-  if (step.readings === undefined) return;
-  const base = Date.now() + step.clockOffsetS * 1000;
-  const times = 1 + (step.repeat?.times ?? 0);
-  for (let k = 0; k < times; k++) {
-    const readings = Object.entries(step.readings).map(([point, r]) => {
-      const value = (typeof r === 'number' ? r : r.value) + k * (step.repeat?.add[point] ?? 0);
-      return { point, value, ...(typeof r !== 'number' && r.quality !== undefined && { quality: r.quality }) };
-    });
-    await client.publishAsync(`${topic}/telemetry`, JSON.stringify({ ts: base + k * (step.repeat?.everyS ?? 0) * 1000, readings }), { qos: 1 });
-  }
+  for (const message of stepMessages(step, Date.now())) await client.publishAsync(`${topic}/telemetry`, JSON.stringify(message), { qos: 1 });
 }
 
 /** Plays one scenario against the monitor and judges what it raised. */
@@ -94,7 +85,7 @@ export async function runScenario(s: Scenario, o: RunnerOptions): Promise<Verdic
     const verdicts = judge(s, watch.seen);
     for (const [gateway, readings] of Object.entries(s.reset)) {
       const c = await clientOf(gateway);
-      await c.publishAsync(`sites/${s.enterprise}/${gateway}/telemetry`, JSON.stringify({ ts: Date.now(), readings: Object.entries(readings).map(([point, value]) => ({ point, value })) }), { qos: 1 });
+      await c.publishAsync(`sites/${s.enterprise}/${gateway}/telemetry`, JSON.stringify(resetMessage(readings, Date.now())), { qos: 1 });
     }
     return verdicts;
   } finally {

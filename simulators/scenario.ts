@@ -69,6 +69,35 @@ export function loadScenarios(dir: string): Scenario[] {
     });
 }
 
+/** A telemetry message as a gateway publishes it (the MQTT contract's payload). */
+export interface TelemetryMessage {
+  readonly ts: number;
+  readonly readings: readonly { readonly point: string; readonly value: number; readonly quality?: 'good' | 'bad' }[];
+}
+
+/**
+ * The telemetry messages of a step published at `now` (pure): one, or with `repeat` that many more, each `everyS`
+ * later in event time with its values plus `add`; event times are offset by `clockOffsetS`. None without readings.
+ */
+export function stepMessages(step: ScenarioStep, now: number): TelemetryMessage[] {
+  if (step.readings === undefined) return [];
+  const base = now + step.clockOffsetS * 1000;
+  const entries = Object.entries(step.readings);
+  return Array.from({ length: 1 + (step.repeat?.times ?? 0) }, (_, k) => ({
+    ts: base + k * (step.repeat?.everyS ?? 0) * 1000,
+    readings: entries.map(([point, r]) => ({
+      point,
+      value: (typeof r === 'number' ? r : r.value) + k * (step.repeat?.add[point] ?? 0),
+      ...(typeof r !== 'number' && r.quality !== undefined && { quality: r.quality }),
+    })),
+  }));
+}
+
+/** The message that leaves a gateway's points normal after a scenario (its `reset`), published at `now`. */
+export function resetMessage(values: Readonly<Record<string, number>>, now: number): TelemetryMessage {
+  return { ts: now, readings: Object.entries(values).map(([point, value]) => ({ point, value })) };
+}
+
 /** An alarm change seen during a scenario: what it was and when, in seconds after the start. */
 export interface Seen {
   readonly event: string;
@@ -81,7 +110,11 @@ export interface Verdict {
   readonly expectation: string;
   readonly ok: boolean;
   readonly detail: string;
-  /** For a `must`: seconds after the start when it was raised (null: never). */
+  /** Which list of the scenario the expectation comes from, and the alarm it names (e.g. `limit_high HH on T101-PT`). */
+  readonly kind: 'must' | 'mustNot';
+  readonly subject: string;
+  /** For a `must`: its time limit, and seconds after the start when it was raised (null: never). */
+  readonly withinS: number | null;
   readonly atS: number | null;
 }
 
@@ -110,6 +143,9 @@ export function judge(s: Scenario, seen: readonly Seen[]): Verdict[] {
       expectation: `must ${describe(m)} within ${m.withinS} s`,
       ok: hit !== undefined && hit.atS <= m.withinS,
       detail: hit === undefined ? 'not raised' : `raised after ${hit.atS.toFixed(1)} s`,
+      kind: 'must',
+      subject: describe(m),
+      withinS: m.withinS,
       atS: hit?.atS ?? null,
     });
   }
@@ -120,6 +156,9 @@ export function judge(s: Scenario, seen: readonly Seen[]): Verdict[] {
       expectation: n.maxRaises === 0 ? `must not ${describe(n)}` : `at most ${n.maxRaises} raise${n.maxRaises === 1 ? '' : 's'} of ${describe(n)}`,
       ok: raises <= n.maxRaises,
       detail: `${raises} raised`,
+      kind: 'mustNot',
+      subject: describe(n),
+      withinS: null,
       atS: null,
     });
   }

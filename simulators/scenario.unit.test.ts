@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { anAlarm } from '#libs/testing/builders.js';
-import { durationS, judge, loadScenarios, type Scenario } from './scenario.js';
+import { durationS, judge, loadScenarios, resetMessage, stepMessages, type Scenario } from './scenario.js';
 
 const E = '91320594MA1WKTRP3E';
 const scenario: Scenario = {
@@ -61,5 +61,16 @@ describe('scenario judge', () => {
     expect(() => loadScenarios(dir)).toThrow(/held\.yaml: steps: holdS needs dayOnly: true/);
     writeFileSync(join(dir, 'held.yaml'), `${held}dayOnly: true\n`);
     expect(loadScenarios(dir)[0]!.dayOnly).toBe(true);
+  });
+
+  it('turns a step into the messages a gateway publishes: offset event times, repeats with their values, quality', () => {
+    const step = { at: 1, gateway: 'GW01', clockOffsetS: -30, readings: { A: 10, B: { value: 5, quality: 'bad' as const } }, repeat: { times: 2, everyS: -10, add: { A: 2 } } };
+    expect(stepMessages(step, 100_000)).toEqual([
+      { ts: 70_000, readings: [{ point: 'A', value: 10 }, { point: 'B', value: 5, quality: 'bad' }] },
+      { ts: 60_000, readings: [{ point: 'A', value: 12 }, { point: 'B', value: 5, quality: 'bad' }] },
+      { ts: 50_000, readings: [{ point: 'A', value: 14 }, { point: 'B', value: 5, quality: 'bad' }] },
+    ]);
+    expect(stepMessages({ at: 0, gateway: 'GW01', clockOffsetS: 0, status: 'drop' }, 1)).toEqual([]);
+    expect(resetMessage({ A: 1 }, 5)).toEqual({ ts: 5, readings: [{ point: 'A', value: 1 }] });
   });
 });

@@ -18,8 +18,6 @@ const pct = (x: number | null): string => (x === null ? '–' : `${(x * 100).toF
 const num = (x: number | null, digits = 1): string => (x === null ? '–' : x.toFixed(digits));
 const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
-/** The seconds a `must` verdict allowed ("… within N s"). */
-const allowance = (v: Verdict): number => Number(/within (\d+(?:\.\d+)?) s/.exec(v.expectation)?.[1] ?? Number.NaN);
 const median = (xs: readonly number[]): number | null => {
   if (xs.length === 0) return null;
   const sorted = [...xs].sort((a, b) => a - b);
@@ -75,8 +73,9 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
   const positionAverage = perPosition.reduce((a, b) => a + b, 0) / Math.max(1, perPosition.length);
   const positionPeak = Math.max(0, ...[...byEnterprise.values()].map((b) => Math.max(...b)));
   const verdicts = day.hazards.flatMap((h) => h.verdicts);
-  const musts = day.hazards.flatMap((h) => h.verdicts.filter((v) => v.expectation.startsWith('must ') && !v.expectation.startsWith('must not')));
-  const detected = day.hazards.filter((h) => h.verdicts.filter((v) => v.expectation.startsWith('must ') && !v.expectation.startsWith('must not')).every((v) => v.ok)).length;
+  const isMust = (v: Verdict): boolean => v.kind === 'must';
+  const musts = day.hazards.flatMap((h) => h.verdicts.filter(isMust));
+  const detected = day.hazards.filter((h) => h.verdicts.filter(isMust).every((v) => v.ok)).length;
   const delays = musts.flatMap((v) => (v.atS === null ? [] : [v.atS]));
   const longest = musts.reduce<(typeof musts)[number] | undefined>((a, v) => (v.atS !== null && (a === undefined || v.atS > a.atS!) ? v : a), undefined);
   const order = new Map(day.enterprises.map((e, i) => [e.code, i]));
@@ -119,10 +118,10 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
       file: 'alarm-quality-detection.svg',
       svg: barChartSvg({
         title: 'Staged hazards: time to each alarm they must raise, as a share of its allowance',
-        categories: day.hazards.flatMap((h) => h.verdicts.filter((v) => musts.includes(v)).map((v) => `${local(day.from + h.hazard.startS * 1000).slice(0, 5)} ${v.expectation.replace(/^must /, '').replace(/ within .*$/, '')}`)),
+        categories: day.hazards.flatMap((h) => h.verdicts.filter(isMust).map((v) => `${local(day.from + h.hazard.startS * 1000).slice(0, 5)} ${v.subject}`)),
         // As a share of each allowance: most alarms come within seconds, an electricity alarm only when its
         // 15-minute interval closes; the seconds themselves are in the table.
-        series: [{ name: 'share of the allowance used', color: '#2e7d32', data: musts.map((v) => (v.atS === null ? null : Math.round((v.atS / allowance(v)) * 1000) / 10)) }],
+        series: [{ name: 'share of the allowance used', color: '#2e7d32', data: musts.map((v) => (v.atS === null || v.withinS === null ? null : Math.round((v.atS / v.withinS) * 1000) / 10)) }],
         yName: '% of allowance',
         yMax: 100,
         lines: [{ y: 100, label: 'allowance' }],
@@ -188,7 +187,7 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
     row(['staged hazards detected (every alarm it must raise, in time)', `${detected} of ${day.hazards.length}`, 'all']),
     row(['scenarios not staged (no room in the day)', day.unstaged.length === 0 ? '0' : `${day.unstaged.length}: ${day.unstaged.join(', ')}`, '0']),
     row(['expectations met (must and must not)', `${verdicts.filter((v) => v.ok).length} of ${verdicts.length}`, 'all']),
-    row(['seconds from a hazard to each alarm it must raise: median / longest', `${num(median(delays))} / ${longest === undefined ? '–' : `${num(longest.atS)} (${esc(longest.expectation.replace(/^must /, '').replace(/ within .*$/, ''))})`}`, 'within each scenario\'s allowance']),
+    row(['seconds from a hazard to each alarm it must raise: median / longest', `${num(median(delays))} / ${longest === undefined ? '–' : `${num(longest.atS)} (${esc(longest.subject)})`}`, 'within each scenario\'s allowance']),
     row(['alarms no staged hazard explains (false alarms)', unexplained.length, '0']),
     row(['data completeness 完整率 / timeliness 及时率, all enterprises', `${pct(expected === 0 ? null : Math.min(1, received / expected))} / ${pct(received === 0 ? null : timely / received)}`, '≥ 90 %']),
     row(['lowest completeness / timeliness / online rate of one enterprise', `${pct(lowest((q) => q.completeness))} / ${pct(lowest((q) => q.timeliness))} / ${pct(lowest((q) => q.online))}`, '≥ 90 %']),

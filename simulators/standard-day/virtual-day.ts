@@ -10,7 +10,7 @@ import type { Alarm, AlarmSeverity, Point } from '#libs/contracts/index.js';
 import { loadEnvConfig } from '#libs/config/index.js';
 import { startMonitor, type RunningMonitor } from '../../apps/monitor/monitor.js';
 import type { DataQuality } from '../../apps/monitor/data-quality.js';
-import { judge, loadScenarios, type Seen, type Verdict } from '../scenario.js';
+import { judge, loadScenarios, resetMessage, stepMessages, type Seen, type Verdict } from '../scenario.js';
 import { signalOf, type Signal } from '../signals.js';
 import { planDay, OFFLINE_HOLD_S, type StagedHazard } from './day-plan.js';
 import { writeDayRegistry, type DayEnterprise } from './day-registry.js';
@@ -310,11 +310,9 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
             });
             return;
           }
-          const base = Date.now() + step.clockOffsetS * 1000;
-          for (let k = 0; k <= (step.repeat?.times ?? 0); k++) {
-            const values = Object.entries(step.readings).map(([point, r]) => ({ point, value: (typeof r === 'number' ? r : r.value) + k * (step.repeat?.add[point] ?? 0), ...(typeof r !== 'number' && r.quality !== undefined && { quality: r.quality }) }));
-            await publish(g, 'telemetry', JSON.stringify({ ts: base + k * (step.repeat?.everyS ?? 0) * 1000, readings: values }));
-            readings += values.length;
+          for (const message of stepMessages(step, Date.now())) {
+            await publish(g, 'telemetry', JSON.stringify(message));
+            readings += message.readings.length;
           }
         });
       }
@@ -322,7 +320,7 @@ export async function playStandardDay(o: DayOptions): Promise<DayResult> {
         for (const [code, values] of Object.entries(s.reset)) {
           const g = gatewayOf(s.enterprise, code);
           if (g.client === null) continue;
-          await publish(g, 'telemetry', JSON.stringify({ ts: Date.now(), readings: Object.entries(values).map(([point, value]) => ({ point, value })) }));
+          await publish(g, 'telemetry', JSON.stringify(resetMessage(values, Date.now())));
         }
         for (const p of touched) heldPoints.delete(`${s.enterprise}/${p}`);
         for (const x of fast) gatewayOf(s.enterprise, x.gateway).clockAheadMs = 0;
