@@ -26,6 +26,9 @@ export interface LateSpan {
 
 const KEPT_SPANS = 16;
 
+/** How far apart in event time two readings of one excursion may be: two sample periods. */
+export const excursionGapMs = (p: Point): number => 2 * p.samplePeriodS * 1000;
+
 /** The span of `spans` that `ts` falls in (within `gapMs`), if any. */
 export function spanAt(spans: readonly LateSpan[] | null, ts: number, gapMs: number): LateSpan | undefined {
   return spans?.find((s) => ts >= s.from - gapMs && ts <= s.to + gapMs);

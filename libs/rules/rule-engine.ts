@@ -20,7 +20,7 @@ import { FloodGuard, ISA_FLOOD, type FloodSettings } from './flood.guard.js';
 import { boundedByArrival } from './arrival.js';
 import { LateExcursion, LateRun } from './late-run.js';
 import { highLevel, limitOf, lowLevel, rankOf, type HighLevel } from './limit.rule.js';
-import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, noteSpan, slopeWindowMs, spanAt, type LateSpan } from './point-state.js';
+import { BAD_QUALITY, EVALUATION_ERROR, NO_DATA, OUT_OF_RANGE, PointState, RATE, STUCK, TREND, excursionGapMs, noteSpan, slopeWindowMs, spanAt, type LateSpan } from './point-state.js';
 import { PowerProfile } from './power.rule.js';
 
 export interface EngineOptions {
@@ -575,8 +575,8 @@ export class RuleEngine {
     if (st.low.step(lowLevel(prevLow, value, p.limits, p.deadband), ts, arrivedAt, onMs, offMs)) this.limitChange(st, 'limit_low', prevLow, st.low.level, value, ts);
     if (st.high.pending || st.low.pending) this.delayed.add(st);
     // Live excursions are remembered by event time, so that a late copy of their readings is not recorded again.
-    if (st.high.level !== null) st.lateHigh = noteSpan(st.lateHigh, rankOf(st.high.level), ts, 2 * p.samplePeriodS * 1000);
-    if (st.low.level !== null) st.lateLow = noteSpan(st.lateLow, rankOf(st.low.level), ts, 2 * p.samplePeriodS * 1000);
+    if (st.high.level !== null) st.lateHigh = noteSpan(st.lateHigh, rankOf(st.high.level), ts, excursionGapMs(p));
+    if (st.low.level !== null) st.lateLow = noteSpan(st.lateLow, rankOf(st.low.level), ts, excursionGapMs(p));
 
     const stuck = p.rules.stuck;
     if (stuck !== null) this.stuck(st, stuck.periods, stuck.band, value, ts);
@@ -629,13 +629,13 @@ export class RuleEngine {
     const low = usable ? lowLevel(null, v, p.limits, 0) : null;
     const onMs = p.onDelayS * 1000;
     const at = new Date(r.ts).toISOString();
-    const gapMs = 2 * p.samplePeriodS * 1000;
+    const gapMs = excursionGapMs(p);
     // Beyond the present level within the excursion going on now; beyond normal before it (a past excursion to H
     // while a live H stands is an excursion of its own).
     const baseHigh = this.liveSince(st.high.level, st.lateHigh, st.lastTs, gapMs) <= r.ts ? rankOf(st.high.level) : 0;
     const baseLow = this.liveSince(st.low.level, st.lateLow, st.lastTs, gapMs) <= r.ts ? rankOf(st.low.level) : 0;
-    if (st.lateSeenHigh.see(rankOf(high) > baseHigh ? rankOf(high) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at);
-    if (st.lateSeenLow.see(rankOf(low) > baseLow ? rankOf(low) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at);
+    if (st.lateSeenHigh.see(rankOf(high) > baseHigh ? rankOf(high) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_high', high!, v, r.ts, at, gapMs);
+    if (st.lateSeenLow.see(rankOf(low) > baseLow ? rankOf(low) : 0, r.ts, onMs, gapMs)) this.excursion(st, 'limit_low', low!, v, r.ts, at, gapMs);
   }
 
   /**
@@ -706,9 +706,8 @@ export class RuleEngine {
    * one excursion is recorded once however its readings come — newest first, between live readings, delivered
    * twice: a late reading of the same level within two sample periods of the last recorded span only extends it.
    */
-  private excursion(st: PointState, condition: 'limit_high' | 'limit_low', peak: LimitLevel, value: number, ts: number, at: string): void {
+  private excursion(st: PointState, condition: 'limit_high' | 'limit_low', peak: LimitLevel, value: number, ts: number, at: string, gapMs: number): void {
     const p = st.point;
-    const gapMs = 2 * p.samplePeriodS * 1000;
     const rank = rankOf(peak);
     const high = condition === 'limit_high';
     const known = spanAt(high ? st.lateHigh : st.lateLow, ts, gapMs);

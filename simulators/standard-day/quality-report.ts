@@ -39,20 +39,25 @@ function staged(day: DayResult): { attributed: Set<string>; byHazard: Map<number
   return { attributed, byHazard };
 }
 
-/** Raises per 10 minutes of the day, per enterprise (each enterprise's duty operator is one operator position). */
-function buckets(day: DayResult): { all: number[]; byEnterprise: Map<string, number[]> } {
+/**
+ * Raises per 10 minutes of the day: all, per severity, and per enterprise (each enterprise's duty operator is one
+ * operator position).
+ */
+function buckets(day: DayResult): { all: number[]; bySeverity: Record<AlarmSeverity, number[]>; byEnterprise: Map<string, number[]> } {
   const n = Math.ceil((day.to - day.from) / TEN_MIN);
   const all = new Array<number>(n).fill(0);
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, new Array<number>(n).fill(0)])) as Record<AlarmSeverity, number[]>;
   const byEnterprise = new Map<string, number[]>();
   for (const a of day.alarms) {
     const i = Math.floor((Date.parse(a.detectedAt) - day.from) / TEN_MIN);
     if (i < 0 || i >= n) continue;
     all[i]!++;
+    bySeverity[a.severity][i]!++;
     const e = byEnterprise.get(a.enterpriseCode) ?? new Array<number>(n).fill(0);
     e[i]!++;
     byEnterprise.set(a.enterpriseCode, e);
   }
-  return { all, byEnterprise };
+  return { all, bySeverity, byEnterprise };
 }
 
 /**
@@ -65,7 +70,7 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
   const { isa } = day.report;
   const { attributed, byHazard } = staged(day);
   const unexplained = day.alarms.filter((a) => !attributed.has(a.id));
-  const { all, byEnterprise } = buckets(day);
+  const { all, bySeverity, byEnterprise } = buckets(day);
   const intervals = all.length;
   const names = new Map(day.enterprises.map((e, i) => [e.code, `#${i + 1}`]));
   const nameOf = (code: string): string => names.get(code) ?? code;
@@ -107,7 +112,7 @@ export function alarmQualityReport(day: DayResult, command: string, imgDir: stri
           name: s,
           color: COLOURS[s],
           stack: 'all',
-          data: all.map((_, i) => day.alarms.filter((a) => a.severity === s && Math.floor((Date.parse(a.detectedAt) - day.from) / TEN_MIN) === i).length),
+          data: bySeverity[s],
         })),
         yName: 'alarms',
         lines: [{ y: 10, label: 'flood (one position)' }],
